@@ -1,0 +1,53 @@
+# gatelab: the user's entry points. Each target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Without a GPU, pin PyTorch's CPU wheel; with one, let pip pick its default (CUDA) build.
+# PIP_TORCH_ARGS passes extra pip options for that one install (e.g. another package index).
+HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
+TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.6,torch==2.13.0)
+PIP_TORCH_ARGS ?=
+
+TASK ?= fraud
+TRIALS ?=
+EPOCHS ?=
+CELLS ?=
+SEED ?=
+CONFIG ?=
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+SWEEP_ARGS := --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(TRIALS),--trials $(TRIALS)) \
+	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
+	$(if $(SEED),--seed $(SEED))
+comma := ,
+
+.PHONY: install sweep train ui test clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(PIP_TORCH_ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+sweep: $(STAMP)
+	$(BIN)/gatelab sweep $(SWEEP_ARGS)
+
+train: $(STAMP)
+	$(BIN)/gatelab train --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+		$(if $(CELL),--cell $(CELL)) $(if $(SEED),--seed $(SEED))
+
+ui: $(STAMP)
+	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+clean-venv:
+	rm -rf $(VENV)

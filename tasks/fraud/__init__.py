@@ -1,0 +1,1 @@
+"""Fraud detection on card transaction sequences."""
