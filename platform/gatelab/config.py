@@ -1,0 +1,237 @@
+"""Experiment configuration: YAML files validated into typed objects.
+
+A task's file (``configs/<task>.yaml``) names its DataModule by class path and gives the model,
+optimiser, trainer and sweep settings plus the search space. A user's files are layered over
+it, later keys winning. Every unknown key or bad value is a ``ConfigError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonargparse import ArgumentParser, Namespace
+from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+
+from gatelab.cells import CELLS, ModelConfig
+from gatelab.data import SequenceDataModule
+from gatelab.errors import ConfigError
+from gatelab.module import OptimConfig
+
+__all__ = [
+    "RunConfig",
+    "SearchParam",
+    "SweepConfig",
+    "TrainerConfig",
+    "build_parser",
+    "configs_dir",
+    "instantiate_run",
+    "list_tasks",
+    "load_config",
+    "with_overrides",
+]
+
+
+@dataclass
+class TrainerConfig:
+    """Lightning Trainer settings.
+
+    Args:
+        max_epochs: epochs per training run (pruning may stop a trial earlier).
+        gradient_clip_val: clip the gradients' global norm to this (0 turns clipping off).
+        accelerator: ``auto`` uses a GPU where there is one, else the CPU.
+        devices: devices per training run, or ``auto``.
+        limit_train_batches: a fraction (<= 1.0) or a count of training batches per epoch.
+        limit_eval_batches: the same for validation and test batches.
+    """
+
+    max_epochs: PositiveInt = 5
+    gradient_clip_val: NonNegativeFloat = 1.0
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    limit_train_batches: PositiveFloat | PositiveInt = 1.0
+    limit_eval_batches: PositiveFloat | PositiveInt = 1.0
+
+
+@dataclass
+class SearchParam:
+    """One hyperparameter of the search space, mapped to ``trial.suggest_*`` in one place.
+
+    Args:
+        name: the config key it sets, e.g. ``model.hidden_size`` or ``data.init_args.batch_size``.
+        type: ``int``, ``float`` or ``categorical``.
+        low: lower bound (int, float).
+        high: upper bound (int, float).
+        log: sample on a log scale (int, float).
+        step: grid step (int, float), or none.
+        choices: the values (categorical).
+    """
+
+    name: str
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+@dataclass
+class SweepConfig:
+    """How the hyperparameter search runs; identical for every cell.
+
+    Args:
+        cells: the cells compared, each with its own study.
+        trials: finished trials per cell (completed, pruned or diverged).
+        startup_trials: random trials before TPE models the search space (same for every cell).
+        ei_candidates: TPE's candidate count per suggestion.
+        multivariate: TPE models the parameters jointly.
+        prune: stop unpromising trials early (median rule on the per-epoch objective).
+        pruner_startup_trials: trials that are never pruned.
+        pruner_warmup_epochs: epochs before a trial may be pruned.
+        tie_tolerance: objective differences up to this are treated as a tie (the cheaper cell wins).
+    """
+
+    cells: list[str] = field(default_factory=lambda: ["lstm", "gru"])
+    trials: PositiveInt = 8
+    startup_trials: NonNegativeInt = 4
+    ei_candidates: PositiveInt = 24
+    multivariate: bool = True
+    prune: bool = True
+    pruner_startup_trials: NonNegativeInt = 2
+    pruner_warmup_epochs: NonNegativeInt = 1
+    tie_tolerance: NonNegativeFloat = 0.01
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs, instantiated."""
+
+    task: str
+    data: SequenceDataModule
+    model: ModelConfig
+    optim: OptimConfig
+    trainer: TrainerConfig
+    seed: int = 0
+
+
+def configs_dir() -> Path:
+    """The folder of task configs: ``GATELAB_CONFIGS``, else ``configs/`` beside the engine's source."""
+    return Path(os.environ.get("GATELAB_CONFIGS", Path(__file__).resolve().parents[2] / "configs"))
+
+
+def list_tasks() -> list[str]:
+    """The tasks that have a config file."""
+    return sorted(path.stem for path in configs_dir().glob("*.yaml"))
+
+
+def build_parser() -> ArgumentParser:
+    """The parser every config file is checked against."""
+    parser = ArgumentParser(exit_on_error=False, default_env=False)
+    parser.add_argument("--config", action="config")
+    parser.add_argument("--task", type=str, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_subclass_arguments(SequenceDataModule, "data", required=True)
+    parser.add_class_arguments(ModelConfig, "model")
+    parser.add_class_arguments(OptimConfig, "optim")
+    parser.add_class_arguments(TrainerConfig, "trainer")
+    parser.add_class_arguments(SweepConfig, "sweep")
+    parser.add_argument("--search_space", type=list[SearchParam], default=[])
+    return parser
+
+
+def _config_error(error: Exception) -> ConfigError:
+    message = str(error).strip().replace("\n", " ")
+    return ConfigError(f"invalid configuration: {' '.join(message.split())}")
+
+
+def load_config(task: str, extra: Sequence[Path] = (), overrides: Mapping[str, Any] | None = None) -> Namespace:
+    """Read a task's config, layer the user's files and ``overrides`` (dotted keys) over it, validate.
+
+    Raises:
+        ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
+    """
+    base = configs_dir() / f"{task}.yaml"
+    if not base.is_file():
+        raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
+    for path in extra:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file '{path}' does not exist; give the path of a YAML file.")
+    parser = build_parser()
+    args = [f"--config={path}" for path in (base, *extra)]
+    try:
+        cfg = parser.parse_args(args)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    if cfg.task != task:
+        raise ConfigError(f"{base}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
+    cfg = with_overrides(parser, cfg, dict(overrides or {}))
+    _check_cells(cfg.sweep.cells)
+    _check_search_space(parser, cfg)
+    return cfg
+
+
+def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[str, Any]) -> Namespace:
+    """A validated copy of ``cfg`` with dotted keys set to new values."""
+    cfg = cfg.clone()
+    for key, value in overrides.items():
+        if key not in cfg:
+            raise ConfigError(f"unknown config key '{key}'.")
+        cfg[key] = value
+    try:
+        parser.validate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    return cfg
+
+
+def _check_cells(cells: Sequence[str]) -> None:
+    unknown = [cell for cell in cells if cell not in CELLS]
+    if unknown or not cells:
+        raise ConfigError(f"sweep.cells: unknown or no cells {unknown}; choose from {sorted(CELLS)}.")
+    if len(set(cells)) != len(cells):
+        raise ConfigError(f"sweep.cells: {list(cells)} names a cell twice.")
+
+
+def _check_search_space(parser: ArgumentParser, cfg: Namespace) -> None:
+    """Each parameter must name a config key and its every value must be valid there."""
+    for param in cfg.search_space:
+        where = f"search_space '{param.name}'"
+        if param.name == "model.cell" or param.name not in cfg:
+            raise ConfigError(f"{where}: not a tunable config key (e.g. model.hidden_size, optim.lr).")
+        if param.type == "categorical":
+            if not param.choices:
+                raise ConfigError(f"{where}: a categorical parameter needs 'choices'.")
+            values = list(param.choices)
+        else:
+            if param.low is None or param.high is None or not param.low <= param.high:
+                raise ConfigError(f"{where}: needs 'low' <= 'high'.")
+            if param.log and param.low <= 0:
+                raise ConfigError(f"{where}: 'log: true' needs 'low' > 0.")
+            cast = int if param.type == "int" else float
+            values = [cast(param.low), cast(param.high)]
+        for value in values:
+            try:
+                with_overrides(parser, cfg, {param.name: value})
+            except ConfigError as error:
+                raise ConfigError(f"{where}: value {value!r} is not valid: {error}") from None
+
+
+def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:
+    """Build the DataModule and the typed settings of one run from a validated config."""
+    try:
+        objects = parser.instantiate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    return RunConfig(
+        task=objects.task,
+        data=objects.data,
+        model=objects.model,
+        optim=objects.optim,
+        trainer=objects.trainer,
+        seed=objects.seed,
+    )

@@ -1,0 +1,80 @@
+"""What the engine needs from a task's DataModule."""
+
+from __future__ import annotations
+
+import abc
+from typing import Literal
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+from torchmetrics import MetricCollection
+
+__all__ = ["SequenceDataModule", "TensorBatches", "keep_batch"]
+
+
+class SequenceDataModule(pl.LightningDataModule, abc.ABC):
+    """A task: batches of sequences plus what it takes to train and score a model on them.
+
+    Batches are dicts with ``x`` (batch, time, features) and ``y`` (batch,); any other keys are
+    passed to the metrics' ``update`` as keyword arguments (e.g. card ids for card precision@k).
+    The attributes below are valid after ``setup("fit")``.
+    """
+
+    #: the validation metric the sweep optimises, as logged (e.g. ``"val/auprc"``).
+    objective: str
+    #: whether a higher or a lower objective is better.
+    direction: Literal["maximize", "minimize"]
+
+    @property
+    @abc.abstractmethod
+    def input_size(self) -> int:
+        """Features per time step."""
+
+    @property
+    @abc.abstractmethod
+    def output_size(self) -> int:
+        """Model outputs per sequence: 1 for a binary logit, else the number of classes."""
+
+    @abc.abstractmethod
+    def fingerprint(self) -> str:
+        """A short stable id of the data and its preparation (tagged on every run)."""
+
+    @abc.abstractmethod
+    def make_loss(self) -> nn.Module:
+        """The training loss, taking ``(logits, target)``; class weights come from the training split."""
+
+    @abc.abstractmethod
+    def make_metrics(self) -> MetricCollection:
+        """A fresh collection of evaluation metrics, fed ``(probabilities, target, **extras)``."""
+
+
+class TensorBatches(Dataset):
+    """Aligned tensors (first dimension = examples) served as whole batches of dicts.
+
+    Fetching a batch is one index operation per tensor (``__getitems__``), not one per example;
+    use it with ``collate_fn=keep_batch``.
+    """
+
+    def __init__(self, **tensors: Tensor) -> None:
+        lengths = {len(tensor) for tensor in tensors.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"tensors of different lengths: { {k: len(v) for k, v in tensors.items()} }")
+        self.tensors = tensors
+        self.length = lengths.pop()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        return {key: tensor[index] for key, tensor in self.tensors.items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
+        rows = torch.as_tensor(indices)
+        return {key: tensor[rows] for key, tensor in self.tensors.items()}
+
+
+def keep_batch(batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The collate function for ``TensorBatches``: the batch is already assembled."""
+    return batch

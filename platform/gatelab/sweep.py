@@ -1,0 +1,245 @@
+"""A fair sweep: one Optuna study per cell, the same space, budget, seeds and data; tracked in MLflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from jsonargparse import ArgumentParser, Namespace
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+from optuna_integration import PyTorchLightningPruningCallback
+from tqdm.auto import tqdm
+
+from gatelab.config import instantiate_run, with_overrides
+from gatelab.module import DivergedError
+from gatelab.search import suggest
+from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha
+from gatelab.train import train
+from gatelab.verdict import CellResult, Verdict, decide
+
+__all__ = ["Sweep", "sweep_id"]
+
+# Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
+_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
+# What a trial records for the verdict, from train()'s metrics.
+_COST_KEYS = ("params", "seconds_per_epoch", "best_epoch", "epochs")
+
+
+def sweep_id(cfg: Namespace) -> str:
+    """A short hash of everything that shapes the results (not the budget, not the cell list)."""
+    tree = cfg.clone()
+    for key in _RESUMABLE_KEYS:
+        del tree[key]
+    text = json.dumps(tree.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:
+    """Completed, pruned and diverged trials use up the budget; crashed or killed ones are retried."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and "diverged" in trial.user_attrs
+
+
+@dataclass
+class Sweep:
+    """Runs (or resumes) the sweep that ``cfg`` describes, storing studies and runs under ``store``.
+
+    Args:
+        parser: the config parser ``cfg`` was validated with.
+        cfg: the validated config (``gatelab.config.load_config``).
+        store: folder of the MLflow database, its artifacts and the Optuna journal.
+        progress: show progress bars on stderr.
+    """
+
+    parser: ArgumentParser
+    cfg: Namespace
+    store: Path
+    progress: bool = True
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = sweep_id(self.cfg)
+        self.cells: list[str] = list(self.cfg.sweep.cells)
+        self.budget: int = self.cfg.sweep.trials
+
+    def run(self) -> Verdict:
+        """Check the data, run each cell's remaining trials in step, and return the verdict."""
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        base = instantiate_run(self.parser, self.cfg)
+        base.data.prepare_data()
+        base.data.setup("fit")
+        self.objective, self.direction = base.data.objective, base.data.direction
+        self.fingerprint = base.data.fingerprint()
+        self.tracker = Tracker(self.store, self.cfg.task)
+        self.parent = self._parent_run()
+        studies = {cell: self._study(cell) for cell in self.cells}
+        self._close_stale(studies)
+        try:
+            self._optimize(studies)
+        except BaseException:
+            self.tracker.end_run(self.parent, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED")
+            raise
+        verdict = self._verdict(studies)
+        self._record(verdict)
+        return verdict
+
+    def _tags(self, cell: str, trial: int | str, seed: int | str) -> dict[str, str]:
+        return {
+            "gatelab.task": self.cfg.task, "gatelab.cell": cell, "gatelab.sweep": self.id,
+            "gatelab.trial": str(trial), "gatelab.seed": str(seed), "gatelab.git_sha": git_sha(),
+            "gatelab.data_fingerprint": self.fingerprint,
+        }
+
+    def _parent_run(self) -> str:
+        existing = self.tracker.find_parent(self.id)
+        if existing:
+            self.tracker.reopen(existing)
+            return existing
+        tags = self._tags(",".join(self.cells), "-", self.cfg.seed) | {"gatelab.role": "sweep"}
+        config = self.cfg.clone()
+        del config["search_space"]
+        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, flatten(config.as_dict()))
+        self.tracker.client.log_text(run_id, self.parser.dump(self.cfg), "sweep_config.yaml")
+        return run_id
+
+    def _study(self, cell: str) -> optuna.Study:
+        settings = self.cfg.sweep
+        storage = JournalStorage(JournalFileBackend(str(self.store / "optuna.journal")))
+        sampler = optuna.samplers.TPESampler(
+            seed=self.cfg.seed, n_startup_trials=settings.startup_trials, n_ei_candidates=settings.ei_candidates,
+            multivariate=settings.multivariate, group=False, constant_liar=True,
+        )
+        pruner = (optuna.pruners.MedianPruner(n_startup_trials=settings.pruner_startup_trials,
+                                              n_warmup_steps=settings.pruner_warmup_epochs)
+                  if settings.prune else optuna.pruners.NopPruner())
+        study = optuna.create_study(storage=storage, study_name=f"{self.cfg.task}-{self.id}-{cell}",
+                                    sampler=sampler, pruner=pruner, direction=self.direction, load_if_exists=True)
+        study.set_user_attr("mlflow_parent_run", self.parent)
+        return study
+
+    def _close_stale(self, studies: dict[str, optuna.Study]) -> None:
+        """Trials and runs left RUNNING by a killed earlier process end as failed (and are retried)."""
+        for study in studies.values():
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                study.tell(trial.number, state=TrialState.FAIL)
+        for run in self.tracker.children(self.parent):
+            if run.info.status == "RUNNING":
+                self.tracker.set_tags(run.info.run_id, {"gatelab.state": "killed"})
+                self.tracker.end_run(run.info.run_id, "KILLED")
+
+    def _optimize(self, studies: dict[str, optuna.Study]) -> None:
+        """Round-robin over the cells, one trial at a time, so the cells always progress in step."""
+        done = {cell: sum(map(_counts_towards_budget, study.get_trials(deepcopy=False)))
+                for cell, study in studies.items()}
+        total = self.budget * len(self.cells)
+        bar = tqdm(total=total, initial=min(total, sum(min(n, self.budget) for n in done.values())),
+                   desc=f"sweep {self.id}", unit="trial", position=0, file=sys.stderr,
+                   disable=not self.progress, dynamic_ncols=True)
+        self._show_best(bar, studies)
+        while any(done[cell] < self.budget for cell in self.cells):
+            for cell in sorted(self.cells, key=lambda name: done[name]):
+                if done[cell] >= self.budget or done[cell] > min(done.values()):
+                    continue
+                study = studies[cell]
+                study.optimize(lambda trial: self._trial(cell, trial), n_trials=1, catch=(DivergedError,))
+                last = study.get_trials(deepcopy=False)[-1]
+                if _counts_towards_budget(last):
+                    done[cell] += 1
+                    bar.update(1)
+                self._show_best(bar, studies)
+        bar.close()
+
+    def _show_best(self, bar: tqdm, studies: dict[str, optuna.Study]) -> None:
+        best = {}
+        for cell, study in studies.items():
+            values = [trial.value for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+            if values:
+                best[cell] = f"{(max if self.direction == 'maximize' else min)(values):.4f}"
+        bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
+
+    def _trial(self, cell: str, trial: optuna.Trial) -> float:
+        """The Optuna objective: one training run with the trial's hyperparameters, tracked as a child run."""
+        seed = self.cfg.seed + trial.number
+        values = suggest(trial, self.cfg.search_space)
+        trial_cfg = with_overrides(self.parser, self.cfg, {**values, "model.cell": cell, "seed": seed})
+        run_cfg = instantiate_run(self.parser, trial_cfg)
+        params = trial_cfg.clone()
+        for key in ("search_space", "sweep"):
+            del params[key]
+        run_id = self.tracker.start_run(f"{cell}-{trial.number}", self._tags(cell, trial.number, seed),
+                                        flatten(params.as_dict()), parent=self.parent)
+        trial.set_user_attr("mlflow_run_id", run_id)
+        self.tracker.client.log_text(run_id, self.parser.dump(trial_cfg), "config.yaml")
+        callbacks: list[Any] = [EpochMetricsLogger(self.tracker, run_id)]
+        if self.cfg.sweep.prune:
+            callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.objective))
+        name = f"{cell} #{trial.number}"
+        try:
+            metrics = train(run_cfg, callbacks, progress_name=name if self.progress else None)
+        except optuna.TrialPruned:
+            self._close(run_id, "KILLED", "pruned")
+            raise
+        except DivergedError as error:
+            trial.set_user_attr("diverged", str(error))
+            self._close(run_id, "FAILED", "diverged")
+            tqdm.write(f"{name} diverged ({error}); marked failed, the sweep goes on", file=sys.stderr)
+            raise
+        except BaseException:
+            self._close(run_id, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED", "crashed")
+            raise
+        final = {key: value for key, value in metrics.items() if key.startswith(("test/", "best_val/"))}
+        self.tracker.log_metrics(run_id, final | {key: metrics[key] for key in _COST_KEYS})
+        for key, value in final.items():
+            trial.set_user_attr(key, value)
+        for key in _COST_KEYS:
+            trial.set_user_attr(key, metrics[key])
+        self._close(run_id, "FINISHED", "complete")
+        return metrics[f"best_{self.objective}"]
+
+    def _close(self, run_id: str, status: str, state: str) -> None:
+        self.tracker.set_tags(run_id, {"gatelab.state": state})
+        self.tracker.end_run(run_id, status)
+
+    def _verdict(self, studies: dict[str, optuna.Study]) -> Verdict:
+        results = []
+        for cell, study in studies.items():
+            trials = study.get_trials(deepcopy=False)
+            result = CellResult(
+                cell=cell,
+                finished=sum(map(_counts_towards_budget, trials)),
+                pruned=sum(trial.state == TrialState.PRUNED for trial in trials),
+                failed=sum(trial.state == TrialState.FAIL for trial in trials),
+            )
+            complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+            if complete:
+                best = (max if self.direction == "maximize" else min)(complete, key=lambda trial: trial.value)
+                attrs = best.user_attrs
+                result.best_trial, result.best_val, result.run_id = best.number, best.value, attrs["mlflow_run_id"]
+                result.test = {key: value for key, value in attrs.items() if key.startswith("test/")}
+                result.params, result.seconds_per_epoch = int(attrs["params"]), attrs["seconds_per_epoch"]
+            results.append(result)
+        choice, sentence = decide(results, self.objective, self.direction, self.cfg.sweep.tie_tolerance)
+        return Verdict(self.cfg.task, self.id, self.objective, self.direction, results, choice, sentence)
+
+    def _record(self, verdict: Verdict) -> None:
+        """The verdict goes on the parent run as Markdown, JSON, per-cell metrics and a tag."""
+        client = self.tracker.client
+        client.log_text(self.parent, verdict.to_markdown(), "verdict.md")
+        client.log_text(self.parent, verdict.to_json(), "verdict.json")
+        metrics: dict[str, float] = {}
+        for result in verdict.cells:
+            if result.best_val is not None:
+                metrics[f"{result.cell}.best_{self.objective}"] = result.best_val
+                metrics.update({f"{result.cell}.{key}": value for key, value in result.test.items()})
+        self.tracker.log_metrics(self.parent, metrics)
+        self.tracker.set_tags(self.parent, {"gatelab.verdict": verdict.choice or "none"})
+        self.tracker.end_run(self.parent, "FINISHED")
+

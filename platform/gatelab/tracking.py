@@ -1,0 +1,128 @@
+"""MLflow bookkeeping: the store, one experiment per task, parent and child runs, tags."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.utils.time import get_current_time_millis
+
+__all__ = ["EpochMetricsLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
+
+PARENT_TAG = "mlflow.parentRunId"
+ROLE_TAG = "gatelab.role"
+# MLflow caps a param value's length; longer values are cut rather than refused.
+_MAX_PARAM = 6000
+
+for _name in ("alembic", "mlflow.store.db.utils"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def tracking_uri(store: Path) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else a SQLite database in ``store``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store.resolve() / 'mlflow.db'}"
+
+
+def git_sha() -> str:
+    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class Tracker:
+    """One task's MLflow experiment, with its artifacts under ``store/artifacts``."""
+
+    def __init__(self, store: Path, task: str) -> None:
+        store.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri(store))
+        name = f"gatelab-{task}"
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            artifacts = (store.resolve() / "artifacts").as_uri()
+            self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+        else:
+            self.experiment_id = experiment.experiment_id
+
+    def find_parent(self, sweep_id: str) -> str | None:
+        """The run id of a sweep's parent run, if the sweep ran before."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`gatelab.sweep` = '{sweep_id}' and tags.`{ROLE_TAG}` = 'sweep'",
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    def start_run(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
+                  parent: str | None = None) -> str:
+        """Create a run with its tags and params in one batch; returns its id."""
+        all_tags = dict(tags) | ({PARENT_TAG: parent} if parent else {})
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
+        self.log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log params in batches of 100 (MLflow's limit per call)."""
+        items = [Param(key, str(value)[:_MAX_PARAM]) for key, value in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0,
+                    synchronous: bool = True) -> None:
+        """Log several metrics at one step in one call."""
+        now = get_current_time_millis()
+        batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
+        self.client.log_batch(run_id, metrics=batch, synchronous=synchronous)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
+        mlflow.flush_async_logging()
+        self.client.set_terminated(run_id, status=status)
+
+    def reopen(self, run_id: str) -> None:
+        self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+
+    def children(self, parent: str) -> list[Any]:
+        """The child runs of a parent run."""
+        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent}'",
+                                       max_results=10000)
+
+
+class EpochMetricsLogger(pl.Callback):
+    """Logs each epoch's train and validation metrics to one MLflow run, one batch per epoch, asynchronously."""
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
+        self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
