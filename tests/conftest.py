@@ -1,0 +1,50 @@
+"""Shared test set-up: CPU only, tiny configs, the full-data switch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+os.environ.pop("GATELAB_CONFIGS", None)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+TINY = """
+data:
+  init_args:
+    source:
+      class_path: tasks.fraud.SimulatedSource
+      init_args: {{n_customers: 150, n_terminals: 300, n_days: 52, seed: 1}}
+    split: {{warmup_days: 31, train_days: 7, delay_days: 7, val_days: 3, test_days: 3}}
+    history: 4
+    top_k: 10
+trainer: {{max_epochs: {epochs}}}
+sweep: {{trials: {trials}, startup_trials: 1, pruner_startup_trials: 1}}
+search_space:
+  - {{name: model.hidden_size, type: int, low: 4, high: 8}}
+  - {{name: optim.lr, type: float, low: 0.001, high: 0.01, log: true}}
+"""
+
+
+def data_root() -> Path:
+    """The full data sets' folder from GATELAB_DATA; skips the test, saying why, when unset."""
+    root = os.environ.get("GATELAB_DATA")
+    if not root:
+        pytest.skip("GATELAB_DATA is unset: set it to the data folder (CI uses ../shared/data) to run full-data tests")
+    return Path(root)
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path):
+    """Write a tiny fraud sweep config (small simulated data, small models) and return its path."""
+
+    def write(trials: int = 2, epochs: int = 1, extra: str = "") -> Path:
+        path = tmp_path / f"tiny-{trials}-{epochs}-{abs(hash(extra))}.yaml"
+        path.write_text(TINY.format(trials=trials, epochs=epochs) + extra)
+        return path
+
+    return write
