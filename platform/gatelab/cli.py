@@ -1,4 +1,4 @@
-"""The ``gatelab`` command: subcommands are plain functions behind ``jsonargparse.CLI``."""
+"""The ``gatelab`` command: subcommands are plain functions, their options read from their signatures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jsonargparse import CLI
+from jsonargparse import ArgumentParser
 
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
@@ -25,14 +25,14 @@ def _overrides(trials: int | None = None, epochs: int | None = None, cells: list
     return {key: value for key, value in given.items() if value is not None}
 
 
-def sweep_command(task: str = "fraud", config: list[Path] | None = None, trials: int | None = None,
+def sweep_command(task: str = "fraud", config: Path | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
                   store: Path = Path("mlruns"), progress: bool = True) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
 
     Args:
         task: the task, a file name in configs/ (fraud, ...).
-        config: YAML files layered over the task's config, later ones winning.
+        config: a YAML file layered over the task's config.
         trials: finished trials per cell.
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
@@ -40,7 +40,7 @@ def sweep_command(task: str = "fraud", config: list[Path] | None = None, trials:
         store: folder of the MLflow store and the Optuna journal.
         progress: show progress bars.
     """
-    cfg = load_config(task, config or [], _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
+    cfg = load_config(task, [config] if config else [], _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
     runner = Sweep(build_parser(), cfg, store, progress=progress)
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
           f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
@@ -51,20 +51,20 @@ def sweep_command(task: str = "fraud", config: list[Path] | None = None, trials:
           f"browse them with `make ui`.")
 
 
-def train_command(task: str = "fraud", config: list[Path] | None = None, cell: str | None = None,
+def train_command(task: str = "fraud", config: Path | None = None, cell: str | None = None,
                   epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics.
 
     Args:
         task: the task, a file name in configs/.
-        config: YAML files layered over the task's config.
+        config: a YAML file layered over the task's config.
         cell: the recurrent cell (lstm, gru, rnn).
         epochs: training epochs.
         seed: the run's seed.
         store: folder of the MLflow store.
     """
     parser = build_parser()
-    cfg = load_config(task, config or [], _overrides(epochs=epochs, seed=seed, cell=cell))
+    cfg = load_config(task, [config] if config else [], _overrides(epochs=epochs, seed=seed, cell=cell))
     run_cfg = instantiate_run(parser, cfg)
     tracker = Tracker(store, task)
     tags = {"gatelab.task": task, "gatelab.cell": run_cfg.model.cell, "gatelab.sweep": "-", "gatelab.trial": "-",
@@ -102,17 +102,31 @@ def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("ml
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 
+COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command}
+
+
+def build_cli() -> ArgumentParser:
+    """One subcommand per function of ``COMMANDS``, its options taken from the signature and docstring."""
+    parser = ArgumentParser(prog="gatelab", description="Fair, tuned LSTM-vs-GRU experiments.")
+    subcommands = parser.add_subcommands(dest="command")
+    for name, function in COMMANDS.items():
+        subparser = ArgumentParser()
+        subparser.add_function_arguments(function)
+        subcommands.add_subcommand(name, subparser, help=(function.__doc__ or "").splitlines()[0])
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
+    cfg = build_cli().parse_args(argv)
     try:
-        CLI({"sweep": sweep_command, "train": train_command, "ui": ui_command}, args=argv, as_positional=False)
+        COMMANDS[cfg.command](**cfg[cfg.command].as_dict())
     except GatelabError as error:
         print(f"gatelab: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("gatelab: interrupted; run the same command again to resume.", file=sys.stderr)
         raise SystemExit(130) from None
-
 
 if __name__ == "__main__":
     main()

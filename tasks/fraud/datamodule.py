@@ -1,0 +1,176 @@
+"""The fraud DataModule: each transaction scored from its card's last K transactions."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, WeightedRandomSampler
+from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
+
+from gatelab.data import SequenceDataModule, TensorBatches, keep_batch
+from gatelab.errors import DataError
+from tasks.fraud.features import transaction_features
+from tasks.fraud.metrics import CardPrecisionAtK
+from tasks.fraud.schema import CARD, LABEL, TIME
+from tasks.fraud.sequences import history_index, hours_since_previous
+from tasks.fraud.simulator import SimulatedSource
+from tasks.fraud.sources import TransactionSource
+from tasks.fraud.splits import TimeSplit, split_masks
+
+__all__ = ["FraudDataModule", "prepare_splits"]
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PreparedSplits:
+    """Sequences, labels, card ids and day indices of each split, plus the positive rate of training."""
+
+    tensors: dict[str, dict[str, Tensor]]
+    input_size: int
+
+
+def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: int,
+                   extra: tuple[str, ...], train_rows: np.ndarray) -> np.ndarray:
+    """Per-transaction features, log-scaled where unbounded and standardised on the training rows."""
+    seconds = (frame[TIME] - frame[TIME].iloc[0]).dt.total_seconds().to_numpy()
+    features = transaction_features(frame, windows=windows, delay_days=delay_days)
+    columns = [features[name].to_numpy(np.float64) for name in features.columns]
+    columns += [frame[name].to_numpy(np.float64) for name in extra]
+    columns.append(hours_since_previous(frame[CARD].to_numpy(), seconds))
+    matrix = np.stack(columns, axis=1)
+    unbounded = (matrix.min(axis=0) >= 0) & (matrix.max(axis=0) > 1)
+    matrix[:, unbounded] = np.log1p(matrix[:, unbounded])
+    mean = matrix[train_rows].mean(axis=0)
+    std = matrix[train_rows].std(axis=0)
+    return ((matrix - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, windows: tuple[int, ...]) -> PreparedSplits:
+    """Load, featurise and cut the data into sequence tensors; cached per process (trials share it)."""
+    frame = source.load()
+    masks = split_masks(frame, split)
+    steps = _step_features(frame, windows, split.delay_days, source.extra_columns, masks["train"])
+    # Row -1 (padding) reads an all-zero step; a presence flag tells real steps from padding.
+    padded = np.vstack([np.hstack([steps, np.ones((len(steps), 1), np.float32)]),
+                        np.zeros((1, steps.shape[1] + 1), np.float32)])
+    index = history_index(frame[CARD].to_numpy(), history)
+    days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
+    tensors = {}
+    for name in SPLITS:
+        rows = np.flatnonzero(masks[name])
+        tensors[name] = {
+            "x": torch.from_numpy(padded[index[rows]]),
+            "y": torch.from_numpy(frame[LABEL].to_numpy()[rows].astype(np.int64)),
+            "card": torch.from_numpy(frame[CARD].to_numpy()[rows]),
+            "day": torch.from_numpy(days[rows].astype(np.int64)),
+        }
+        if name == "train" and int(tensors[name]["y"].sum()) == 0:
+            raise DataError(f"{source}: the training split has no fraud, so there is nothing to learn; "
+                            "widen split.train_days or use more data.")
+    return PreparedSplits(tensors=tensors, input_size=padded.shape[1])
+
+
+class FraudDataModule(SequenceDataModule):
+    """Card transaction sequences for fraud detection, split by time.
+
+    Args:
+        source: where transactions come from (simulated, handbook, csv).
+        split: the time split (train, label-delay gap, validation, test).
+        history: K, the number of the card's transactions in each sequence, the scored one last.
+        windows: day windows of the handbook's card and terminal aggregates.
+        batch_size: training batch size.
+        eval_batch_size: validation and test batch size.
+        imbalance: ``pos_weight`` weights frauds by the negative/positive ratio in the loss;
+            ``oversample`` draws training batches with balanced classes; ``none`` does neither.
+        top_k: k of card precision@k (cards checked per day).
+        num_workers: DataLoader worker processes (0: load in the training process).
+    """
+
+    objective = "val/auprc"
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    def __init__(
+        self,
+        source: TransactionSource = SimulatedSource(),
+        split: TimeSplit = TimeSplit(),
+        history: PositiveInt = 10,
+        windows: tuple[int, ...] = (1, 7, 30),
+        batch_size: PositiveInt = 256,
+        eval_batch_size: PositiveInt = 4096,
+        imbalance: Literal["pos_weight", "oversample", "none"] = "pos_weight",
+        top_k: PositiveInt = 100,
+        num_workers: NonNegativeInt = 0,
+    ) -> None:
+        super().__init__()
+        self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
+        self.data: PreparedSplits | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        self.data = prepare_splits(self.source, self.split, self.history, self.windows)
+
+    def _prepared(self) -> PreparedSplits:
+        if self.data is None:
+            self.setup()
+        assert self.data is not None
+        return self.data
+
+    @property
+    def input_size(self) -> int:
+        return self._prepared().input_size
+
+    @property
+    def output_size(self) -> int:
+        return 1
+
+    def fingerprint(self) -> str:
+        text = f"{self.source.fingerprint()}:{self.split}:{self.history}:{self.windows}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _positive_ratio(self) -> float:
+        labels = self._prepared().tensors["train"]["y"]
+        positives = int(labels.sum())
+        return (len(labels) - positives) / max(positives, 1)
+
+    def make_loss(self) -> nn.Module:
+        if self.imbalance == "pos_weight":
+            return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self._positive_ratio()))
+        return nn.BCEWithLogitsLoss()
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({
+            "auprc": BinaryAveragePrecision(),
+            "auroc": BinaryAUROC(),
+            f"card_precision_at_{self.top_k}": CardPrecisionAtK(k=self.top_k),
+        })
+
+    def _loader(self, name: str, batch_size: int, sampler: WeightedRandomSampler | None = None,
+                shuffle: bool = False) -> DataLoader:
+        dataset = TensorBatches(**self._prepared().tensors[name])
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        if self.imbalance != "oversample":
+            return self._loader("train", self.batch_size, shuffle=True)
+        labels = self._prepared().tensors["train"]["y"]
+        weights = torch.where(labels == 1, self._positive_ratio(), 1.0).double()
+        return self._loader("train", self.batch_size, WeightedRandomSampler(weights, len(labels)))
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size)

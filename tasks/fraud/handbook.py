@@ -1,0 +1,444 @@
+"""The fraud handbook's simulated transactions (183 days, 1,754,155 transactions) as a source.
+
+Data: Le Borgne Y-A, Siblini W, Lebichot B, Bontempi G. *Reproducible Machine Learning for
+Credit Card Fraud Detection - Practical Handbook*. Université Libre de Bruxelles, 2022;
+repository ``Fraud-Detection-Handbook/simulated-data-raw`` (synthetic data, no license file;
+cite the book).
+
+Where the file comes from, in order:
+
+1. ``HandbookSource(path=...)``: that file, read as is (its sha256 is its fingerprint).
+2. ``$GATELAB_DATA/fraud/handbook_simulated_transactions.csv.gz`` when ``GATELAB_DATA`` is set.
+3. ``~/.cache/gatelab/fraud/handbook_simulated_transactions.csv.gz``, downloaded there on first use
+   from the book's 183 daily pickles at a fixed commit, each checked against the sha256 in
+   ``handbook_manifest.txt``, unpickled with an allow-list of pandas/numpy reconstruction classes
+   only, concatenated in date order and written atomically as one gzip CSV.
+
+The default file (2 and 3) is checked against its known sha256 on every load.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import pickle
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
+
+from gatelab.errors import DataError
+from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
+from tasks.fraud.sources import TransactionSource, file_sha256, validate_transactions
+
+__all__ = [
+    "CONTENT_SHA256",
+    "FILENAME",
+    "HandbookSource",
+    "ManifestEntry",
+    "RestrictedUnpickler",
+    "SHA256",
+    "cache_path",
+    "data_root",
+    "default_path",
+    "download_handbook",
+    "frames_to_csv",
+    "read_handbook_csv",
+    "read_manifest",
+    "unpickle_frame",
+    "write_atomic",
+]
+
+FILENAME = "handbook_simulated_transactions.csv.gz"
+SHA256 = "ca7a073d6646e2ff7698b693a0d9a68ebb4fcf4ab89e8eb7fba42fb8da68d473"
+"""sha256 of the staged gzip file."""
+CONTENT_SHA256 = "77ba91942d0377c96abf9a28d9abb4617369070138cac26658148e344b29a7cf"
+"""sha256 of its uncompressed CSV text: a rebuilt file may compress to other bytes (zlib builds differ)."""
+REPOSITORY = "Fraud-Detection-Handbook/simulated-data-raw"
+COMMIT = "6e67dbd0a3bfe0d7ec33abc4bce5f37cd4ff0d6a"
+RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
+MANIFEST = Path(__file__).with_name("handbook_manifest.txt")
+CSV_COLUMNS = (
+    "TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT",
+    "TX_TIME_SECONDS", "TX_TIME_DAYS", "TX_FRAUD", "TX_FRAUD_SCENARIO",
+)  # fmt: skip
+COLUMNS = {
+    "CUSTOMER_ID": CARD,
+    "TX_DATETIME": TIME,
+    "TX_AMOUNT": AMOUNT,
+    "TERMINAL_ID": TERMINAL,
+    "TX_FRAUD": LABEL,
+    "TX_FRAUD_SCENARIO": SCENARIO,
+}
+_OPTIONAL = ("TX_FRAUD_SCENARIO",)
+_LOG = logging.getLogger(__name__)
+
+
+def data_root() -> Path | None:
+    """The folder named by ``GATELAB_DATA``, or None when it is unset or empty."""
+    root = os.environ.get("GATELAB_DATA")
+    return Path(root).expanduser() if root else None
+
+
+def cache_path() -> Path:
+    """Where the file is downloaded when ``GATELAB_DATA`` is unset."""
+    return Path.home() / ".cache" / "gatelab" / "fraud" / FILENAME
+
+
+def default_path() -> Path:
+    """``$GATELAB_DATA/fraud/<FILENAME>``, else the cache path."""
+    root = data_root()
+    return root / "fraud" / FILENAME if root is not None else cache_path()
+
+
+@dataclass(frozen=True)
+class HandbookSource(TransactionSource):
+    """The fraud handbook's simulated transactions.
+
+    Args:
+        path: a copy of the gzip CSV; None: ``$GATELAB_DATA/fraud/handbook_simulated_transactions.csv.gz``,
+            or, with ``GATELAB_DATA`` unset, the cache copy (downloaded on first use).
+    """
+
+    path: str | None = None
+
+    def file(self) -> Path:
+        """The file this source reads."""
+        return Path(self.path).expanduser() if self.path is not None else default_path()
+
+    def prepare(self) -> Path:
+        """Make sure the file is there (downloading it into the cache if that is where it belongs).
+
+        Raises:
+            DataError: the file is missing and cannot be downloaded, naming the path and the fix.
+        """
+        path = self.file()
+        if path.is_file():
+            return path
+        if self.path is None and data_root() is None:
+            return download_handbook(path)
+        where = "the given path" if self.path is not None else "GATELAB_DATA"
+        raise DataError(
+            f"{path}: no such file ({where}). Set GATELAB_DATA to the folder holding fraud/{FILENAME}, "
+            f"give the source's 'path' to a copy of it, or unset GATELAB_DATA to download it into "
+            f"{cache_path().parent}."
+        )
+
+    def load(self) -> pd.DataFrame:
+        """Read, check and map the file to the canonical table (``tasks.fraud.schema``).
+
+        Raises:
+            DataError: missing file, wrong sha256 (default file only), unreadable or malformed file.
+        """
+        path = self.prepare()
+        if self.path is None:
+            _check_default_file(path)
+        raw = read_handbook_csv(path)
+        missing = [name for name in COLUMNS if name not in raw.columns and name not in _OPTIONAL]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {missing}; expected the handbook's header {list(CSV_COLUMNS)}.")
+        frame = raw[[name for name in COLUMNS if name in raw.columns]].rename(columns=COLUMNS)
+        frame[TIME] = frame[TIME].astype("datetime64[ns]")
+        if SCENARIO in frame.columns:
+            frame[SCENARIO] = frame[SCENARIO].astype("int8")
+        return validate_transactions(frame, str(path))
+
+    def fingerprint(self) -> str:
+        """The default file's known sha256, or the given file's sha256."""
+        if self.path is None:
+            return SHA256
+        path = self.file()
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; give the source's 'path' to a copy of {FILENAME}.")
+        return file_sha256(path)
+
+
+def read_handbook_csv(path: Path) -> pd.DataFrame:
+    """Read a (gzip) CSV with pyarrow's multithreaded parser into pandas, columns as in the file.
+
+    Args:
+        path: the file; gzip is detected from its first bytes, not its name.
+
+    Raises:
+        DataError: the file cannot be parsed as CSV, naming it.
+    """
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    try:
+        with pa.input_stream(str(path), compression="gzip" if compressed else None) as stream:
+            table = pacsv.read_csv(stream)
+    except (pa.ArrowInvalid, OSError, EOFError) as error:
+        raise DataError(f"{path}: cannot be read as CSV ({error}); replace it with the handbook's file.") from None
+    names = table.column_names
+    if "TX_DATETIME" in names and not pa.types.is_timestamp(table.schema.field("TX_DATETIME").type):
+        raise DataError(f"{path}: column 'TX_DATETIME' does not hold timestamps like 2018-04-01 00:00:31.")
+    return table.to_pandas()
+
+
+def _check_default_file(path: Path) -> None:
+    """Raise DataError unless the file is the known one (its gzip bytes, or else its CSV text)."""
+    if file_sha256(path) == SHA256 or _content_sha256(path) == CONTENT_SHA256:
+        return
+    fix = (
+        "delete it and load again to download it afresh"
+        if data_root() is None
+        else f"replace it with the original (sha256 {SHA256}, see SOURCE.md)"
+    )
+    raise DataError(f"{path}: sha256 does not match the fraud handbook's file (damaged or another version); {fix}.")
+
+
+def _content_sha256(path: Path) -> str | None:
+    """sha256 of the decompressed text, or None when the file is not valid gzip."""
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+    except (OSError, EOFError):
+        return None
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Download and rebuild from the book's daily pickles
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One original daily pickle.
+
+    Args:
+        sha256: its sha256.
+        size: its size in bytes.
+        path: its path in the data repository (``data/2018-04-01.pkl``).
+    """
+
+    sha256: str
+    size: int
+    path: str
+
+    @property
+    def url(self) -> str:
+        """Its raw-file URL at the pinned commit."""
+        return RAW_URL.format(repository=REPOSITORY, commit=COMMIT, path=self.path)
+
+
+def read_manifest(path: Path = MANIFEST) -> list[ManifestEntry]:
+    """Parse ``sha256  git_blob_sha1  size  path`` lines (``#`` comments skipped), sorted by path (= date).
+
+    Args:
+        path: the manifest file.
+
+    Raises:
+        DataError: a malformed line, naming it.
+    """
+    entries = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 4 or len(parts[0]) != 64 or not parts[2].isdigit() or not parts[3].endswith(".pkl"):
+            raise DataError(f"{path}:{number}: malformed manifest line {line!r}; expected 'sha256 blob size path'.")
+        entries.append(ManifestEntry(sha256=parts[0], size=int(parts[2]), path=parts[3]))
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+_BUILTIN_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+_RENAMED = {
+    # pandas 2 removed these index classes; their pickles rebuild as a plain Index
+    ("pandas.core.indexes.numeric", "Int64Index"): ("pandas.core.indexes.base", "Index"),
+    ("pandas.core.indexes.numeric", "UInt64Index"): ("pandas.core.indexes.base", "Index"),
+    ("pandas.core.indexes.numeric", "Float64Index"): ("pandas.core.indexes.base", "Index"),
+    # numpy 2 moved numpy.core to numpy._core
+    ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"): ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"): ("numpy._core.numeric", "_frombuffer"),
+}
+_ALLOWED = frozenset(
+    {
+        ("builtins", "slice"),
+        ("builtins", "bytearray"),
+        ("builtins", "object"),
+        ("copyreg", "_reconstructor"),
+        ("_codecs", "encode"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("pandas", "DataFrame"),
+        ("pandas", "Index"),
+        ("pandas", "Series"),
+        ("pandas", "RangeIndex"),
+        ("pandas", "DatetimeIndex"),
+        ("pandas.core.frame", "DataFrame"),
+        ("pandas.core.series", "Series"),
+        ("pandas.core.internals.managers", "BlockManager"),
+        ("pandas.core.internals.managers", "SingleBlockManager"),
+        ("pandas.core.internals.blocks", "new_block"),
+        ("pandas._libs.internals", "_unpickle_block"),
+        ("pandas.core.indexes.base", "_new_Index"),
+        ("pandas.core.indexes.base", "Index"),
+        ("pandas.core.indexes.range", "RangeIndex"),
+        ("pandas.core.indexes.datetimes", "_new_DatetimeIndex"),
+        ("pandas.core.indexes.datetimes", "DatetimeIndex"),
+        ("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"),
+        ("pandas.core.arrays.datetimes", "DatetimeArray"),
+        ("pandas.arrays", "DatetimeArray"),
+        ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
+        ("pandas._libs.tslibs.timestamps", "Timestamp"),
+        ("pandas._libs.tslibs.nattype", "__nat_unpickle"),
+        ("pandas._libs.tslibs.nattype", "_nat_unpickle"),
+    }
+)
+
+
+class RestrictedUnpickler(_PandasCompatUnpickler):
+    """Unpickles pandas DataFrames of old pandas versions and nothing else.
+
+    Only the pandas/numpy reconstruction classes and functions in an allow-list can be loaded
+    (anything else raises ``pickle.UnpicklingError``); classes that pandas removed
+    (``Int64Index`` ...) are mapped to their successors. It builds on pandas' own compatibility
+    unpickler, which knows how to rebuild old block managers.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Resolve a global only when it is allowed."""
+        key = (_BUILTIN_MODULES.get(module, module), name)
+        key = _RENAMED.get(key, key)
+        if key not in _ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not a pandas/numpy reconstruction class")
+        return super().find_class(*key)
+
+
+def unpickle_frame(data: bytes, origin: str) -> pd.DataFrame:
+    """Unpickle one DataFrame with the restricted unpickler.
+
+    Args:
+        data: the pickle's bytes.
+        origin: where they came from, named in errors.
+
+    Raises:
+        DataError: the pickle refers to a class outside the allow-list, is damaged, or is not a DataFrame.
+    """
+    try:
+        frame = RestrictedUnpickler(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+            ValueError) as error:
+        raise DataError(f"{origin}: cannot be unpickled safely ({error}).") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{origin}: holds a {type(frame).__name__}, not a DataFrame.")
+    return frame
+
+
+def _fetch(url: str) -> bytes:
+    """Download one URL's bytes."""
+    with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (fixed https URL)
+        return response.read()
+
+
+def _fetch_checked(entry: ManifestEntry, fetch: Callable[[str], bytes]) -> bytes:
+    """Download one pickle and check its size and sha256."""
+    try:
+        data = fetch(entry.url)
+    except (urllib.error.URLError, OSError) as error:
+        raise DataError(
+            f"cannot download {entry.url} ({error}); check the network, or set GATELAB_DATA to a folder holding "
+            f"fraud/{FILENAME}, or give the source's 'path'."
+        ) from None
+    if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise DataError(
+            f"{entry.url}: size or sha256 differs from {MANIFEST.name}; the download is damaged, try again."
+        )
+    return data
+
+
+def frames_to_csv(frames: Iterable[pd.DataFrame]) -> bytes:
+    """Concatenate daily frames (in the given order) into the handbook CSV text.
+
+    Integer columns stored as Python-int ``object`` columns are written as plain integers,
+    timestamps as ``YYYY-MM-DD HH:MM:SS``.
+
+    Args:
+        frames: the daily DataFrames with the columns of ``CSV_COLUMNS``.
+    """
+    frame = pd.concat(list(frames), ignore_index=True)
+    missing = [name for name in CSV_COLUMNS if name not in frame.columns]
+    if missing:
+        raise DataError(f"the downloaded pickles lack column(s) {missing}; expected {list(CSV_COLUMNS)}.")
+    frame = frame[list(CSV_COLUMNS)]
+    for name in CSV_COLUMNS:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype("int64")
+    return frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S").encode()
+
+
+def write_atomic(data: bytes, dest: Path, compress: bool = True) -> Path:
+    """Write bytes (gzipped when ``compress``) to ``dest`` via a temp file in its folder and ``os.replace``.
+
+    A reader never sees a half-written file, and a failure leaves no temp file behind.
+
+    Args:
+        data: the content.
+        dest: the final path; its folder is created.
+        compress: gzip the content (header without time stamp, so the bytes are reproducible).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            if compress:
+                with gzip.GzipFile(filename=dest.name.removesuffix(".gz"), mode="wb", fileobj=raw, mtime=0) as out:
+                    out.write(data)
+            else:
+                raw.write(data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, dest)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def download_handbook(
+    dest: Path,
+    manifest: Path = MANIFEST,
+    fetch: Callable[[str], bytes] = _fetch,
+    content_sha256: str | None = CONTENT_SHA256,
+) -> Path:
+    """Download the daily pickles, check them, rebuild the CSV and write it atomically to ``dest``.
+
+    Args:
+        dest: where the gzip CSV goes.
+        manifest: the pickles' manifest (sha256, size, path).
+        fetch: URL -> bytes (tests pass a local stand-in).
+        content_sha256: the expected sha256 of the CSV text; None skips the check.
+
+    Raises:
+        DataError: a download fails or differs from the manifest, a pickle is refused, or the
+            rebuilt CSV differs from the known one (nothing is written then).
+    """
+    entries = read_manifest(manifest)
+    _LOG.info("downloading %d daily files of %s@%s to rebuild %s", len(entries), REPOSITORY, COMMIT[:7], dest)
+    frames = []
+    for entry in entries:
+        frames.append(unpickle_frame(_fetch_checked(entry, fetch), entry.url))
+    text = frames_to_csv(frames)
+    if content_sha256 is not None and hashlib.sha256(text).hexdigest() != content_sha256:
+        raise DataError(
+            f"the CSV rebuilt from {REPOSITORY}@{COMMIT[:7]} differs from the known file; nothing was written to "
+            f"{dest}. Set GATELAB_DATA to a folder holding fraud/{FILENAME} instead."
+        )
+    return write_atomic(text, dest)
