@@ -25,14 +25,14 @@ def _overrides(trials: int | None = None, epochs: int | None = None, cells: list
     return {key: value for key, value in given.items() if value is not None}
 
 
-def sweep_command(task: str = "fraud", config: Path | None = None, trials: int | None = None,
+def sweep_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
                   store: Path = Path("mlruns"), progress: bool = True) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
 
     Args:
         task: the task, a file name in configs/ (fraud, ...).
-        config: a YAML file layered over the task's config.
+        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
         trials: finished trials per cell.
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
@@ -51,13 +51,13 @@ def sweep_command(task: str = "fraud", config: Path | None = None, trials: int |
           f"browse them with `make ui`.")
 
 
-def train_command(task: str = "fraud", config: Path | None = None, cell: str | None = None,
+def train_command(task: str = "fraud", config: str | None = None, cell: str | None = None,
                   epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics.
 
     Args:
         task: the task, a file name in configs/.
-        config: a YAML file layered over the task's config.
+        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
         cell: the recurrent cell (lstm, gru, rnn).
         epochs: training epochs.
         seed: the run's seed.

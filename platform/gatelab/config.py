@@ -32,6 +32,7 @@ __all__ = [
     "instantiate_run",
     "list_tasks",
     "load_config",
+    "resolve_config",
     "with_overrides",
 ]
 
@@ -149,8 +150,8 @@ def _config_error(error: Exception) -> ConfigError:
     return ConfigError(f"invalid configuration: {' '.join(message.split())}")
 
 
-def load_config(task: str, extra: Sequence[Path] = (), overrides: Mapping[str, Any] | None = None) -> Namespace:
-    """Read a task's config, layer the user's files and ``overrides`` (dotted keys) over it, validate.
+def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[str, Any] | None = None) -> Namespace:
+    """Read a task's config, layer the user's files or presets and ``overrides`` (dotted keys) over it, validate.
 
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
@@ -158,11 +159,8 @@ def load_config(task: str, extra: Sequence[Path] = (), overrides: Mapping[str, A
     base = configs_dir() / f"{task}.yaml"
     if not base.is_file():
         raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
-    for path in extra:
-        if not Path(path).is_file():
-            raise ConfigError(f"config file '{path}' does not exist; give the path of a YAML file.")
     parser = build_parser()
-    args = [f"--config={path}" for path in (base, *extra)]
+    args = [f"--config={path}" for path in (base, *(resolve_config(task, name) for name in extra))]
     try:
         cfg = parser.parse_args(args)
     except (argparse.ArgumentError, ValueError, TypeError) as error:
@@ -173,6 +171,18 @@ def load_config(task: str, extra: Sequence[Path] = (), overrides: Mapping[str, A
     _check_cells(cfg.sweep.cells)
     _check_search_space(parser, cfg)
     return cfg
+
+
+def resolve_config(task: str, name: str | Path) -> Path:
+    """A user's config: a YAML file path, or the name of a preset in ``configs/<task>/``."""
+    if Path(name).is_file():
+        return Path(name)
+    preset = configs_dir() / task / f"{name}.yaml"
+    if preset.is_file():
+        return preset
+    presets = sorted(path.stem for path in (configs_dir() / task).glob("*.yaml"))
+    raise ConfigError(f"config '{name}' is neither a YAML file nor a preset of task '{task}' "
+                      f"(presets: {', '.join(presets) or 'none'}); give an existing file's path.")
 
 
 def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[str, Any]) -> Namespace:

@@ -118,6 +118,9 @@ class FraudDataModule(SequenceDataModule):
         self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
         self.data: PreparedSplits | None = None
 
+    def prepare_data(self) -> None:
+        self.source.prepare()
+
     def setup(self, stage: str | None = None) -> None:
         self.data = prepare_splits(self.source, self.split, self.history, self.windows)
 

@@ -21,6 +21,10 @@ class TransactionSource(abc.ABC):
 
     extra_columns: tuple[str, ...] = ()
 
+    def prepare(self) -> object:
+        """Fetch the data where it must be downloaded first; nothing to do by default."""
+        return None
+
     @abc.abstractmethod
     def load(self) -> pd.DataFrame:
         """Return the canonical transaction table, validated and sorted by time."""
