@@ -41,15 +41,19 @@ class PreparedSplits:
 
 def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: int,
                    extra: tuple[str, ...], train_rows: np.ndarray) -> np.ndarray:
-    """Per-transaction features, log-scaled where unbounded and standardised on the training rows."""
+    """Per-transaction features, log-scaled where unbounded and standardised, both decided on the training rows."""
     seconds = (frame[TIME] - frame[TIME].iloc[0]).dt.total_seconds().to_numpy()
     features = transaction_features(frame, windows=windows, delay_days=delay_days)
     columns = [features[name].to_numpy(np.float64) for name in features.columns]
     columns += [frame[name].to_numpy(np.float64) for name in extra]
     columns.append(hours_since_previous(frame[CARD].to_numpy(), seconds))
     matrix = np.stack(columns, axis=1)
-    unbounded = (matrix.min(axis=0) >= 0) & (matrix.max(axis=0) > 1)
-    matrix[:, unbounded] = np.log1p(matrix[:, unbounded])
+    # Which columns are log-scaled is part of the scaling: decided on training rows alone, so that
+    # validation and test values never change the training inputs. The signed log keeps a negative
+    # value outside training (an extra column) finite; on values >= 0 it is log1p.
+    train = matrix[train_rows]
+    unbounded = (train.min(axis=0) >= 0) & (train.max(axis=0) > 1)
+    matrix[:, unbounded] = np.sign(matrix[:, unbounded]) * np.log1p(np.abs(matrix[:, unbounded]))
     mean = matrix[train_rows].mean(axis=0)
     std = matrix[train_rows].std(axis=0)
     return ((matrix - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
