@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
 __all__ = ["EpochMetricsLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
@@ -60,6 +60,7 @@ class Tracker:
     def __init__(self, store: Path, task: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri(store))
+        self._pending: dict[str, list[RunOperations]] = {}
         name = f"gatelab-{task}"
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
@@ -96,14 +97,17 @@ class Tracker:
         """Log several metrics at one step in one call."""
         now = get_current_time_millis()
         batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
-        self.client.log_batch(run_id, metrics=batch, synchronous=synchronous)
+        operations = self.client.log_batch(run_id, metrics=batch, synchronous=synchronous)
+        if operations is not None:
+            self._pending.setdefault(run_id, []).append(operations)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
 
     def end_run(self, run_id: str, status: str) -> None:
         """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
-        mlflow.flush_async_logging()
+        for operations in self._pending.pop(run_id, []):
+            operations.wait()
         self.client.set_terminated(run_id, status=status)
 
     def reopen(self, run_id: str) -> None:
