@@ -23,7 +23,7 @@ data:
     history: 4
     top_k: 10
 trainer: {{max_epochs: {epochs}}}
-sweep: {{trials: {trials}, startup_trials: 1, pruner_startup_trials: 1}}
+sweep: {{trials: {trials}, startup_trials: 1, pruner_startup_trials: 1{sweep}}}
 search_space:
   - {{name: model.hidden_size, type: int, low: 4, high: 8}}
   - {{name: optim.lr, type: float, low: 0.001, high: 0.01, log: true}}
@@ -42,9 +42,10 @@ def data_root() -> Path:
 def tiny_config(tmp_path: Path):
     """Write a tiny fraud sweep config (small simulated data, small models) and return its path."""
 
-    def write(trials: int = 2, epochs: int = 1, extra: str = "") -> Path:
-        path = tmp_path / f"tiny-{trials}-{epochs}-{abs(hash(extra))}.yaml"
-        path.write_text(TINY.format(trials=trials, epochs=epochs) + extra)
+    def write(trials: int = 2, epochs: int = 1, sweep: str = "") -> Path:
+        """``sweep``: more settings of the sweep mapping, e.g. ``prune: false``."""
+        path = tmp_path / f"tiny-{trials}-{epochs}-{len(list(tmp_path.glob('tiny-*')))}.yaml"
+        path.write_text(TINY.format(trials=trials, epochs=epochs, sweep=f", {sweep}" if sweep else ""))
         return path
 
     return write
