@@ -69,3 +69,4 @@ def test_sigkill_mid_trial_then_same_command_finishes_the_budget(tmp_path: Path,
     assert sorted((run.data.tags["gatelab.cell"], run.data.tags["gatelab.trial"]) for run in finished) == sorted(
         {(run.data.tags["gatelab.cell"], run.data.tags["gatelab.trial"]) for run in finished})
     assert len(finished) == 4
+    assert not (tmp_path / "mlflow.db").exists(), "the sweep wrote an MLflow store outside --store"
