@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
+from mlflow import MlflowClient
 
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
@@ -96,10 +96,13 @@ def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("ml
     """
     store.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(store)
-    print(f"gatelab: MLflow UI on http://{host}:{port}/#/experiments (store {uri}); Ctrl-C stops it.", flush=True)
+    base = f"http://{host}:{port}/#/experiments"
+    experiments = [e for e in MlflowClient(uri).search_experiments() if e.name.startswith("gatelab-")]
+    links = [f"  {e.name}: {base}/{e.experiment_id}/runs" for e in experiments] or [f"  {base} (no sweep yet)"]
+    print(f"gatelab: MLflow UI over {uri}; Ctrl-C stops it.", *links, sep="\n", flush=True)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
                "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
-    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
+    os.execv(sys.executable, command)  # the server replaces this process: signals reach it directly
 
 
 COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command}
