@@ -35,15 +35,9 @@ from tasks.fraud.handbook import (
 from tasks.fraud.sources import file_sha256
 from tasks.fraud.splits import HANDBOOK_SPLIT, split_masks
 
+from conftest import data_root
+
 FIXTURE = Path(__file__).parent / "fixtures" / "fraud_handbook_slice.csv.gz"
-
-
-def data_root() -> Path:
-    """The full data folder from GATELAB_DATA; skips the test, saying why, when it is unset."""
-    root = os.environ.get("GATELAB_DATA")
-    if not root:
-        pytest.skip("GATELAB_DATA is unset: set it to the data folder (CI uses ../shared/data) to run full-data tests")
-    return Path(root)
 
 
 # ------------------------------------------------------------------------------------------ loading
