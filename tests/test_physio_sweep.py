@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+
+from gatelab.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mitdb"
 TINY = f"""
@@ -19,7 +22,7 @@ data:
     split: {{{{train_records: [114, 200, 208, 232], val_records: [200], test_records: [210, 233]}}}}
     preprocess: {{{{downsample: 6, lowpass_hz: 25.0{{preprocess}}}}}}
 trainer: {{{{max_epochs: 2}}}}
-sweep: {{{{trials: 2, startup_trials: 1, pruner_startup_trials: 1}}}}
+sweep: {{{{trials: 1, startup_trials: 1, pruner_startup_trials: 1}}}}
 search_space:
   - {{{{name: model.hidden_size, type: int, low: 4, high: 8}}}}
   - {{{{name: optim.lr, type: float, low: 0.003, high: 0.01, log: true}}}}
@@ -27,17 +30,17 @@ search_space:
 PER_CLASS = [f"test/{kind}_{cls}" for kind in ("se", "ppv") for cls in "NSVF"]
 
 
-def gatelab(tmp_path: Path, preprocess: str = "", *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `gatelab sweep --task physio` on the fixtures, as a user does, in its own process."""
+def sweep_args(tmp_path: Path, preprocess: str = "") -> list[str]:
+    """`gatelab` arguments of a tiny physio sweep on the fixture records."""
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY.format(cache=tmp_path / "cache", preprocess=preprocess))
-    command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "physio", "--config", str(config),
-               "--store", str(tmp_path / "mlruns"), "--progress", "false", *args]
-    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    return ["sweep", "--task", "physio", "--config", str(config), "--store", str(tmp_path / "mlruns"),
+            "--progress", "false"]
 
 
 def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path: Path) -> None:
-    result = gatelab(tmp_path)
+    command = [sys.executable, "-m", "gatelab.cli", *sweep_args(tmp_path)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "**Verdict:** Pick" in result.stdout
     header = next(line for line in result.stdout.splitlines() if line.startswith("| cell"))
@@ -48,7 +51,7 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     (parent,) = [run for run in runs if run.data.tags.get("gatelab.role") == "sweep"]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert sorted(run.data.tags["gatelab.cell"] for run in children) == ["gru", "gru", "lstm", "lstm"]
+    assert sorted(run.data.tags["gatelab.cell"] for run in children) == ["gru", "lstm"]
     for child in children:
         if child.data.tags["gatelab.state"] != "complete":
             continue
@@ -68,7 +71,6 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
         copied = Path(client.download_artifacts(parent.info.run_id, f"figures/{cell['cell']}/confusion_matrix.png",
                                                 str(png)))
         assert copied.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the second sweep reads the cached beats instead of the records
     assert len(list((tmp_path / "cache").glob("beats-*.npz"))) == 1
 
 
@@ -76,8 +78,11 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
     (", leads: [V5]", r"record 200: no lead 'V5'; it has \['MLII', 'V1'\]"),
     (", before_s: 70.0", r"record 114: the beat window .* longer than the record"),
 ])
-def test_bad_input_stops_the_cli_with_one_clear_error(tmp_path: Path, preprocess: str, message: str) -> None:
-    result = gatelab(tmp_path, preprocess)
-    assert result.returncode == 2
-    assert result.stderr.startswith("gatelab: error: ") and "Traceback" not in result.stderr
-    assert __import__("re").search(message, result.stderr), result.stderr
+def test_bad_input_stops_the_cli_with_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                     preprocess: str, message: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(sweep_args(tmp_path, preprocess))
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("gatelab: error: ") and re.search(message, error), error
+    assert not (tmp_path / "mlruns" / "mlflow.db").exists()  # stopped before any run was recorded
