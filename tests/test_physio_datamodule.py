@@ -101,7 +101,7 @@ def test_class_weights_and_balanced_sampling(tmp_path: Path) -> None:
 
 def test_a_class_without_training_beats_is_named(tmp_path: Path) -> None:
     split = dataclasses.replace(TINY, train_records=(114, 200, 232), val_records=(200,))
-    with pytest.raises(DataError, match=r"class\(es\) \['V', 'F'\] have no beats in the training records \(114, 200, 232\)"):
+    with pytest.raises(DataError, match=r"class\(es\) \['V', 'F'\] have no beats in the training records \(114, "):
         module(tmp_path, split=split)
 
 

@@ -72,6 +72,8 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
                                                 str(png)))
         assert copied.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(list((tmp_path / "cache").glob("beats-*.npz"))) == 1
+    # logging figures used the client only: nothing (no ./mlflow.db, no ./mlruns) in the working folder
+    assert {path.name for path in tmp_path.iterdir()} == {"tiny.yaml", "mlruns", "cache", "verdict.json", "parent"}
 
 
 @pytest.mark.parametrize(("preprocess", "message"), [

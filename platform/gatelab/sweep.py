@@ -230,7 +230,7 @@ class Sweep:
         return Verdict(self.cfg.task, self.id, self.objective, self.direction, results, choice, sentence)
 
     def _record(self, verdict: Verdict) -> None:
-        """The verdict goes on the parent run as Markdown, JSON, per-cell metrics, the best trials' figures and a tag."""
+        """The verdict goes on the parent run: Markdown, JSON, per-cell metrics, the best trials' figures, a tag."""
         client = self.tracker.client
         client.log_text(self.parent, verdict.to_markdown(), "verdict.md")
         client.log_text(self.parent, verdict.to_json(), "verdict.json")

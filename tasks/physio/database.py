@@ -163,7 +163,8 @@ def _read_checked(directory: Path, record: str) -> wfdb.Record:
     try:
         header = wfdb.rdheader(base)
     except (OSError, ValueError, IndexError) as error:
-        raise DataError(f"record {record}: unreadable header {base}.hea ({error}); {_fix(directory, record)}.") from None
+        raise DataError(f"record {record}: unreadable header {base}.hea ({error}); "
+                        f"{_fix(directory, record)}.") from None
     for file_name in sorted(set(header.file_name)):
         fmts = {fmt for name, fmt in zip(header.file_name, header.fmt) if name == file_name}
         channels = sum(name == file_name for name in header.file_name)

@@ -26,7 +26,7 @@ from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
 from tasks.physio.preprocess import Beats, Preprocessing, cut_beats
-from tasks.physio.splits import SPLITS, PatientSplit
+from tasks.physio.splits import PatientSplit
 
 __all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "prepare_beats"]
 

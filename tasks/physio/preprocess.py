@@ -82,7 +82,8 @@ class Beats:
     @classmethod
     def concatenate(cls, parts: list[Beats]) -> Beats:
         """One Beats of several records' beats, in the given order."""
-        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in cls.__dataclass_fields__})
+        names = cls.__dataclass_fields__
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names})
 
 
 def filter_signal(signal: np.ndarray, fs: float, cfg: Preprocessing) -> np.ndarray:
@@ -95,8 +96,8 @@ def filter_signal(signal: np.ndarray, fs: float, cfg: Preprocessing) -> np.ndarr
     if cfg.lowpass_hz >= nyquist or cfg.highpass_hz >= fs / 2:
         raise ConfigError(f"preprocess.lowpass_hz ({cfg.lowpass_hz}) and highpass_hz ({cfg.highpass_hz}) must lie "
                           f"below {nyquist:g} Hz, the Nyquist frequency of {fs:g} Hz downsampled by {cfg.downsample}.")
-    bands = {(True, True): ("bandpass", [cfg.highpass_hz, cfg.lowpass_hz]), (True, False): ("highpass", cfg.highpass_hz),
-             (False, True): ("lowpass", cfg.lowpass_hz)}
+    bands = {(True, True): ("bandpass", [cfg.highpass_hz, cfg.lowpass_hz]),
+             (True, False): ("highpass", cfg.highpass_hz), (False, True): ("lowpass", cfg.lowpass_hz)}
     band = bands.get((cfg.highpass_hz > 0, cfg.lowpass_hz > 0))
     out = signal.astype(np.float64)
     if band is not None:
