@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -47,7 +48,20 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC):
 
     @abc.abstractmethod
     def make_metrics(self) -> MetricCollection:
-        """A fresh collection of evaluation metrics, fed ``(probabilities, target, **extras)``."""
+        """A fresh collection of evaluation metrics, fed ``(probabilities, target, **extras)``.
+
+        Metrics may return non-scalar tensors (e.g. a confusion matrix): they are not logged as
+        metrics but handed to ``figures``.
+        """
+
+    def figures(self, arrays: Mapping[str, Tensor]) -> dict[str, Any]:
+        """Figures drawn from the non-scalar test metrics of a run's best weights (e.g. ``"test/confmat"``).
+
+        Returns:
+            artifact file name (e.g. ``"confusion_matrix.png"``) -> matplotlib ``Figure``, logged on
+            the run under ``figures/``; none by default.
+        """
+        return {}
 
 
 class TensorBatches(Dataset):

@@ -66,6 +66,8 @@ class SequenceClassifier(pl.LightningModule):
         self.loss_fn = loss
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        #: the latest non-scalar metric results (e.g. ``test/confmat``), which ``log_dict`` cannot take.
+        self.arrays: dict[str, Tensor] = {}
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits for each sequence of ``x`` (batch, time, features)."""
@@ -100,13 +102,18 @@ class SequenceClassifier(pl.LightningModule):
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
+    def _log_computed(self, metrics: MetricCollection) -> None:
+        """Log the scalar results; keep the others in ``arrays``."""
+        values = metrics.compute()
+        self.log_dict({key: value for key, value in values.items() if value.numel() == 1})
+        self.arrays.update({key: value.detach().cpu() for key, value in values.items() if value.numel() != 1})
+        metrics.reset()
+
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute())
-        self.val_metrics.reset()
+        self._log_computed(self.val_metrics)
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute())
-        self.test_metrics.reset()
+        self._log_computed(self.test_metrics)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         params, cfg = self.parameters(), self.optim

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from gatelab.config import instantiate_run, with_overrides
 from gatelab.module import DivergedError
 from gatelab.search import suggest
-from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha
+from gatelab.tracking import FIGURES, EpochMetricsLogger, FigureLogger, Tracker, flatten, git_sha
 from gatelab.train import train
 from gatelab.verdict import CellResult, Verdict, decide
 
@@ -178,7 +178,7 @@ class Sweep:
                                         flatten(params.as_dict()), parent=self.parent)
         trial.set_user_attr("mlflow_run_id", run_id)
         self.tracker.client.log_text(run_id, self.parser.dump(trial_cfg), "config.yaml")
-        callbacks: list[Any] = [EpochMetricsLogger(self.tracker, run_id)]
+        callbacks: list[Any] = [EpochMetricsLogger(self.tracker, run_id), FigureLogger(self.tracker, run_id)]
         if self.cfg.sweep.prune:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.objective))
         name = f"{cell} #{trial.number}"
@@ -230,7 +230,7 @@ class Sweep:
         return Verdict(self.cfg.task, self.id, self.objective, self.direction, results, choice, sentence)
 
     def _record(self, verdict: Verdict) -> None:
-        """The verdict goes on the parent run as Markdown, JSON, per-cell metrics and a tag."""
+        """The verdict goes on the parent run: Markdown, JSON, per-cell metrics, the best trials' figures, a tag."""
         client = self.tracker.client
         client.log_text(self.parent, verdict.to_markdown(), "verdict.md")
         client.log_text(self.parent, verdict.to_json(), "verdict.json")
@@ -239,6 +239,8 @@ class Sweep:
             if result.best_val is not None:
                 metrics[f"{result.cell}.best_{self.objective}"] = result.best_val
                 metrics.update({f"{result.cell}.{key}": value for key, value in result.test.items()})
+            if result.run_id is not None:
+                self.tracker.copy_artifacts(result.run_id, self.parent, FIGURES, f"{FIGURES}/{result.cell}")
         self.tracker.log_metrics(self.parent, metrics)
         self.tracker.set_tags(self.parent, {"gatelab.verdict": verdict.choice or "none"})
         self.tracker.end_run(self.parent, "FINISHED")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
-__all__ = ["EpochMetricsLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
+__all__ = ["FIGURES", "EpochMetricsLogger", "FigureLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
 
 PARENT_TAG = "mlflow.parentRunId"
 ROLE_TAG = "gatelab.role"
+FIGURES = "figures"
+"""The artifact folder of a run's figures."""
 # MLflow caps a param value's length; longer values are cut rather than refused.
 _MAX_PARAM = 6000
 
@@ -110,6 +113,13 @@ class Tracker:
             operations.wait()
         self.client.set_terminated(run_id, status=status)
 
+    def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
+        """Copy the artifact folder ``path`` of run ``source`` to folder ``dest`` of run ``target``, if it exists."""
+        if not self.client.list_artifacts(source, path):
+            return
+        with tempfile.TemporaryDirectory() as temp:
+            self.client.log_artifacts(target, self.client.download_artifacts(source, path, temp), dest)
+
     def reopen(self, run_id: str) -> None:
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
 
@@ -130,3 +140,15 @@ class EpochMetricsLogger(pl.Callback):
             return
         metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
+
+
+class FigureLogger(pl.Callback):
+    """Logs the DataModule's figures of the test metrics (``SequenceDataModule.figures``) on one MLflow run."""
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        arrays = {key: value for key, value in getattr(pl_module, "arrays", {}).items() if key.startswith("test/")}
+        for name, figure in trainer.datamodule.figures(arrays).items():
+            self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{name}")

@@ -1,0 +1,60 @@
+"""The on-disk cache of preprocessed beats, keyed by the preprocessing and the data's fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from tasks.physio.preprocess import Beats, Preprocessing
+
+__all__ = ["FORMAT", "cache_key", "default_cache_dir", "load_or_build"]
+
+FORMAT = 1
+"""Version of the cached arrays' layout and meaning; part of every key."""
+_LOG = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``~/.cache/gatelab/physio/beats``."""
+    return Path.home() / ".cache" / "gatelab" / "physio" / "beats"
+
+
+def cache_key(cfg: Preprocessing, records: tuple[int, ...], data_fingerprint: str) -> str:
+    """A short hash of everything the beat arrays depend on."""
+    text = json.dumps({"format": FORMAT, "preprocess": asdict(cfg), "records": list(records),
+                       "data": data_fingerprint}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def load_or_build(directory: Path, key: str, build: Callable[[], Beats]) -> tuple[Beats, bool]:
+    """The cached beats of ``key`` in ``directory``, else ``build()`` them and cache them atomically.
+
+    An unreadable cache file is rebuilt. Returns the beats and whether they came from the cache.
+    """
+    path = directory / f"beats-{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as arrays:
+                return Beats(**{field.name: arrays[field.name] for field in fields(Beats)}), True
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            _LOG.warning("rebuilding the unreadable beat cache %s (%s)", path, error)
+    beats = build()
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, **asdict(beats))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return beats, False

@@ -1,0 +1,235 @@
+"""The ECG DataModule: MIT-BIH beats, AAMI classes, split by patient (record)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torchmetrics import MetricCollection
+
+from gatelab.data import SequenceDataModule, keep_batch
+from gatelab.errors import ConfigError, DataError
+from tasks.physio.aami import AAMI_CLASSES
+from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
+from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
+from tasks.physio.metrics import beat_metrics, confusion_figure
+from tasks.physio.preprocess import Beats, Preprocessing, cut_beats
+from tasks.physio.splits import PatientSplit
+
+__all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "prepare_beats"]
+
+_LOG = logging.getLogger(__name__)
+
+
+class BeatBatches(Dataset):
+    """Beat windows served as whole batches of ``{"x", "y"}``, the RR features repeated along time.
+
+    Args:
+        wave: (beats, steps, leads).
+        rr: (beats, rr features), or None to leave them out.
+        label: (beats,) class indices.
+    """
+
+    def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor) -> None:
+        self.wave, self.rr, self.label = wave, rr, label
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        return {key: value[0] for key, value in self.__getitems__([index]).items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
+        rows = torch.as_tensor(indices)
+        x = self.wave[rows]
+        if self.rr is not None:
+            x = torch.cat([x, self.rr[rows, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        return {"x": x, "y": self.label[rows]}
+
+
+@dataclass(frozen=True)
+class PreparedBeats:
+    """Each split's beats as tensors, the training class counts and the data's fingerprint."""
+
+    wave: dict[str, Tensor]
+    rr: dict[str, Tensor]
+    label: dict[str, Tensor]
+    records: dict[str, tuple[int, ...]]
+    train_counts: tuple[int, ...]
+    fingerprint: str
+    from_cache: bool
+
+
+def _build(directory: Path, records: tuple[int, ...], cfg: Preprocessing) -> Beats:
+    _LOG.info("preprocessing %d MIT-BIH records from %s", len(records), directory)
+    return Beats.concatenate([cut_beats(read_record(directory, str(record), cfg.leads), cfg) for record in records])
+
+
+@functools.lru_cache(maxsize=2)
+def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, classes: tuple[str, ...],
+                  cache_dir: Path) -> PreparedBeats:
+    """Read (or load from the cache) every record's beats, keep ``classes``, split them by ``split``.
+
+    Cached per process too, so the trials of a sweep share one copy.
+
+    Raises:
+        DataError: a damaged or missing record, an unknown lead, a window longer than a record, or a
+            class without training beats.
+    """
+    records = split.records()
+    fingerprint = files_fingerprint(directory, map(str, records))
+    key = cache_key(cfg, records, fingerprint)
+    beats, from_cache = load_or_build(cache_dir, key, lambda: _build(directory, records, cfg))
+    codes = [AAMI_CLASSES.index(cls) for cls in classes]
+    kept = np.isin(beats.label, codes)
+    remap = np.full(len(AAMI_CLASSES), -1, dtype=np.int64)
+    remap[codes] = np.arange(len(codes))
+    label, record = remap[beats.label[kept]], beats.record[kept]
+    wave, rr = beats.wave[kept], beats.rr[kept]
+    index = split.assign(record, label)
+    counts = np.bincount(label[index["train"]], minlength=len(classes))
+    absent = [cls for cls, count in zip(classes, counts) if count == 0]
+    if absent:
+        raise DataError(f"class(es) {absent} have no beats in the training records {split.train_records}; drop them "
+                        "from data.init_args.classes or add training records that have them.")
+    # RR features are standardised with the training beats' statistics only.
+    mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
+    rr = (rr - mean) / np.where(std > 0, std, 1.0)
+    return PreparedBeats(
+        wave={name: torch.from_numpy(np.ascontiguousarray(wave[rows])) for name, rows in index.items()},
+        rr={name: torch.from_numpy(rr[rows].astype(np.float32)) for name, rows in index.items()},
+        label={name: torch.from_numpy(label[rows]) for name, rows in index.items()},
+        records={name: tuple(sorted(set(record[rows].tolist()))) for name, rows in index.items()},
+        train_counts=tuple(int(count) for count in counts),
+        fingerprint=key,
+        from_cache=from_cache,
+    )
+
+
+class PhysioDataModule(SequenceDataModule):
+    """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
+
+    Each example is one beat: a window of the filtered, per-record normalised lead(s) around the
+    annotated R peak (optionally with the beat's RR-interval features repeated at every step),
+    labelled with its AAMI class. Paced records (102, 104, 107, 217) are never used.
+
+    Args:
+        path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
+            unset the download cache ``~/.cache/gatelab/physio/mitdb`` (filled from PhysioNet on first use).
+        preprocess: filtering, normalisation, window, leads and downsampling.
+        split: the protocol (inter-patient by default) and its records.
+        classes: the AAMI classes kept, in label order; beats of other classes are left out. Q (15 beats
+            in DS1 and DS2 together) is left out by default, as in most inter-patient papers.
+        rr_features: append the beat's RR-interval features (pre, post, local, ratio) to every step.
+        imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
+            ``balanced_sampling`` draws training batches with classes in equal shares; ``none`` does neither.
+        batch_size: training batch size.
+        eval_batch_size: validation and test batch size.
+        cache_dir: folder of the preprocessed-beat cache; None: ``~/.cache/gatelab/physio/beats``.
+        num_workers: DataLoader worker processes (0: load in the training process).
+    """
+
+    objective = "val/macro_f1"
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        preprocess: Preprocessing = Preprocessing(),
+        split: PatientSplit = PatientSplit(),
+        classes: tuple[str, ...] = ("N", "S", "V", "F"),
+        rr_features: bool = True,
+        imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
+        batch_size: PositiveInt = 256,
+        eval_batch_size: PositiveInt = 4096,
+        cache_dir: str | None = None,
+        num_workers: NonNegativeInt = 0,
+    ) -> None:
+        super().__init__()
+        unknown = [cls for cls in classes if cls not in AAMI_CLASSES]
+        if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
+            raise ConfigError(f"classes: {list(classes)} must be two or more distinct AAMI classes out of "
+                              f"{list(AAMI_CLASSES)}.")
+        self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
+        self.rr_features, self.imbalance = rr_features, imbalance
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.directory, self.downloadable = database_dir(path)
+        self.data: PreparedBeats | None = None
+
+    def prepare_data(self) -> None:
+        ensure_records(self.directory, map(str, self.split.records()), self.downloadable)
+
+    def setup(self, stage: str | None = None) -> None:
+        self.data = prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
+
+    def _prepared(self) -> PreparedBeats:
+        if self.data is None:
+            self.setup()
+        assert self.data is not None
+        return self.data
+
+    @property
+    def input_size(self) -> int:
+        return len(self.preprocess.leads) + (self._prepared().rr["train"].shape[1] if self.rr_features else 0)
+
+    @property
+    def output_size(self) -> int:
+        return len(self.classes)
+
+    def fingerprint(self) -> str:
+        settings = {"beats": self._prepared().fingerprint, "split": asdict(self.split), "classes": self.classes,
+                    "rr": self.rr_features}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _class_weights(self) -> Tensor:
+        counts = torch.tensor(self._prepared().train_counts, dtype=torch.float32)
+        return counts.sum() / (len(counts) * counts)
+
+    def make_loss(self) -> nn.Module:
+        if self.imbalance == "weighted_loss":
+            return nn.CrossEntropyLoss(weight=self._class_weights())
+        return nn.CrossEntropyLoss()
+
+    def make_metrics(self) -> MetricCollection:
+        return beat_metrics(self.classes)
+
+    def figures(self, arrays: Mapping[str, Tensor]) -> dict[str, Figure]:
+        """The test confusion matrix as ``confusion_matrix.png``."""
+        if "test/confmat" not in arrays:
+            return {}
+        records = self._prepared().records["test"]
+        title = f"test beats ({self.split.protocol}-patient, {len(records)} records)"
+        return {"confusion_matrix.png": confusion_figure(arrays["test/confmat"].cpu().numpy(), self.classes, title)}
+
+    def _loader(self, name: str, batch_size: int, shuffle: bool = False,
+                sampler: WeightedRandomSampler | None = None) -> DataLoader:
+        data = self._prepared()
+        dataset = BeatBatches(data.wave[name], data.rr[name] if self.rr_features else None, data.label[name])
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        if self.imbalance != "balanced_sampling":
+            return self._loader("train", self.batch_size, shuffle=True)
+        labels = self._prepared().label["train"]
+        weights = self._class_weights()[labels].double()
+        return self._loader("train", self.batch_size, sampler=WeightedRandomSampler(weights, len(labels)))
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size)
