@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import abc
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 from torchmetrics import MetricCollection
+
+if TYPE_CHECKING:
+    from gatelab.cells import ModelConfig
+    from gatelab.module import OptimConfig
 
 __all__ = ["SequenceDataModule", "TensorBatches", "keep_batch"]
 
@@ -48,6 +52,14 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC):
     @abc.abstractmethod
     def make_metrics(self) -> MetricCollection:
         """A fresh collection of evaluation metrics, fed ``(probabilities, target, **extras)``."""
+
+    def make_module(self, model: ModelConfig, optim: OptimConfig) -> pl.LightningModule | None:
+        """This task's own LightningModule, for tasks the engine's ``SequenceClassifier`` does not fit.
+
+        None (the default) means ``SequenceClassifier``. A task that returns its own module keeps the
+        cell chosen by ``model.cell`` (from ``gatelab.cells.CELLS``) and the optimiser settings.
+        """
+        return None
 
 
 class TensorBatches(Dataset):
