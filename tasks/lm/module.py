@@ -149,7 +149,7 @@ class LanguageModule(pl.LightningModule):
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
         if schedule.kind == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="min", factor=schedule.factor, patience=schedule.patience, threshold=0.0)
+                optimizer, mode="min", factor=schedule.factor, patience=schedule.patience, threshold=0.0, eps=0.0)
             return {"optimizer": optimizer,
                     "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val/loss"}}
         return optimizer
@@ -163,6 +163,7 @@ class LanguageModule(pl.LightningModule):
         if saved != self.vocabulary.tokens:
             differ = next((i for i, pair in enumerate(zip(saved, self.vocabulary.tokens)) if pair[0] != pair[1]),
                           min(len(saved), len(self.vocabulary)))
+            path = getattr(self._trainer, "ckpt_path", None) or "the checkpoint"
             raise DataError(
-                f"the checkpoint's vocabulary ({len(saved)} tokens) does not match the data's ({len(self.vocabulary)} "
+                f"{path}: the checkpoint's vocabulary ({len(saved)} tokens) does not match the data's ({len(self.vocabulary)} "
                 f"tokens; they first differ at id {differ}); load it with the corpus and level it was trained on.")
