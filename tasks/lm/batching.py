@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["BpttWindows", "batchify", "windows_tokens"]
+__all__ = ["BpttWindows", "batchify"]
 
 
 def batchify(ids: Tensor, batch_size: int) -> Tensor:
@@ -39,7 +39,3 @@ class BpttWindows(Dataset):
         stop = min(start + self.bptt, self.streams.shape[1] - 1)
         return {"x": self.streams[:, start:stop], "y": self.streams[:, start + 1 : stop + 1]}
 
-
-def windows_tokens(windows: BpttWindows) -> int:
-    """Target tokens in one pass over ``windows``."""
-    return windows.streams.shape[0] * (windows.streams.shape[1] - 1)
