@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as pl
 import pytest
@@ -13,20 +15,23 @@ from conftest import FIXTURES
 from gatelab.cells import ModelConfig
 from gatelab.errors import ConfigError, DataError
 from gatelab.module import OptimConfig
-from tasks.lm import LanguageModelDataModule, LRSchedule, PennTreebank, TinyShakespeare
+from tasks.lm import LanguageModelDataModule, LanguageModule, LRSchedule, PennTreebank, TinyShakespeare
+from tasks.lm.corpus import Corpus
 from tasks.lm.metrics import BitsPerCharacter, Perplexity
 
 SHAKESPEARE = TinyShakespeare(path=str(FIXTURES / "tinyshakespeare_head.txt"))
 SYNTHETIC_PTB = PennTreebank(root=str(FIXTURES / "ptb_synthetic"))
 
 
-def lm_data(corpus=SHAKESPEARE, **kwargs) -> LanguageModelDataModule:
+def lm_data(corpus: Corpus = SHAKESPEARE, **kwargs: Any) -> LanguageModelDataModule:
+    """A set-up DataModule over a fixture, small batches unless told otherwise."""
     data = LanguageModelDataModule(corpus, **{"batch_size": 4, "bptt": 8, "eval_batch_size": 2, **kwargs})
     data.setup("fit")
     return data
 
 
-def trainer(epochs: int = 1, callbacks=(), **kwargs) -> pl.Trainer:
+def trainer(epochs: int = 1, callbacks: Sequence[pl.Callback] = (), **kwargs: Any) -> pl.Trainer:
+    """A quiet CPU trainer without logger or checkpoints."""
     return pl.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
                       enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                       callbacks=list(callbacks), **kwargs)
@@ -59,10 +64,11 @@ class StateProbe(pl.Callback):
         self.train: list[tuple[int, int, bool]] = []
         self.val: list[tuple[int, bool]] = []
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: LanguageModule, batch: Any, batch_idx: int) -> None:
         self.train.append((trainer.current_epoch, batch_idx, pl_module.states["train"] is None))
 
-    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_validation_batch_start(self, trainer: pl.Trainer, pl_module: LanguageModule, batch: Any, batch_idx: int,
+                                  dataloader_idx: int = 0) -> None:
         self.val.append((batch_idx, pl_module.states["val"] is None))
 
 
@@ -76,7 +82,7 @@ def test_state_is_reset_at_each_epoch_and_each_evaluation() -> None:
 
 
 @pytest.mark.parametrize(("corpus", "metric"), [(SYNTHETIC_PTB, "ppl"), (SHAKESPEARE, "bpc")])
-def test_a_uniform_model_scores_the_vocabulary_size(corpus, metric: str) -> None:
+def test_a_uniform_model_scores_the_vocabulary_size(corpus: Corpus, metric: str) -> None:
     data = lm_data(corpus)
     module = data.make_module(ModelConfig(hidden_size=8), OptimConfig())
     with torch.no_grad():
@@ -107,10 +113,12 @@ def test_validation_loss_and_perplexity_agree_over_unequal_windows() -> None:
 
 
 class LearningRates(pl.Callback):
+    """Records the learning rate at each epoch's start."""
+
     def __init__(self) -> None:
         self.rates: list[float] = []
 
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
 
 

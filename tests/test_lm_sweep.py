@@ -30,6 +30,7 @@ search_space:
 
 
 def gatelab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the `gatelab` command as a user does, in its own process."""
     return subprocess.run([sys.executable, "-m", "gatelab.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
 
@@ -59,7 +60,8 @@ def test_tiny_word_level_sweep_layers_the_ptb_preset_and_reports_perplexity(tmp_
     assert verdict["objective"] == "val/ppl" and verdict["direction"] == "minimize"
 
 
-def test_char_level_train_command_prints_bits_per_character(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_char_level_train_command_prints_bits_per_character(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     tiny = tmp_path / "tiny.yaml"
     tiny.write_text(f"data: {{init_args: {{corpus: {{init_args: {{path: {FIXTURES / 'tinyshakespeare_head.txt'}}}}}, "
                     "batch_size: 4, bptt: 16, eval_batch_size: 2}}\nmodel: {hidden_size: 16}\n"
@@ -78,8 +80,8 @@ def test_bad_corpus_file_exits_2_with_one_clear_message(tmp_path: Path, capsys: 
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--task", "lm", "--config", str(user), "--store", str(tmp_path / "mlruns")])
     assert exit_.value.code == 2
-    assert capsys.readouterr().err.strip() == (f"gatelab: error: {bad}: not UTF-8 text (byte 4 is 0xe7); convert it to UTF-8, "
-                                     "e.g. with `iconv -t UTF-8`.")
+    assert capsys.readouterr().err.strip() == (
+        f"gatelab: error: {bad}: not UTF-8 text (byte 4 is 0xe7); convert it to UTF-8, e.g. with `iconv -t UTF-8`.")
 
 
 @pytest.mark.parametrize("preset", ["ptb", "zaremba-small"])

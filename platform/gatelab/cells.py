@@ -61,7 +61,10 @@ def detach_state(state: HiddenState) -> HiddenState:
 
 
 def set_forget_bias(rnn: nn.Module, value: float) -> None:
-    """Set an ``nn.LSTM``'s forget-gate bias (gate order i, f, g, o) to ``value`` in total; other cells are left as they are."""
+    """Set an ``nn.LSTM``'s forget-gate bias (gate order i, f, g, o) to ``value`` in total.
+
+    Other cells are left as they are.
+    """
     if not isinstance(rnn, nn.LSTM):
         return
     size = rnn.hidden_size

@@ -23,6 +23,7 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC):
 
     Batches are dicts with ``x`` (batch, time, features) and ``y`` (batch,); any other keys are
     passed to the metrics' ``update`` as keyword arguments (e.g. card ids for card precision@k).
+    A task whose ``make_module`` returns its own LightningModule defines its own batches.
     The attributes below are valid after ``setup("fit")``.
     """
 

@@ -1,4 +1,4 @@
-"""Language modelling: word-level Penn Treebank (perplexity) and character-level Tiny Shakespeare (bits per character)."""
+"""Language modelling: word-level Penn Treebank (perplexity), character-level Tiny Shakespeare (bits per character)."""
 
 from __future__ import annotations
 

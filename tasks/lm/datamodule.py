@@ -91,7 +91,8 @@ class LanguageModelDataModule(SequenceDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         self.data = encode_corpus(self.corpus)
-        for split, batch in (("train", self.batch_size), ("valid", self.eval_batch_size), ("test", self.eval_batch_size)):
+        batches = {"train": self.batch_size, "valid": self.eval_batch_size, "test": self.eval_batch_size}
+        for split, batch in batches.items():
             if len(self.data.ids[split]) < 2 * batch:
                 raise DataError(
                     f"{self.data.origins[split]}: the {split} split has {len(self.data.ids[split])} tokens, fewer than "

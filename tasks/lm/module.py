@@ -145,7 +145,8 @@ class LanguageModule(pl.LightningModule):
         optimizer = make_optimizer(self.parameters(), self.optim)
         schedule = self.lr_schedule
         if schedule.kind == "step":
-            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: schedule.factor ** schedule.decays(epoch))
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda epoch: schedule.factor ** schedule.decays(epoch))
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
         if schedule.kind == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -165,5 +166,6 @@ class LanguageModule(pl.LightningModule):
                           min(len(saved), len(self.vocabulary)))
             path = getattr(self._trainer, "ckpt_path", None) or "the checkpoint"
             raise DataError(
-                f"{path}: the checkpoint's vocabulary ({len(saved)} tokens) does not match the data's ({len(self.vocabulary)} "
-                f"tokens; they first differ at id {differ}); load it with the corpus and level it was trained on.")
+                f"{path}: the checkpoint's vocabulary ({len(saved)} tokens) does not match the data's "
+                f"({len(self.vocabulary)} tokens; they first differ at id {differ}); load it with the corpus and "
+                "level it was trained on.")

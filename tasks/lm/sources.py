@@ -26,7 +26,8 @@ PTB_FILES = {
     "valid": ("ptb.valid.txt.gz", "2c532ce295a2a82b986b0ab85f39422d4c1a6211cc78d9d4c3b647eb827d56a5"),
     "test": ("ptb.test.txt.gz", "c186c58140c532dcf89939356c67f0ceaad98baac97c3eab733c14c9ce427ffa"),
 }
-PTB_URL = "https://raw.githubusercontent.com/Lasagne/Recipes/d616658de38e69f5036b236b6acbaf6e465ec9bd/examples/penntree/{name}"
+PTB_URL = ("https://raw.githubusercontent.com/Lasagne/Recipes/d616658de38e69f5036b236b6acbaf6e465ec9bd/"
+           "examples/penntree/{name}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class TinyShakespeare(Corpus):
         path = Path(self.path) if self.path is not None else TINY_SHAKESPEARE
         text = read_text(path)
         if self.path is None and sha256_of(text.encode()) != TINY_SHAKESPEARE_SHA256:
-            raise DataError(f"{path}: sha256 does not match Tiny Shakespeare; restore it with `git checkout {path.name}`.")
+            raise DataError(f"{path}: sha256 does not match Tiny Shakespeare; restore it: `git checkout -- {path}`.")
         return text, path
 
     def texts(self) -> dict[str, tuple[str, str]]:

@@ -45,9 +45,10 @@ class Vocabulary:
             DataError: a token the training split never had, where the vocabulary has no ``<unk>``.
         """
         unk = self.index.get(UNK)
+        if unk is not None:
+            return torch.tensor([self.index.get(token, unk) for token in tokens], dtype=torch.int64)
         try:
-            ids = [self.index[token] for token in tokens] if unk is None else [self.index.get(token, unk) for token in tokens]
+            return torch.tensor([self.index[token] for token in tokens], dtype=torch.int64)
         except KeyError as error:
-            raise DataError(f"{origin}: token {error.args[0]!r} never occurs in the training split, and the "
-                            f"vocabulary has no '{UNK}'; add it to the training text or map rare tokens to '{UNK}'.") from None
-        return torch.tensor(ids, dtype=torch.int64)
+            raise DataError(f"{origin}: token {error.args[0]!r} never occurs in the training split, and the vocabulary "
+                            f"has no '{UNK}'; add it to the training text or map rare tokens to '{UNK}'.") from None
