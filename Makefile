@@ -17,13 +17,17 @@ EPOCHS ?=
 CELLS ?=
 SEED ?=
 CONFIG ?=
+DATASET ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-SWEEP_ARGS := --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(TRIALS),--trials $(TRIALS)) \
+comma := ,
+# DATASET names a preset of the task (configs/<task>/<DATASET>.yaml), layered before CONFIG.
+LAYERS = $(strip $(DATASET) $(CONFIG))
+CONFIG_ARGS = $(if $(LAYERS),--config '[$(subst $() $(),$(comma),$(LAYERS))]')
+SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
 	$(if $(SEED),--seed $(SEED))
-comma := ,
 
 .PHONY: install sweep train ui test clean-venv
 
@@ -40,7 +44,7 @@ sweep: $(STAMP)
 	$(BIN)/gatelab sweep $(SWEEP_ARGS)
 
 train: $(STAMP)
-	$(BIN)/gatelab train --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+	$(BIN)/gatelab train --task $(TASK) $(CONFIG_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 		$(if $(CELL),--cell $(CELL)) $(if $(SEED),--seed $(SEED))
 
 ui: $(STAMP)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from gatelab.errors import ConfigError
 
-__all__ = ["CELLS", "HiddenState", "ModelConfig", "SequenceModel", "detach_state", "map_state"]
+__all__ = ["CELLS", "HiddenState", "ModelConfig", "SequenceModel", "detach_state", "map_state", "set_forget_bias"]
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -60,6 +60,22 @@ def detach_state(state: HiddenState) -> HiddenState:
     return map_state(Tensor.detach, state)
 
 
+def set_forget_bias(rnn: nn.Module, value: float) -> None:
+    """Set an ``nn.LSTM``'s forget-gate bias (gate order i, f, g, o) to ``value`` in total.
+
+    Other cells are left as they are.
+    """
+    if not isinstance(rnn, nn.LSTM):
+        return
+    size = rnn.hidden_size
+    with torch.no_grad():
+        for name, bias in rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                bias[size : 2 * size].fill_(value)
+            elif name.startswith("bias_hh"):
+                bias[size : 2 * size].zero_()
+
+
 class SequenceModel(nn.Module):
     """Linear encoder, a fused recurrent layer chosen by name, dropout and a linear head.
 
@@ -83,19 +99,7 @@ class SequenceModel(nn.Module):
         )
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), output_size)
-        self._init_forget_bias()
-
-    def _init_forget_bias(self) -> None:
-        """Set the LSTM forget-gate bias (gate order i, f, g, o) to ``forget_bias`` in total."""
-        if not isinstance(self.rnn, nn.LSTM):
-            return
-        size = self.cfg.hidden_size
-        with torch.no_grad():
-            for name, bias in self.rnn.named_parameters():
-                if name.startswith("bias_ih"):
-                    bias[size : 2 * size].fill_(self.cfg.forget_bias)
-                elif name.startswith("bias_hh"):
-                    bias[size : 2 * size].zero_()
+        set_forget_bias(self.rnn, cfg.forget_bias)
 
     def forward(self, x: Tensor, state: HiddenState | None = None) -> tuple[Tensor, HiddenState]:
         """Map ``(batch, time, input_size)`` to ``(batch, time, output_size)`` and the last state."""

@@ -25,14 +25,20 @@ def _overrides(trials: int | None = None, epochs: int | None = None, cells: list
     return {key: value for key, value in given.items() if value is not None}
 
 
-def sweep_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
+def _layers(config: str | list[str] | None) -> list[str]:
+    """The config layers given: none, one file or preset, or a list of them."""
+    return [config] if isinstance(config, str) else list(config or [])
+
+
+def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
                   store: Path = Path("mlruns"), progress: bool = True) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
 
     Args:
         task: the task, a file name in configs/ (fraud, ...).
-        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
+        config: a YAML file or a preset name from configs/<task>/, or a list of them ([ptb,my.yaml]),
+            layered in order over the task's config.
         trials: finished trials per cell.
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
@@ -40,7 +46,7 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
         store: folder of the MLflow store and the Optuna journal.
         progress: show progress bars.
     """
-    cfg = load_config(task, [config] if config else [], _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
+    cfg = load_config(task, _layers(config), _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
     runner = Sweep(build_parser(), cfg, store, progress=progress)
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
           f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
@@ -51,20 +57,20 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
           f"browse them with `make ui`.")
 
 
-def train_command(task: str = "fraud", config: str | None = None, cell: str | None = None,
+def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
                   epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics.
 
     Args:
         task: the task, a file name in configs/.
-        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
+        config: a YAML file or a preset name from configs/<task>/, or a list of them, layered in order.
         cell: the recurrent cell (lstm, gru, rnn).
         epochs: training epochs.
         seed: the run's seed.
         store: folder of the MLflow store.
     """
     parser = build_parser()
-    cfg = load_config(task, [config] if config else [], _overrides(epochs=epochs, seed=seed, cell=cell))
+    cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
     run_cfg = instantiate_run(parser, cfg)
     tracker = Tracker(store, task)
     tags = {"gatelab.task": task, "gatelab.cell": run_cfg.model.cell, "gatelab.sweep": "-", "gatelab.trial": "-",

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 from torchmetrics import MetricCollection
+
+if TYPE_CHECKING:
+    from gatelab.cells import ModelConfig
+    from gatelab.module import OptimConfig
 
 __all__ = ["SequenceDataModule", "TensorBatches", "keep_batch"]
 
@@ -20,6 +24,7 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC):
 
     Batches are dicts with ``x`` (batch, time, features) and ``y`` (batch,); any other keys are
     passed to the metrics' ``update`` as keyword arguments (e.g. card ids for card precision@k).
+    A task whose ``make_module`` returns its own LightningModule defines its own batches.
     The attributes below are valid after ``setup("fit")``.
     """
 
@@ -62,6 +67,14 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC):
             the run under ``figures/``; none by default.
         """
         return {}
+
+    def make_module(self, model: ModelConfig, optim: OptimConfig) -> pl.LightningModule | None:
+        """This task's own LightningModule, for tasks the engine's ``SequenceClassifier`` does not fit.
+
+        None (the default) means ``SequenceClassifier``. A task that returns its own module keeps the
+        cell chosen by ``model.cell`` (from ``gatelab.cells.CELLS``) and the optimiser settings.
+        """
+        return None
 
 
 class TensorBatches(Dataset):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -13,7 +14,7 @@ from torchmetrics import MetricCollection
 
 from gatelab.cells import ModelConfig, SequenceModel
 
-__all__ = ["DivergedError", "OptimConfig", "SequenceClassifier"]
+__all__ = ["DivergedError", "OptimConfig", "SequenceClassifier", "make_optimizer"]
 
 
 class DivergedError(RuntimeError):
@@ -35,6 +36,14 @@ class OptimConfig:
     lr: PositiveFloat = 1e-3
     weight_decay: NonNegativeFloat = 0.0
     momentum: NonNegativeFloat = 0.0
+
+
+def make_optimizer(params: Iterable[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
+    """The optimiser ``cfg`` describes, over ``params``."""
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
+    return optimizer(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 class SequenceClassifier(pl.LightningModule):
@@ -116,8 +125,4 @@ class SequenceClassifier(pl.LightningModule):
         self._log_computed(self.test_metrics)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        params, cfg = self.parameters(), self.optim
-        if cfg.name == "sgd":
-            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        optimizer = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
-        return optimizer(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return make_optimizer(self.parameters(), self.optim)

@@ -25,9 +25,12 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
 
 
-def build_module(cfg: RunConfig) -> SequenceClassifier:
-    """The LightningModule for a run whose DataModule is set up."""
+def build_module(cfg: RunConfig) -> pl.LightningModule:
+    """The LightningModule for a run whose DataModule is set up: the task's own, else ``SequenceClassifier``."""
     data = cfg.data
+    module = data.make_module(cfg.model, cfg.optim)
+    if module is not None:
+        return module
     return SequenceClassifier(data.input_size, data.output_size, cfg.model, cfg.optim,
                               data.make_loss(), data.make_metrics())
 

@@ -1,0 +1,154 @@
+"""The language-modelling DataModule: contiguous streams, windows of ``bptt`` tokens, its own LightningModule."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from jsonargparse.typing import PositiveFloat, PositiveInt
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from torchmetrics import MetricCollection
+
+from gatelab.cells import ModelConfig
+from gatelab.data import SequenceDataModule
+from gatelab.errors import ConfigError, DataError
+from gatelab.module import OptimConfig
+from tasks.lm.batching import BpttWindows, batchify
+from tasks.lm.corpus import SPLITS, Corpus
+from tasks.lm.metrics import BitsPerCharacter, Perplexity
+from tasks.lm.module import LanguageModule, LRSchedule
+from tasks.lm.sources import TinyShakespeare
+from tasks.lm.vocab import Vocabulary
+
+__all__ = ["EncodedCorpus", "LanguageModelDataModule", "encode_corpus"]
+
+
+@dataclass(frozen=True)
+class EncodedCorpus:
+    """Each split's token ids and origin, and the training split's vocabulary."""
+
+    vocabulary: Vocabulary
+    ids: dict[str, Tensor]
+    origins: dict[str, str]
+
+
+@functools.lru_cache(maxsize=2)
+def encode_corpus(corpus: Corpus) -> EncodedCorpus:
+    """Tokenise every split and encode it with the vocabulary of the training split; cached per process."""
+    tokens = corpus.tokens()
+    vocabulary = Vocabulary.build(tokens["train"][0])
+    ids = {split: vocabulary.encode(*tokens[split]) for split in SPLITS}
+    return EncodedCorpus(vocabulary, ids, {split: origin for split, (_, origin) in tokens.items()})
+
+
+class LanguageModelDataModule(SequenceDataModule):
+    """Next-token prediction on a corpus's own splits, with truncated backpropagation through time.
+
+    Each split is cut into ``batch_size`` contiguous streams (``eval_batch_size`` for validation and
+    test) read in consecutive windows of ``bptt`` tokens; the model carries its hidden state from one
+    window to the next. Word-level corpora report perplexity, character-level ones bits per character.
+
+    Args:
+        corpus: the text (``TinyShakespeare``, ``PennTreebank`` or your own ``TextFiles``).
+        batch_size: training streams.
+        bptt: time steps per window (the truncation length of backpropagation).
+        eval_batch_size: validation and test streams (the literature uses 10 or 1).
+        embedding_size: embedding width; None: ``model.hidden_size``.
+        tie_weights: share the embedding and softmax weights (needs embedding width = hidden size).
+        init_range: initialise every parameter uniformly in ``[-init_range, init_range]``; None: PyTorch's defaults.
+        lr_schedule: the learning-rate schedule.
+        loss_per: ``token`` (mean over tokens) or ``stream`` (summed over time, averaged over streams:
+            Zaremba et al.'s scale, for their lr and clipping values).
+    """
+
+    direction: Literal["maximize", "minimize"] = "minimize"
+
+    def __init__(
+        self,
+        corpus: Corpus = TinyShakespeare(),
+        batch_size: PositiveInt = 32,
+        bptt: PositiveInt = 64,
+        eval_batch_size: PositiveInt = 10,
+        embedding_size: PositiveInt | None = None,
+        tie_weights: bool = False,
+        init_range: PositiveFloat | None = None,
+        lr_schedule: LRSchedule = LRSchedule(),
+        loss_per: Literal["token", "stream"] = "token",
+    ) -> None:
+        super().__init__()
+        self.corpus, self.batch_size, self.bptt, self.eval_batch_size = corpus, batch_size, bptt, eval_batch_size
+        self.embedding_size, self.tie_weights, self.init_range = embedding_size, tie_weights, init_range
+        self.lr_schedule, self.loss_per = lr_schedule, loss_per
+        self.metric = "ppl" if corpus.level == "word" else "bpc"
+        self.objective = f"val/{self.metric}"
+        self.data: EncodedCorpus | None = None
+
+    def prepare_data(self) -> None:
+        self.corpus.prepare()
+
+    def setup(self, stage: str | None = None) -> None:
+        self.data = encode_corpus(self.corpus)
+        batches = {"train": self.batch_size, "valid": self.eval_batch_size, "test": self.eval_batch_size}
+        for split, batch in batches.items():
+            if len(self.data.ids[split]) < 2 * batch:
+                raise DataError(
+                    f"{self.data.origins[split]}: the {split} split has {len(self.data.ids[split])} tokens, fewer than "
+                    f"one batch of {batch} streams needs ({2 * batch}: an input and a target each); use more text "
+                    f"or a smaller {'batch_size' if split == 'train' else 'eval_batch_size'}.")
+
+    def _prepared(self) -> EncodedCorpus:
+        if self.data is None:
+            self.setup()
+        assert self.data is not None
+        return self.data
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The training split's vocabulary."""
+        return self._prepared().vocabulary
+
+    @property
+    def input_size(self) -> int:
+        return len(self.vocabulary)
+
+    @property
+    def output_size(self) -> int:
+        return len(self.vocabulary)
+
+    def fingerprint(self) -> str:
+        text = f"{type(self.corpus).__name__}:{self.corpus.fingerprint()}:{self.vocabulary.fingerprint()}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def make_loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({self.metric: Perplexity() if self.metric == "ppl" else BitsPerCharacter()})
+
+    def make_module(self, model: ModelConfig, optim: OptimConfig) -> LanguageModule:
+        if model.bidirectional:
+            raise ConfigError("model.bidirectional: a language model reads left to right; set it to false.")
+        if self.tie_weights and (self.embedding_size or model.hidden_size) != model.hidden_size:
+            raise ConfigError(f"data.init_args.tie_weights: tied weights need embedding_size ({self.embedding_size}) "
+                              f"= model.hidden_size ({model.hidden_size}); drop embedding_size or untie.")
+        return LanguageModule(self.vocabulary, model, optim, self.make_metrics(), self.embedding_size,
+                              self.tie_weights, self.init_range, self.lr_schedule, self.loss_per)
+
+    def windows(self, split: str, batch_size: int) -> BpttWindows:
+        """The ``bptt`` windows over ``split`` cut into ``batch_size`` streams."""
+        return BpttWindows(batchify(self._prepared().ids[split], batch_size), self.bptt)
+
+    def _loader(self, split: str, batch_size: int) -> DataLoader:
+        return DataLoader(self.windows(split, batch_size), batch_size=None, shuffle=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size)
