@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -36,6 +37,10 @@ def test_ui_serves_the_store_and_prints_the_runs_link(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.5)
         assert health == "OK"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    finally:  # the server and its job consumers share the command's process group
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
