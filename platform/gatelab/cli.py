@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 from jsonargparse import ArgumentParser
 
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
-from gatelab.sweep import Sweep
+from gatelab.report import Report
+from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, stored_sweep
 from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
 
@@ -27,8 +29,8 @@ def _overrides(trials: int | None = None, epochs: int | None = None, cells: list
 
 def sweep_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                  store: Path = Path("mlruns"), progress: bool = True) -> None:
-    """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
+                  seeds: int = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True) -> None:
+    """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
 
     Args:
         task: the task, a file name in configs/ (fraud, ...).
@@ -37,18 +39,55 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
         seed: the sweep's seed; a new seed starts a new sweep.
+        seeds: seeds each cell's best configuration is retrained with for the verdict (at least 2); 0 skips
+            the selection and the verdict (make them later with `gatelab report`).
         store: folder of the MLflow store and the Optuna journal.
         progress: show progress bars.
     """
+    if seeds != 0:
+        _check_seeds(seeds)
     cfg = load_config(task, [config] if config else [], _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
     runner = Sweep(build_parser(), cfg, store, progress=progress)
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
           f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
           flush=True)
-    verdict = runner.run()
-    print(verdict.to_markdown(), flush=True)
-    print(f"Results: {tracking_uri(store)} (experiment gatelab-{task}, parent run {runner.parent}); "
-          f"browse them with `make ui`.")
+    report = runner.run(seeds)
+    if report is None:
+        print(f"gatelab: search done; selection and verdict skipped (seeds=0): make them with "
+              f"`make report TASK={task} SWEEP={runner.id}`.")
+    else:
+        _print_report(runner, report, store)
+
+
+def _check_seeds(seeds: int) -> None:
+    if seeds < 2:
+        raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
+                           "noise; use SEEDS=2 or more (default 3).")
+
+
+def _print_report(runner: Sweep, report: Report, store: Path) -> None:
+    print(report.to_markdown(), flush=True)
+    print(f"Results: {tracking_uri(store)} (experiment gatelab-{runner.cfg.task}, parent run sweep-{runner.id}: "
+          f"{runner.parent}) with verdict.md, verdict.json, report.html and plots/; browse them with `make ui`, "
+          f"the Optuna studies with `make dashboard SWEEP={runner.id}`.")
+
+
+def report_command(task: str = "fraud", sweep: str | None = None, seeds: int = DEFAULT_SEEDS,
+                   store: Path = Path("mlruns")) -> None:
+    """Make a sweep's verdict and report again (retraining only seeds not trained before) and print it.
+
+    Args:
+        task: the task, a file name in configs/.
+        sweep: the sweep's id (as printed by `gatelab sweep`); the latest sweep of the task when omitted.
+        seeds: seeds each cell's best configuration is retrained with (at least 2).
+        store: folder of the MLflow store and the Optuna journal.
+    """
+    _check_seeds(seeds)
+    runner = stored_sweep(task, store, sweep)
+    runner.progress = False
+    print(f"gatelab: report of sweep {runner.id} of task '{task}' (cells {', '.join(runner.cells)}, {seeds} seeds)",
+          flush=True)
+    _print_report(runner, runner.report(seeds), store)
 
 
 def train_command(task: str = "fraud", config: str | None = None, cell: str | None = None,
@@ -102,7 +141,30 @@ def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("ml
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 
-COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command}
+def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str = "127.0.0.1", port: int = 8080,
+                      store: Path = Path("mlruns")) -> None:
+    """Serve optuna-dashboard over the store's Optuna studies and print the links to a sweep's studies.
+
+    Args:
+        task: the task, a file name in configs/.
+        sweep: the sweep's id; the latest sweep of the task when omitted.
+        host: address to bind.
+        port: port to listen on.
+        store: folder of the MLflow store and the Optuna journal.
+    """
+    runner = stored_sweep(task, store, sweep)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path(store))))
+    links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
+             f"{storage.get_study_id_from_name(f'{task}-{runner.id}-{cell}')}" for cell in runner.cells]
+    print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
+          f"sweep {runner.id}'s studies:\n" + "\n".join(links) + "\nCtrl-C stops it.", flush=True)
+    command = [str(Path(sys.executable).parent / "optuna-dashboard"), str(journal_path(store)), "--storage-class",
+               "JournalFileStorage", "--host", host, "--port", str(port)]
+    raise SystemExit(subprocess.call(command))
+
+
+COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command, "report": report_command,
+            "dashboard": dashboard_command}
 
 
 def build_cli() -> ArgumentParser:
