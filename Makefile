@@ -17,15 +17,18 @@ EPOCHS ?=
 CELLS ?=
 SEED ?=
 CONFIG ?=
+SEEDS ?=
+SWEEP ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DASHBOARD_PORT ?= 8080
 
 SWEEP_ARGS := --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
-	$(if $(SEED),--seed $(SEED))
+	$(if $(SEED),--seed $(SEED)) $(if $(SEEDS),--seeds $(SEEDS))
 comma := ,
 
-.PHONY: install sweep train ui test clean-venv
+.PHONY: install sweep report train ui dashboard test clean-venv
 
 install: $(STAMP)
 
@@ -39,12 +42,18 @@ $(STAMP): pyproject.toml
 sweep: $(STAMP)
 	$(BIN)/gatelab sweep $(SWEEP_ARGS)
 
+report: $(STAMP)
+	$(BIN)/gatelab report --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) $(if $(SEEDS),--seeds $(SEEDS))
+
 train: $(STAMP)
 	$(BIN)/gatelab train --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 		$(if $(CELL),--cell $(CELL)) $(if $(SEED),--seed $(SEED))
 
 ui: $(STAMP)
-	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
+	$(BIN)/gatelab ui --task $(TASK) --host $(HOST) --port $(PORT)
+
+dashboard: $(STAMP)
+	$(BIN)/gatelab dashboard --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) --host $(HOST) --port $(DASHBOARD_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import optuna
 from jsonargparse import ArgumentParser
 
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
 from gatelab.report import Report
-from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, stored_sweep
+from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, optuna_storage, stored_sweep
 from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
 
@@ -125,17 +124,20 @@ def train_command(task: str = "fraud", config: str | None = None, cell: str | No
         print(f"{key:<{width}}  {value:.4f}")
 
 
-def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
+def ui_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
     """Serve the MLflow UI over the local store (bound to 127.0.0.1 unless told otherwise).
 
     Args:
+        task: the task whose runs page is printed.
         host: address to bind.
         port: port to listen on.
         store: folder of the MLflow store.
     """
-    store.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(store)
-    print(f"gatelab: MLflow UI on http://{host}:{port}/#/experiments (store {uri}); Ctrl-C stops it.", flush=True)
+    experiment = Tracker(store, task).experiment_id
+    print(f"gatelab: MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it.\n"
+          f"  runs of task '{task}': http://{host}:{port}/#/experiments/{experiment}/runs (expand a sweep-<id> run "
+          f"for its trials; search tags.`gatelab.cell` = 'gru' for one cell; tick runs and Compare)", flush=True)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
                "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
@@ -153,14 +155,14 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
         store: folder of the MLflow store and the Optuna journal.
     """
     runner = stored_sweep(task, store, sweep)
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path(store))))
+    storage = optuna_storage(store)
     links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
              f"{storage.get_study_id_from_name(f'{task}-{runner.id}-{cell}')}" for cell in runner.cells]
     print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
           f"sweep {runner.id}'s studies:\n" + "\n".join(links) + "\nCtrl-C stops it.", flush=True)
-    command = [str(Path(sys.executable).parent / "optuna-dashboard"), str(journal_path(store)), "--storage-class",
-               "JournalFileStorage", "--host", host, "--port", str(port)]
-    raise SystemExit(subprocess.call(command))
+    program = str(Path(sys.executable).parent / "optuna-dashboard")
+    os.execv(program, [program, str(journal_path(store)), "--storage-class", "JournalFileStorage", "--host", host,
+                       "--port", str(port)])
 
 
 COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command, "report": report_command,
@@ -180,6 +182,7 @@ def build_cli() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a stored config is one small file
     cfg = build_cli().parse_args(argv)
     try:
         COMMANDS[cfg.command](**cfg[cfg.command].as_dict())

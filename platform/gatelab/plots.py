@@ -16,6 +16,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 from optuna.visualization import matplotlib as optuna_plots  # noqa: E402
 
+from gatelab.selection import Interval  # noqa: E402
 from gatelab.tracking import Tracker  # noqa: E402
 from gatelab.verdict import Verdict  # noqa: E402
 
@@ -29,6 +30,11 @@ def _png(figure: Figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     pyplot.close(figure)
     return buffer.getvalue()
+
+
+def _error(interval: Interval) -> list[list[float]]:
+    """An interval as matplotlib's asymmetric error bar."""
+    return [[interval.mean - interval.low], [interval.high - interval.mean]]
 
 
 def validation_curves(tracker: Tracker, studies: Mapping[str, optuna.Study], objective: str, top: int = 3) -> bytes:
@@ -54,8 +60,7 @@ def seed_metric(verdict: Verdict) -> bytes:
     for index, (color, result) in enumerate(zip(_COLORS, verdict.cells)):
         values, interval = result.test[verdict.metric], result.intervals[verdict.metric]
         axes.scatter([index] * len(values), values, color=color, alpha=0.7, label=f"{result.cell.upper()} seeds")
-        axes.errorbar(index + 0.15, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
-                      color="black", capsize=5, marker="D")
+        axes.errorbar(index + 0.15, interval.mean, yerr=_error(interval), color="black", capsize=5, marker="D")
     axes.set_xticks(range(len(verdict.cells)), [result.cell.upper() for result in verdict.cells])
     axes.set(ylabel=verdict.metric, title=f"{verdict.metric} per seed (diamond: mean, 95% interval)")
     axes.grid(alpha=0.3, axis="y")
@@ -67,8 +72,8 @@ def metric_vs_latency(verdict: Verdict) -> bytes:
     figure, axes = pyplot.subplots(figsize=(6, 4))
     for color, result in zip(_COLORS, verdict.cells):
         interval, latency = result.intervals[verdict.metric], result.costs[verdict.cost]
-        axes.errorbar(latency, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
-                      color=color, capsize=5, marker="o", markersize=8, label=result.cell.upper())
+        axes.errorbar(latency, interval.mean, yerr=_error(interval), color=color, capsize=5, marker="o", markersize=8,
+                      label=result.cell.upper())
     axes.set(xlabel=f"{verdict.cost.replace('_', ' ')} (lower is cheaper)", ylabel=verdict.metric,
              title=f"{verdict.metric} versus inference latency")
     axes.legend()

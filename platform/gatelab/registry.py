@@ -90,7 +90,8 @@ def register(tracker: Tracker, task: str, sweep: str, roles: dict[str, str]) -> 
         if existing:
             number = existing[0].version
         else:
-            number = client.create_model_version(name, f"{run.info.artifact_uri}/{MODEL_ARTIFACT}", run_id=run_id).version
+            source = f"{run.info.artifact_uri}/{MODEL_ARTIFACT}"
+            number = client.create_model_version(name, source, run_id=run_id).version
         tags = {"gatelab.role": role, "gatelab.sweep": sweep, "gatelab.cell": run.data.tags["gatelab.cell"],
                 "gatelab.seed": run.data.tags["gatelab.seed"]}
         for key, value in tags.items():

@@ -51,13 +51,14 @@ class Report:
         """The report's tables: (title, header, rows)."""
         verdict = self.verdict
         metrics = [verdict.metric, *sorted(key for key in verdict.cells[0].intervals if key != verdict.metric)]
-        quality = [["cell", "trials (pruned, failed)", f"best trial: val {verdict.metric[5:]}",
+        quality = [["cell", "trials (pruned, failed)", f"best trial: val {verdict.metric.removeprefix('test/')}",
                     *(f"{key} mean [95% CI]" for key in metrics)]]
         cost = [["cell", *(label for _, label, _ in _COSTS)]]
         for result in verdict.cells:
             name = result.cell.upper() + (" (chosen)" if result.cell == verdict.choice else "")
             quality.append([name, f"{result.finished} ({result.pruned}, {result.failed})",
-                            f"#{result.best_trial}: {result.best_val:.4f}", *(str(result.intervals[key]) for key in metrics)])
+                            f"#{result.best_trial}: {result.best_val:.4f}",
+                            *(str(result.intervals[key]) for key in metrics)])
             cost.append([name, *(format(result.costs[key], spec) for key, _, spec in _COSTS)])
         seeds = len(verdict.cells[0].seeds)
         paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "within seed noise"]]

@@ -26,7 +26,7 @@ from gatelab.train import train
 from gatelab.report import Report, publish
 from gatelab.verdict import MissingResultsError, build_verdict
 
-__all__ = ["DEFAULT_SEEDS", "Sweep", "journal_path", "stored_sweep", "sweep_id"]
+__all__ = ["DEFAULT_SEEDS", "Sweep", "journal_path", "optuna_storage", "stored_sweep", "sweep_id"]
 
 # Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
 _RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
@@ -41,14 +41,19 @@ def journal_path(store: Path) -> Path:
     return store / "optuna.journal"
 
 
-def _storage(store: Path) -> JournalStorage:
+def optuna_storage(store: Path) -> JournalStorage:
+    """The Optuna storage of a local store: a journal file (safe for concurrent processes)."""
     return JournalStorage(JournalFileBackend(str(journal_path(store))))
 
 
 def sweep_id(cfg: Namespace) -> str:
-    """A short hash of everything that shapes the results (not the budget, not the cell list)."""
+    """A short hash of everything that shapes the results (not the budget, not the cell list).
+
+    The paths of the config files the settings were read from are left out: a sweep keeps its id when
+    its files move, and a report rebuilds it from the config stored on its parent run.
+    """
     tree = cfg.clone()
-    for key in _RESUMABLE_KEYS:
+    for key in (*_RESUMABLE_KEYS, *(("config",) if "config" in tree else ())):
         del tree[key]
     text = json.dumps(tree.as_dict(), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
@@ -148,7 +153,7 @@ class Sweep:
 
     def _study(self, cell: str) -> optuna.Study:
         settings = self.cfg.sweep
-        storage = _storage(self.store)
+        storage = optuna_storage(self.store)
         sampler = optuna.samplers.TPESampler(
             seed=self.cfg.seed, n_startup_trials=settings.startup_trials, n_ei_candidates=settings.ei_candidates,
             multivariate=settings.multivariate, group=False, constant_liar=True,
@@ -280,7 +285,8 @@ def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
         path = tracker.client.download_artifacts(run.info.run_id, "sweep_config.yaml", folder)
         cfg = load_config(task, [path])
     prefix = f"{task}-{run.data.tags['gatelab.sweep']}-"
-    cells = [name.removeprefix(prefix) for name in optuna.get_all_study_names(_storage(store)) if name.startswith(prefix)]
+    names = optuna.get_all_study_names(optuna_storage(store))
+    cells = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
     parser = build_parser()
     found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store)
     if found.id != run.data.tags["gatelab.sweep"]:

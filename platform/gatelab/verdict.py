@@ -131,8 +131,8 @@ def _check_complete(sweep: Sweep, studies: Mapping[str, optuna.Study]) -> dict[s
         if complete:
             best[cell] = study.best_trial
         else:
-            finished, pruned, failed = _search_counts(trials)
-            missing.append(f"{cell.upper()} has no completed trial ({len(trials)} trials: {pruned} pruned, "
+            _, pruned, failed = _search_counts(trials)
+            missing.append(f"{cell.upper()} has no completed trial ({len(trials)} started: {pruned} pruned, "
                            f"{failed} failed)")
     if len(best) >= 2:
         return best
