@@ -92,7 +92,7 @@ def _median_seconds(run: Callable[[], object], device: torch.device, warmup: int
 
 
 def inference_costs(model: nn.Module, sequences: Tensor, device: torch.device, large_batch: int = LARGE_BATCH,
-                    warmup: int = 3, repeats: int = 15) -> dict[str, float]:
+                    warmup: int = 2, repeats: int = 9) -> dict[str, float]:
     """Latency per sequence at batch 1 and at ``large_batch``, throughput, and peak inference memory.
 
     Args:

@@ -162,6 +162,7 @@ def retrain(sweep: Sweep, cell: str, trial: optuna.trial.FrozenTrial, seeds: Seq
 
 
 def _retrain_one(sweep: Sweep, cell: str, trial: optuna.trial.FrozenTrial, seed: int) -> SeedRun:
+    """One seed's run: train, measure the costs on the training device, save the model."""
     cfg = with_overrides(sweep.parser, sweep.cfg, {**trial.params, "model.cell": cell, "seed": seed})
     run_cfg = instantiate_run(sweep.parser, cfg)
     tags = sweep._tags(cell, trial.number, seed) | {ROLE_TAG: SELECTION_ROLE}
