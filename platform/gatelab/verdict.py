@@ -236,6 +236,6 @@ def _price(choice: CellResult, other: CellResult, cost: str) -> str:
             continue
         ratio = f" ({mine / theirs:.2f}x)" if theirs else ""
         digits = ",.0f" if key == "params" else ".4g"
-        label = f" at {key.removeprefix('latency_ms_')}" if key == cost else ""
+        label = f" at batch {key.removeprefix('latency_ms_batch')}" if key == cost else ""
         parts.append(f"{mine:{digits}} vs {theirs:{digits}} {unit}{label}{ratio}")
     return f"{_name(choice)} vs {_name(other)}: " + "; ".join(parts) + "."
