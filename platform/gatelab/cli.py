@@ -13,7 +13,7 @@ from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
 from gatelab.report import Report
 from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, optuna_storage, stored_sweep
-from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
+from gatelab.tracking import EpochMetricsLogger, Tracker, git_sha, run_params, tracking_uri
 from gatelab.train import train
 
 __all__ = ["main"]
@@ -107,10 +107,7 @@ def train_command(task: str = "fraud", config: str | None = None, cell: str | No
     tracker = Tracker(store, task)
     tags = {"gatelab.task": task, "gatelab.cell": run_cfg.model.cell, "gatelab.sweep": "-", "gatelab.trial": "-",
             "gatelab.seed": str(run_cfg.seed), "gatelab.git_sha": git_sha(), "gatelab.role": "train"}
-    params = cfg.clone()
-    for key in ("search_space", "sweep"):
-        del params[key]
-    run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, flatten(params.as_dict()))
+    run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, run_params(cfg))
     try:
         metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id)], progress_name=run_cfg.model.cell)
     except BaseException:
