@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gatelab.selection import mean_interval
-from gatelab.verdict import COST, CellResult, decide
+from gatelab.verdict import COST, COST_MARGIN, CellResult, decide
 
 
 def cell(name: str, values: list[float], latency: float, params: int = 1000, metric: str = "test/auprc") -> CellResult:
@@ -22,7 +22,8 @@ def test_a_difference_within_seed_noise_goes_to_the_cheaper_cell() -> None:
     choice, runner, comparisons, sentence = decide([lstm, gru], "test/auprc", "maximize", COST, 0.0)
     assert (choice, runner) == ("gru", "lstm")
     assert comparisons[0].tied and comparisons[0].against == "lstm"
-    assert "Pick GRU: the difference is within the seed noise" in sentence and "cheaper cell wins" in sentence
+    assert "Pick GRU: the difference is within the seed noise" in sentence
+    assert "cheaper cell wins (lower latency per sequence at batch 1024)" in sentence
     assert "3,000 vs 4,000 parameters" in sentence
 
 
@@ -55,3 +56,11 @@ def test_minimize_ranks_lower_first() -> None:
     gru = cell("gru", [100.0, 101.0, 99.0, 100.2], latency=0.02, metric="test/ppl")
     choice, _, comparisons, _ = decide([lstm, gru], "test/ppl", "minimize", COST, 0.0)
     assert choice == "gru" and not comparisons[0].tied
+
+
+def test_latencies_within_the_margin_leave_the_choice_to_the_parameter_count() -> None:
+    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.0100, params=3000)
+    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.0095, params=4000)
+    choice, _, _, sentence = decide([lstm, gru], "test/auprc", "maximize", COST, 0.0)
+    assert choice == "lstm"
+    assert f"fewer parameters; latency per sequence at batch 1024 within {COST_MARGIN:.0%}" in sentence

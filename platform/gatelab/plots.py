@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only, no display; must precede pyplot (which Optu
 import optuna  # noqa: E402
 from matplotlib import pyplot  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 from optuna.visualization import matplotlib as optuna_plots  # noqa: E402
 
@@ -49,6 +50,7 @@ def validation_curves(tracker: Tracker, studies: Mapping[str, optuna.Study], obj
             axes.plot(*zip(*points), color=color, marker="o", linewidth=2.2 if rank == 0 else 1.0,
                       alpha=1.0 if rank == 0 else 0.45, label=f"{cell.upper()} #{trial.number}")
     axes.set(xlabel="epoch", ylabel=objective, title=f"Validation {objective} of each cell's best trials")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize="small")
     axes.grid(alpha=0.3)
     return _png(figure)

@@ -17,7 +17,7 @@ import optuna
 from gatelab.costs import LARGE_BATCH
 from gatelab.registry import CHAMPION, RUNNER_UP, register, registered_name
 from gatelab.tracking import Tracker
-from gatelab.verdict import CellResult, Verdict
+from gatelab.verdict import COST_MARGIN, CellResult, Verdict
 
 if TYPE_CHECKING:
     from gatelab.sweep import Sweep
@@ -27,7 +27,8 @@ __all__ = ["Report", "publish"]
 RULE = ("Rule: cells are ranked by their mean test metric over the selection seeds; each other cell is compared "
         "with the best by a paired t-test over the same seeds. A difference within the seed noise (p >= 0.05) or "
         "below the tie tolerance is a tie, and a tie goes to the cheaper cell (lower inference latency per "
-        f"sequence at batch {LARGE_BATCH}); otherwise the better cell is picked and its price stated.")
+        f"sequence at batch {LARGE_BATCH}, or fewer parameters where latencies are within {COST_MARGIN:.0%}); "
+        "otherwise the better cell is picked and its price stated.")
 
 _COSTS = (("params", "params", ",.0f"), ("seconds_per_epoch", "s/epoch", ".2f"),
           ("seconds_to_best_epoch", "s to best epoch", ".2f"), ("latency_ms_batch1", "ms/seq @1", ".3f"),

@@ -3,8 +3,9 @@
 The rule, stated in every verdict: cells are ranked by their mean test metric over the selection
 seeds. Every other cell is compared with the best one by a paired test over the seeds. A cell
 whose difference from the best is within the seed noise (not distinguishable by the test) or
-smaller than the tie tolerance is tied with it, and among tied cells the cheaper one (lower
-inference latency per sequence at the large batch) is picked. Otherwise the best cell is picked
+smaller than the tie tolerance is tied with it, and among tied cells the cheaper one is picked:
+lower inference latency per sequence at the large batch, or, where latencies are within 10% of each
+other, fewer parameters. Otherwise the best cell is picked
 and its price relative to the runner-up is stated.
 """
 
@@ -26,10 +27,12 @@ from gatelab.selection import Interval, Paired, mean_interval, paired_comparison
 if TYPE_CHECKING:
     from gatelab.sweep import Sweep
 
-__all__ = ["COST", "CellResult", "Comparison", "MissingResultsError", "Verdict", "build_verdict", "decide"]
+__all__ = ["COST", "COST_MARGIN", "CellResult", "Comparison", "MissingResultsError", "Verdict", "build_verdict", "decide"]
 
 #: The cost that decides between tied cells: inference latency per sequence at the large batch.
 COST = f"latency_ms_batch{LARGE_BATCH}"
+#: Costs closer than this (relative) are a tie on cost; the parameter count then decides.
+COST_MARGIN = 0.10
 #: The costs a report shows, each the median over a cell's seeds.
 COST_KEYS = ("params", "seconds_per_epoch", "seconds_to_best_epoch", "latency_ms_batch1", COST,
              "throughput_per_s", "peak_train_memory_mib", "peak_inference_memory_mib")
@@ -206,7 +209,7 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
         tied = not paired.distinguishable or abs(paired.difference.mean) < tolerance
         comparisons.append(Comparison(other.cell, best.cell, paired, tied))
     tied_cells = [best, *(ranked[index + 1] for index, comparison in enumerate(comparisons) if comparison.tied)]
-    choice = min(tied_cells, key=lambda result: result.costs[cost])
+    choice, cheaper = _cheapest(tied_cells, cost)
     runner = ranked[1] if choice is best else best
     other = choice if choice is not best else runner
     paired = next(comparison.paired for comparison in comparisons if comparison.cell == other.cell)
@@ -215,12 +218,27 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
                 f"{paired.test} p={paired.p_value:.3g}")
     if len(tied_cells) > 1:
         why = "within the seed noise" if not paired.distinguishable else f"smaller than the tie tolerance {tolerance}"
-        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so the cheaper cell wins. "
-                    f"Cost: {_price(choice, runner, cost)}")
+        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so the cheaper cell wins "
+                    f"({cheaper}). Cost: {_price(choice, runner, cost)}")
     else:
         sentence = (f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). "
                     f"Its price: {_price(choice, runner, cost)}")
     return choice.cell, runner.cell, comparisons, sentence
+
+
+def _cheapest(cells: Sequence[CellResult], cost: str) -> tuple[CellResult, str]:
+    """The cheapest cell and why: the lowest ``cost``, unless others are within ``COST_MARGIN`` of it; then
+    the fewest parameters among those (a latency difference that small is within timing noise)."""
+    lowest = min(result.costs[cost] for result in cells)
+    close = [result for result in cells if result.costs[cost] <= lowest * (1 + COST_MARGIN)]
+    if len(close) == 1:
+        return close[0], f"lower {_cost_label(cost)}"
+    choice = min(close, key=lambda result: (result.costs["params"], result.costs[cost]))
+    return choice, f"fewer parameters; {_cost_label(cost)} within {COST_MARGIN:.0%}"
+
+
+def _cost_label(cost: str) -> str:
+    return f"latency per sequence at batch {cost.removeprefix('latency_ms_batch')}"
 
 
 def _name(result: CellResult) -> str:
@@ -236,6 +254,6 @@ def _price(choice: CellResult, other: CellResult, cost: str) -> str:
             continue
         ratio = f" ({mine / theirs:.2f}x)" if theirs else ""
         digits = ",.0f" if key == "params" else ".4g"
-        label = f" at batch {key.removeprefix('latency_ms_batch')}" if key == cost else ""
+        label = f" at batch {cost.removeprefix('latency_ms_batch')}" if key == cost else ""
         parts.append(f"{mine:{digits}} vs {theirs:{digits}} {unit}{label}{ratio}")
     return f"{_name(choice)} vs {_name(other)}: " + "; ".join(parts) + "."
