@@ -18,8 +18,11 @@ CELLS ?=
 SEED ?=
 CONFIG ?=
 DATASET ?=
+SEEDS ?=
+SWEEP ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DASHBOARD_PORT ?= 8080
 
 comma := ,
 # DATASET names a preset of the task (configs/<task>/<DATASET>.yaml), layered before CONFIG.
@@ -27,9 +30,9 @@ LAYERS = $(strip $(DATASET) $(CONFIG))
 CONFIG_ARGS = $(if $(LAYERS),--config '[$(subst $() $(),$(comma),$(LAYERS))]')
 SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
-	$(if $(SEED),--seed $(SEED))
+	$(if $(SEED),--seed $(SEED)) $(if $(SEEDS),--seeds $(SEEDS))
 
-.PHONY: install sweep train ui test clean-venv
+.PHONY: install sweep report train ui dashboard test clean-venv
 
 install: $(STAMP)
 
@@ -43,12 +46,18 @@ $(STAMP): pyproject.toml
 sweep: $(STAMP)
 	$(BIN)/gatelab sweep $(SWEEP_ARGS)
 
+report: $(STAMP)
+	$(BIN)/gatelab report --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) $(if $(SEEDS),--seeds $(SEEDS))
+
 train: $(STAMP)
 	$(BIN)/gatelab train --task $(TASK) $(CONFIG_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 		$(if $(CELL),--cell $(CELL)) $(if $(SEED),--seed $(SEED))
 
 ui: $(STAMP)
-	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
+	$(BIN)/gatelab ui --task $(TASK) --host $(HOST) --port $(PORT)
+
+dashboard: $(STAMP)
+	$(BIN)/gatelab dashboard --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) --host $(HOST) --port $(DASHBOARD_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,19 @@ def tiny_config(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One tiny finished sweep with its selection (2 seeds) and report, shared by the report and UI tests.
+
+    Returns the store and the finished `gatelab sweep` process (run in the store's parent folder).
+    """
+    folder = tmp_path_factory.mktemp("tiny-sweep")
+    config = folder / "tiny.yaml"
+    config.write_text(TINY.format(trials=2, epochs=2, sweep=""))
+    command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
+               "--store", str(folder / "mlruns"), "--seeds", "2", "--progress", "false"]
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "mlruns", result

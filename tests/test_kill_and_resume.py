@@ -38,7 +38,7 @@ def test_sigkill_mid_trial_then_same_command_finishes_the_budget(tmp_path: Path,
     store = tmp_path / "mlruns"
     config = tiny_config(trials=2, epochs=20, sweep="prune: false")
     command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
-               "--store", str(store), "--progress", "false"]
+               "--store", str(store), "--progress", "false", "--seeds", "0"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240

@@ -42,7 +42,7 @@ def test_tiny_word_level_sweep_layers_the_ptb_preset_and_reports_perplexity(tmp_
     result = gatelab("sweep", "--task", "lm", "--config", f"[ptb,{tiny}]", "--store", str(store),
                      "--progress", "false", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "**Verdict:**" in result.stdout and "| LSTM |" in result.stdout and "| GRU |" in result.stdout
+    assert "**Verdict:**" in result.stdout and "| LSTM" in result.stdout and "| GRU" in result.stdout
 
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("gatelab-lm")

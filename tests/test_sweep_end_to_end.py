@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import optuna
-import pytest
 from mlflow import MlflowClient
 
 from gatelab.sweep import sweep_id
@@ -29,12 +27,13 @@ def runs_of(store: Path) -> tuple[MlflowClient, list]:
     return client, client.search_runs([experiment.experiment_id], max_results=1000)
 
 
-def test_tiny_sweep_tracks_parent_children_tags_metrics_and_verdict(tmp_path: Path, tiny_config) -> None:
+def test_tiny_sweep_tracks_parent_children_tags_and_metrics(tmp_path: Path, tiny_config) -> None:
     store = tmp_path / "mlruns"
     config = tiny_config(trials=2, epochs=2)
-    result = gatelab("sweep", "--task", "fraud", "--config", str(config), "--store", str(store), cwd=tmp_path)
+    result = gatelab("sweep", "--task", "fraud", "--config", str(config), "--store", str(store), "--seeds", "0",
+                     cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "**Verdict:** Pick" in result.stdout and "| LSTM |" in result.stdout and "| GRU |" in result.stdout
+    assert "selection and verdict skipped (seeds=0)" in result.stdout and "make report" in result.stdout
 
     client, runs = runs_of(store)
     parents = [run for run in runs if run.data.tags.get("gatelab.role") == "sweep"]
@@ -55,24 +54,15 @@ def test_tiny_sweep_tracks_parent_children_tags_metrics_and_verdict(tmp_path: Pa
             assert len(history) == 2
             assert {"test/auprc", "test/auroc", "train/loss", "params", "seconds_per_epoch"} <= set(child.data.metrics)
 
-    artifacts = {item.path for item in client.list_artifacts(parent.info.run_id)}
-    assert {"verdict.md", "verdict.json", "sweep_config.yaml"} <= artifacts
-    verdict = json.loads(Path(client.download_artifacts(parent.info.run_id, "verdict.json", str(tmp_path))).read_text())
-    assert verdict["choice"] == parent.data.tags["gatelab.verdict"]
-    assert verdict["choice"] in ("lstm", "gru", None)
-    by_cell = {cell["cell"]: cell for cell in verdict["cells"]}
-    for cell in ("lstm", "gru"):
-        best = by_cell[cell]
-        if best["run_id"]:
-            best_run = client.get_run(best["run_id"])
-            assert best_run.data.metrics["best_val/auprc"] == pytest.approx(best["best_val"])
-            assert best_run.data.metrics["test/auprc"] == pytest.approx(best["test"]["test/auprc"])
+    assert "sweep_config.yaml" in {item.path for item in client.list_artifacts(parent.info.run_id)}
+    assert parent.data.tags["gatelab.verdict"] == "pending"
 
 
 def test_rerun_resumes_and_a_bigger_budget_extends(tmp_path: Path, tiny_config) -> None:
     store = tmp_path / "mlruns"
     config = tiny_config(trials=1, epochs=1)
-    args = ("sweep", "--task", "fraud", "--config", str(config), "--store", str(store), "--progress", "false")
+    args = ("sweep", "--task", "fraud", "--config", str(config), "--store", str(store), "--progress", "false",
+            "--seeds", "0")
     assert gatelab(*args, cwd=tmp_path).returncode == 0
     again = gatelab(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -28,7 +28,7 @@ def test_ui_serves_the_store_and_prints_the_runs_link(tmp_path: Path) -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
         header = [process.stdout.readline() for _ in range(2)]
-        assert f"gatelab-fraud: http://127.0.0.1:{port}/#/experiments/{experiment}/runs" in header[1]
+        assert f"runs of task 'fraud': http://127.0.0.1:{port}/#/experiments/{experiment}/runs" in header[1]
         deadline, health = time.monotonic() + 90, None
         while health is None and time.monotonic() < deadline and process.poll() is None:
             try:

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
-from mlflow import MlflowClient
 
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
-from gatelab.sweep import Sweep
-from gatelab.tracking import EpochMetricsLogger, FigureLogger, Tracker, flatten, git_sha, tracking_uri
+from gatelab.report import Report
+from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, optuna_storage, stored_sweep
+from gatelab.tracking import EpochMetricsLogger, FigureLogger, Tracker, git_sha, run_params, tracking_uri
 from gatelab.train import train
 
 __all__ = ["main"]
@@ -32,8 +32,8 @@ def _layers(config: str | list[str] | None) -> list[str]:
 
 def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                  store: Path = Path("mlruns"), progress: bool = True) -> None:
-    """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
+                  seeds: int = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True) -> None:
+    """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
 
     Args:
         task: the task, a file name in configs/ (fraud, ...).
@@ -43,18 +43,55 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
         seed: the sweep's seed; a new seed starts a new sweep.
+        seeds: seeds each cell's best configuration is retrained with for the verdict (at least 2); 0 skips
+            the selection and the verdict (make them later with `gatelab report`).
         store: folder of the MLflow store and the Optuna journal.
         progress: show progress bars.
     """
+    if seeds != 0:
+        _check_seeds(seeds)
     cfg = load_config(task, _layers(config), _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
     runner = Sweep(build_parser(), cfg, store, progress=progress)
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
           f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
           flush=True)
-    verdict = runner.run()
-    print(verdict.to_markdown(), flush=True)
-    print(f"Results: {tracking_uri(store)} (experiment gatelab-{task}, parent run {runner.parent}); "
-          f"browse them with `make ui`.")
+    report = runner.run(seeds)
+    if report is None:
+        print(f"gatelab: search done; selection and verdict skipped (seeds=0): make them with "
+              f"`make report TASK={task} SWEEP={runner.id}`.")
+    else:
+        _print_report(runner, report, store)
+
+
+def _check_seeds(seeds: int) -> None:
+    if seeds < 2:
+        raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
+                           "noise; use SEEDS=2 or more (default 3).")
+
+
+def _print_report(runner: Sweep, report: Report, store: Path) -> None:
+    print(report.to_markdown(), flush=True)
+    print(f"Results: {tracking_uri(store)} (experiment gatelab-{runner.cfg.task}, parent run sweep-{runner.id}: "
+          f"{runner.parent}) with verdict.md, verdict.json, report.html and plots/; browse them with `make ui`, "
+          f"the Optuna studies with `make dashboard SWEEP={runner.id}`.")
+
+
+def report_command(task: str = "fraud", sweep: str | None = None, seeds: int = DEFAULT_SEEDS,
+                   store: Path = Path("mlruns")) -> None:
+    """Make a sweep's verdict and report again (retraining only seeds not trained before) and print it.
+
+    Args:
+        task: the task, a file name in configs/.
+        sweep: the sweep's id (as printed by `gatelab sweep`); the latest sweep of the task when omitted.
+        seeds: seeds each cell's best configuration is retrained with (at least 2).
+        store: folder of the MLflow store and the Optuna journal.
+    """
+    _check_seeds(seeds)
+    runner = stored_sweep(task, store, sweep)
+    runner.progress = False
+    print(f"gatelab: report of sweep {runner.id} of task '{task}' (cells {', '.join(runner.cells)}, {seeds} seeds)",
+          flush=True)
+    _print_report(runner, runner.report(seeds), store)
 
 
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
@@ -75,10 +112,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     tracker = Tracker(store, task)
     tags = {"gatelab.task": task, "gatelab.cell": run_cfg.model.cell, "gatelab.sweep": "-", "gatelab.trial": "-",
             "gatelab.seed": str(run_cfg.seed), "gatelab.git_sha": git_sha(), "gatelab.role": "train"}
-    params = cfg.clone()
-    for key in ("search_space", "sweep"):
-        del params[key]
-    run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, flatten(params.as_dict()))
+    run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, run_params(cfg))
     try:
         metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id), FigureLogger(tracker, run_id)],
                         progress_name=run_cfg.model.cell)
@@ -93,26 +127,49 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
         print(f"{key:<{width}}  {value:.4f}")
 
 
-def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
+def ui_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
     """Serve the MLflow UI over the local store (bound to 127.0.0.1 unless told otherwise).
 
     Args:
+        task: the task whose runs page is printed.
         host: address to bind.
         port: port to listen on.
         store: folder of the MLflow store.
     """
-    store.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(store)
-    base = f"http://{host}:{port}/#/experiments"
-    experiments = [e for e in MlflowClient(uri).search_experiments() if e.name.startswith("gatelab-")]
-    links = [f"  {e.name}: {base}/{e.experiment_id}/runs" for e in experiments] or [f"  {base} (no sweep yet)"]
-    print(f"gatelab: MLflow UI over {uri}; Ctrl-C stops it.", *links, sep="\n", flush=True)
+    experiment = Tracker(store, task).experiment_id
+    print(f"gatelab: MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it.\n"
+          f"  runs of task '{task}': http://{host}:{port}/#/experiments/{experiment}/runs (expand a sweep-<id> run "
+          f"for its trials; search tags.`gatelab.cell` = 'gru' for one cell; tick runs and Compare)", flush=True)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
                "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)  # the server replaces this process: signals reach it directly
 
 
-COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command}
+def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str = "127.0.0.1", port: int = 8080,
+                      store: Path = Path("mlruns")) -> None:
+    """Serve optuna-dashboard over the store's Optuna studies and print the links to a sweep's studies.
+
+    Args:
+        task: the task, a file name in configs/.
+        sweep: the sweep's id; the latest sweep of the task when omitted.
+        host: address to bind.
+        port: port to listen on.
+        store: folder of the MLflow store and the Optuna journal.
+    """
+    runner = stored_sweep(task, store, sweep)
+    storage = optuna_storage(store)
+    links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
+             f"{storage.get_study_id_from_name(f'{task}-{runner.id}-{cell}')}" for cell in runner.cells]
+    print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
+          f"sweep {runner.id}'s studies:\n" + "\n".join(links) + "\nCtrl-C stops it.", flush=True)
+    program = str(Path(sys.executable).parent / "optuna-dashboard")
+    os.execv(program, [program, str(journal_path(store)), "--storage-class", "JournalFileStorage", "--host", host,
+                       "--port", str(port)])
+
+
+COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command, "report": report_command,
+            "dashboard": dashboard_command}
 
 
 def build_cli() -> ArgumentParser:
@@ -128,6 +185,7 @@ def build_cli() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a stored config is one small file
     cfg = build_cli().parse_args(argv)
     try:
         COMMANDS[cfg.command](**cfg[cfg.command].as_dict())

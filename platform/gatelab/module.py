@@ -88,6 +88,10 @@ class SequenceClassifier(pl.LightningModule):
         """Positive-class probability (binary) or class probabilities."""
         return torch.sigmoid(logits) if logits.dim() == 1 else torch.softmax(logits, dim=-1)
 
+    def score(self, x: Tensor) -> Tensor:
+        """What a registered model serves: the probabilities for each sequence of ``x``."""
+        return self.probabilities(self(x))
+
     def _step(self, batch: dict[str, Tensor], stage: Literal["train", "val", "test"]) -> Tensor:
         logits = self(batch["x"])
         target = batch["y"]

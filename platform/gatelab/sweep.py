@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,25 +18,42 @@ from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 from tqdm.auto import tqdm
 
-from gatelab.config import instantiate_run, with_overrides
+from gatelab.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.module import DivergedError
 from gatelab.search import suggest
-from gatelab.tracking import FIGURES, EpochMetricsLogger, FigureLogger, Tracker, flatten, git_sha
+from gatelab.tracking import ROLE_TAG, EpochMetricsLogger, FigureLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
-from gatelab.verdict import CellResult, Verdict, decide
+from gatelab.report import Report, publish
+from gatelab.verdict import MissingResultsError, build_verdict
 
-__all__ = ["Sweep", "sweep_id"]
+__all__ = ["DEFAULT_SEEDS", "Sweep", "journal_path", "optuna_storage", "stored_sweep", "sweep_id"]
 
 # Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
 _RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
+#: Seeds each cell's best configuration is retrained with after the search.
+DEFAULT_SEEDS = 3
 # What a trial records for the verdict, from train()'s metrics.
 _COST_KEYS = ("params", "seconds_per_epoch", "best_epoch", "epochs")
 
 
+def journal_path(store: Path) -> Path:
+    """The Optuna journal of a local store."""
+    return store / "optuna.journal"
+
+
+def optuna_storage(store: Path) -> JournalStorage:
+    """The Optuna storage of a local store: a journal file (safe for concurrent processes)."""
+    return JournalStorage(JournalFileBackend(str(journal_path(store))))
+
+
 def sweep_id(cfg: Namespace) -> str:
-    """A short hash of everything that shapes the results (not the budget, not the cell list)."""
+    """A short hash of everything that shapes the results (not the budget, not the cell list).
+
+    The paths of the config files the settings were read from are left out: a sweep keeps its id when
+    its files move, and a report rebuilds it from the config stored on its parent run.
+    """
     tree = cfg.clone()
-    for key in _RESUMABLE_KEYS:
+    for key in (*_RESUMABLE_KEYS, *(("config",) if "config" in tree else ())):
         del tree[key]
     text = json.dumps(tree.as_dict(), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
@@ -70,9 +88,41 @@ class Sweep:
         self.cells: list[str] = list(self.cfg.sweep.cells)
         self.budget: int = self.cfg.sweep.trials
 
-    def run(self) -> Verdict:
-        """Check the data, run each cell's remaining trials in step, and return the verdict."""
+    def run(self, seeds: int = DEFAULT_SEEDS) -> Report | None:
+        """Check the data, run each cell's remaining trials in step, then select, report and return the report.
+
+        Args:
+            seeds: seeds each cell's best configuration is retrained with (see ``gatelab.selection``);
+                0 skips the selection and the report (``report`` makes them later) and returns None.
+        """
         optuna.logging.set_verbosity(optuna.logging.ERROR)
+        studies = self._open()
+        self._close_stale(studies)
+        try:
+            self._optimize(studies)
+        except BaseException:
+            self.tracker.end_run(self.parent, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED")
+            raise
+        if seeds == 0:
+            self.tracker.set_tags(self.parent, {"gatelab.verdict": "pending"})
+            self.tracker.end_run(self.parent, "FINISHED")
+            return None
+        return self._conclude(studies, seeds)
+
+    def report(self, seeds: int = DEFAULT_SEEDS) -> Report:
+        """Select and report again on this sweep's search as it stands, without running any trial.
+
+        Raises:
+            MissingResultsError: the sweep never ran in this store, or has too few completed trials.
+        """
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        if Tracker(self.store, self.cfg.task).find_parent(self.id) is None:
+            raise MissingResultsError(f"sweep {self.id} of task '{self.cfg.task}' has no run in {self.store}/: "
+                                      f"run `make sweep TASK={self.cfg.task}` first.")
+        return self._conclude(self._open(), seeds)
+
+    def _open(self) -> dict[str, optuna.Study]:
+        """Prepare the data, open the parent run and each cell's study."""
         base = instantiate_run(self.parser, self.cfg)
         base.data.prepare_data()
         base.data.setup("fit")
@@ -80,16 +130,7 @@ class Sweep:
         self.fingerprint = base.data.fingerprint()
         self.tracker = Tracker(self.store, self.cfg.task)
         self.parent = self._parent_run()
-        studies = {cell: self._study(cell) for cell in self.cells}
-        self._close_stale(studies)
-        try:
-            self._optimize(studies)
-        except BaseException:
-            self.tracker.end_run(self.parent, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED")
-            raise
-        verdict = self._verdict(studies)
-        self._record(verdict)
-        return verdict
+        return {cell: self._study(cell) for cell in self.cells}
 
     def _tags(self, cell: str, trial: int | str, seed: int | str) -> dict[str, str]:
         return {
@@ -112,7 +153,7 @@ class Sweep:
 
     def _study(self, cell: str) -> optuna.Study:
         settings = self.cfg.sweep
-        storage = JournalStorage(JournalFileBackend(str(self.store / "optuna.journal")))
+        storage = optuna_storage(self.store)
         sampler = optuna.samplers.TPESampler(
             seed=self.cfg.seed, n_startup_trials=settings.startup_trials, n_ei_candidates=settings.ei_candidates,
             multivariate=settings.multivariate, group=False, constant_liar=True,
@@ -208,40 +249,47 @@ class Sweep:
         self.tracker.set_tags(run_id, {"gatelab.state": state})
         self.tracker.end_run(run_id, status)
 
-    def _verdict(self, studies: dict[str, optuna.Study]) -> Verdict:
-        results = []
-        for cell, study in studies.items():
-            trials = study.get_trials(deepcopy=False)
-            result = CellResult(
-                cell=cell,
-                finished=sum(map(_counts_towards_budget, trials)),
-                pruned=sum(trial.state == TrialState.PRUNED for trial in trials),
-                failed=sum(trial.state == TrialState.FAIL for trial in trials),
-            )
-            complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
-            if complete:
-                best = (max if self.direction == "maximize" else min)(complete, key=lambda trial: trial.value)
-                attrs = best.user_attrs
-                result.best_trial, result.best_val, result.run_id = best.number, best.value, attrs["mlflow_run_id"]
-                result.test = {key: value for key, value in attrs.items() if key.startswith("test/")}
-                result.params, result.seconds_per_epoch = int(attrs["params"]), attrs["seconds_per_epoch"]
-            results.append(result)
-        choice, sentence = decide(results, self.objective, self.direction, self.cfg.sweep.tie_tolerance)
-        return Verdict(self.cfg.task, self.id, self.objective, self.direction, results, choice, sentence)
-
-    def _record(self, verdict: Verdict) -> None:
-        """The verdict goes on the parent run: Markdown, JSON, per-cell metrics, the best trials' figures, a tag."""
-        client = self.tracker.client
-        client.log_text(self.parent, verdict.to_markdown(), "verdict.md")
-        client.log_text(self.parent, verdict.to_json(), "verdict.json")
-        metrics: dict[str, float] = {}
-        for result in verdict.cells:
-            if result.best_val is not None:
-                metrics[f"{result.cell}.best_{self.objective}"] = result.best_val
-                metrics.update({f"{result.cell}.{key}": value for key, value in result.test.items()})
-            if result.run_id is not None:
-                self.tracker.copy_artifacts(result.run_id, self.parent, FIGURES, f"{FIGURES}/{result.cell}")
-        self.tracker.log_metrics(self.parent, metrics)
-        self.tracker.set_tags(self.parent, {"gatelab.verdict": verdict.choice or "none"})
+    def _conclude(self, studies: dict[str, optuna.Study], seeds: int) -> Report:
+        """Selection and report; the parent run ends finished, also when results are missing (then saying so)."""
+        try:
+            report = publish(self, build_verdict(self, studies, seeds), studies)
+        except MissingResultsError as error:
+            self.tracker.set_tags(self.parent, {"gatelab.verdict": "none", "gatelab.missing": str(error)})
+            self.tracker.end_run(self.parent, "FINISHED")
+            raise
+        except BaseException:
+            self.tracker.end_run(self.parent, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED")
+            raise
         self.tracker.end_run(self.parent, "FINISHED")
+        return report
 
+
+def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
+    """A sweep that ran before in ``store``, rebuilt from its parent run's config: ``sweep`` (an id), else the latest.
+
+    Its cells are those with a study in the store's Optuna journal.
+
+    Raises:
+        MissingResultsError: no such sweep in the store.
+    """
+    tracker = Tracker(store, task)
+    sweeps = f" and tags.`gatelab.sweep` = '{sweep}'" if sweep else ""
+    runs = tracker.client.search_runs([tracker.experiment_id], f"tags.`{ROLE_TAG}` = 'sweep'{sweeps}",
+                                      order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        which = f"sweep '{sweep}'" if sweep else "sweep"
+        raise MissingResultsError(f"no {which} of task '{task}' in {tracking_uri(store)}: run `make sweep TASK={task}` "
+                                  "first, or give the id printed by it (SWEEP=<id>, also the parent run's name).")
+    run = runs[0]
+    with tempfile.TemporaryDirectory() as folder:
+        path = tracker.client.download_artifacts(run.info.run_id, "sweep_config.yaml", folder)
+        cfg = load_config(task, [path])
+    prefix = f"{task}-{run.data.tags['gatelab.sweep']}-"
+    names = optuna.get_all_study_names(optuna_storage(store))
+    cells = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
+    parser = build_parser()
+    found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store)
+    if found.id != run.data.tags["gatelab.sweep"]:
+        raise MissingResultsError(f"the stored config of sweep {run.data.tags['gatelab.sweep']} now reads as sweep "
+                                  f"{found.id}: it was made by another gatelab version; rerun the sweep.")
+    return found

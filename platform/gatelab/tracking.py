@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
-__all__ = ["FIGURES", "EpochMetricsLogger", "FigureLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
+__all__ = ["FIGURES", "ROLE_TAG", "EpochMetricsLogger", "FigureLogger", "Tracker", "flatten", "git_sha", "run_params",
+           "tracking_uri"]
 
 PARENT_TAG = "mlflow.parentRunId"
 ROLE_TAG = "gatelab.role"
@@ -55,6 +57,14 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def run_params(cfg: Namespace) -> dict[str, Any]:
+    """A run's params: its config flattened, without the sweep's settings and search space."""
+    params = cfg.clone()
+    for key in ("search_space", "sweep"):
+        del params[key]
+    return flatten(params.as_dict())
 
 
 class Tracker:

@@ -19,10 +19,13 @@ __all__ = ["build_module", "quiet_lightning", "train"]
 
 def quiet_lightning() -> None:
     """Silence Lightning's start-up chatter and hints that say nothing about the run itself."""
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero"):
+    # pytorch_lightning: the standalone package's loggers, which importing mlflow.pytorch brings in.
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero",
+                 "pytorch_lightning", "pytorch_lightning.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
+    warnings.filterwarnings("ignore", message=r".*`srun` command is available.*")  # Slurm installed, not used
 
 
 def build_module(cfg: RunConfig) -> pl.LightningModule:
@@ -45,7 +48,8 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
 
     Returns:
         The best validation metrics (``best_val/...``), the test metrics of those weights
-        (``test/...``), ``best_epoch``, ``epochs``, ``params`` and ``seconds_per_epoch``.
+        (``test/...``), ``best_epoch``, ``epochs``, ``params``, ``seconds_per_epoch`` and
+        ``seconds_to_best_epoch`` (training seconds up to and including the best epoch).
     """
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -83,4 +87,5 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
         "epochs": float(len(timer.seconds)),
         "params": float(sum(p.numel() for p in module.parameters())),
         "seconds_per_epoch": statistics.median(timer.seconds) if timer.seconds else float("nan"),
+        "seconds_to_best_epoch": sum(timer.seconds[: best.best_epoch + 1]),
     }

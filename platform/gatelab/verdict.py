@@ -1,111 +1,259 @@
-"""The verdict: which cell to pick, from each cell's best trial, with its costs."""
+"""The verdict: which cell to use, how sure we are, and what it costs.
+
+The rule, stated in every verdict: cells are ranked by their mean test metric over the selection
+seeds. Every other cell is compared with the best one by a paired test over the seeds. A cell
+whose difference from the best is within the seed noise (not distinguishable by the test) or
+smaller than the tie tolerance is tied with it, and among tied cells the cheaper one is picked:
+lower inference latency per sequence at the large batch, or, where latencies are within 10% of each
+other, fewer parameters. Otherwise the best cell is picked
+and its price relative to the runner-up is stated.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-__all__ = ["CellResult", "Verdict", "decide"]
+import optuna
+from optuna.trial import TrialState
+
+from gatelab.costs import LARGE_BATCH
+from gatelab.errors import GatelabError
+from gatelab.selection import Interval, Paired, mean_interval, paired_comparison, retrain, selection_seeds
+
+if TYPE_CHECKING:
+    from gatelab.sweep import Sweep
+
+__all__ = ["COST", "COST_MARGIN", "CellResult", "Comparison", "MissingResultsError", "Verdict", "build_verdict", "decide"]
+
+#: The cost that decides between tied cells: inference latency per sequence at the large batch.
+COST = f"latency_ms_batch{LARGE_BATCH}"
+#: Costs closer than this (relative) are a tie on cost; the parameter count then decides.
+COST_MARGIN = 0.10
+#: The costs a report shows, each the median over a cell's seeds.
+COST_KEYS = ("params", "seconds_per_epoch", "seconds_to_best_epoch", "latency_ms_batch1", COST,
+             "throughput_per_s", "peak_train_memory_mib", "peak_inference_memory_mib")
+
+
+class MissingResultsError(GatelabError):
+    """The sweep lacks what a verdict needs (completed trials in at least two cells)."""
 
 
 @dataclass
 class CellResult:
-    """One cell's outcome in a sweep.
+    """One cell's outcome: its search, its best configuration's seeds, and their measured costs.
 
     Args:
         cell: the cell's name.
         finished: trials that count towards the budget (completed, pruned, diverged).
         pruned: trials stopped early by the pruner.
         failed: trials that diverged or crashed.
-        best_trial: number of the best trial, or None when no trial completed.
+        best_trial: number of the best trial.
         best_val: the best trial's validation objective.
-        test: the best trial's test metrics.
-        params: parameter count of the best trial's model.
-        seconds_per_epoch: median training seconds per epoch of the best trial.
         run_id: the best trial's MLflow run.
+        params_chosen: the best trial's hyperparameters.
+        seeds: the selection seeds.
+        seed_runs: the MLflow run of each seed's retraining.
+        test: each test metric's value per seed.
+        intervals: each test metric's mean and confidence interval over the seeds.
+        costs: each measured cost, the median over the seeds.
+        device: where the costs were measured.
+        model_run: the seed run whose model represents the cell (best validation objective).
     """
 
     cell: str
     finished: int
     pruned: int
     failed: int
-    best_trial: int | None = None
-    best_val: float | None = None
-    test: dict[str, float] = field(default_factory=dict)
-    params: int | None = None
-    seconds_per_epoch: float | None = None
-    run_id: str | None = None
+    best_trial: int
+    best_val: float
+    run_id: str
+    params_chosen: dict[str, float | int | str] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    seed_runs: list[str] = field(default_factory=list)
+    test: dict[str, list[float]] = field(default_factory=dict)
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    device: str = ""
+    model_run: str = ""
+
+
+@dataclass
+class Comparison:
+    """A paired comparison of ``cell`` against the best cell on the verdict's metric."""
+
+    cell: str
+    against: str
+    paired: Paired
+    tied: bool
 
 
 @dataclass
 class Verdict:
-    """The table and the one-sentence recommendation of a sweep."""
+    """Everything the report shows: the cells, their comparisons, the choice and the sentence."""
 
     task: str
     sweep: str
-    objective: str
+    metric: str
     direction: str
+    cost: str
+    tolerance: float
     cells: list[CellResult]
-    choice: str | None
+    comparisons: list[Comparison]
+    choice: str
+    runner_up: str
     sentence: str
 
+    def cell(self, name: str) -> CellResult:
+        return next(result for result in self.cells if result.cell == name)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
-
-    def to_markdown(self) -> str:
-        """A Markdown table, one row per cell, then the recommendation."""
-        tests = sorted({key for cell in self.cells for key in cell.test})
-        header = ["cell", f"best {self.objective}", *tests, "params", "s/epoch", "trials (pruned, failed)"]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for cell in self.cells:
-            row = [cell.cell.upper(), _fmt(cell.best_val), *(_fmt(cell.test.get(key)) for key in tests),
-                   f"{cell.params:,}" if cell.params is not None else "-", _fmt(cell.seconds_per_epoch, 2),
-                   f"{cell.finished} ({cell.pruned}, {cell.failed})"]
-            lines.append("| " + " | ".join(row) + " |")
-        return f"### {self.task} sweep {self.sweep}\n\n" + "\n".join(lines) + f"\n\n**Verdict:** {self.sentence}\n"
+        return json.dumps(self.to_dict(), indent=2)
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def _search_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> tuple[int, int, int]:
+    """Finished (counting towards the budget), pruned and failed trials."""
+    from gatelab.sweep import _counts_towards_budget  # here: gatelab.sweep imports this module
+
+    return (sum(map(_counts_towards_budget, trials)), sum(trial.state == TrialState.PRUNED for trial in trials),
+            sum(trial.state == TrialState.FAIL for trial in trials))
 
 
-def decide(cells: Sequence[CellResult], objective: str, direction: str, tolerance: float) -> tuple[str | None, str]:
-    """Pick a cell: among those within ``tolerance`` of the best objective, the cheapest to train.
-
-    A cell is cheaper when its best trial trains faster per epoch (fewer parameters breaking a tie).
-    """
-    scored = [cell for cell in cells if cell.best_val is not None]
-    missing = [cell.cell.upper() for cell in cells if cell.best_val is None]
-    note = f" ({', '.join(missing)} had no completed trial.)" if missing else ""
-    if not scored:
-        return None, "No cell has a completed trial yet, so there is nothing to compare: run more trials."
-    sign = 1.0 if direction == "maximize" else -1.0
-    best = max(scored, key=lambda cell: sign * cell.best_val)
-    if len(scored) == 1:
-        return best.cell, f"Only {best.cell.upper()} completed a trial ({objective} {best.best_val:.4f}); nothing to compare yet.{note}"
-    close = [cell for cell in scored if sign * (best.best_val - cell.best_val) <= tolerance]
-    choice = min(close, key=lambda cell: (cell.seconds_per_epoch or 0.0, cell.params or 0))
-    runner = max((cell for cell in scored if cell is not best), key=lambda cell: sign * cell.best_val)
-    gap = abs(best.best_val - runner.best_val)
-    if choice is not best:
-        reason = (f"it is within the tie tolerance {tolerance} of {best.cell.upper()} on {objective} "
-                  f"({choice.best_val:.4f} vs {best.best_val:.4f}), so the cheaper cell wins")
-        other = best
-    elif gap > tolerance:
-        reason = (f"its {objective} {best.best_val:.4f} beats {runner.cell.upper()}'s {runner.best_val:.4f} by "
-                  f"{gap:.4f}, more than the tie tolerance {tolerance}")
-        other = runner
+def _check_complete(sweep: Sweep, studies: Mapping[str, optuna.Study]) -> dict[str, optuna.trial.FrozenTrial]:
+    """Each cell's best completed trial; a clear error naming what is missing when fewer than two cells have one."""
+    best, missing = {}, []
+    for cell, study in studies.items():
+        trials = study.get_trials(deepcopy=False)
+        complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+        if complete:
+            best[cell] = study.best_trial
+        else:
+            _, pruned, failed = _search_counts(trials)
+            missing.append(f"{cell.upper()} has no completed trial ({len(trials)} started: {pruned} pruned, "
+                           f"{failed} failed)")
+    if len(best) >= 2:
+        return best
+    where = f"sweep {sweep.id} of task '{sweep.cfg.task}'"
+    if not studies:
+        problem = "has no search results in this store"
+    elif not best:
+        problem = "has no completed trial in any cell: " + "; ".join(missing)
     else:
-        reason = (f"it is best on {objective} ({best.best_val:.4f} vs {runner.cell.upper()}'s {runner.best_val:.4f}, "
-                  f"within the tie tolerance {tolerance}) and no more expensive to train")
-        other = runner
-    return choice.cell, f"Pick {choice.cell.upper()}: {reason}. {_cost(choice, other)}{note}"
+        (cell,) = best
+        problem = (f"has completed trials for {cell.upper()} only"
+                   + (f" ({'; '.join(missing)})" if missing else " (it searched no other cell)"))
+    raise MissingResultsError(
+        f"{where} {problem}. A verdict compares the best configurations of at least two cells. Finish the search "
+        f"first: `make sweep TASK={sweep.cfg.task} CELLS=\"lstm gru\"` with the sweep's other settings resumes "
+        f"it (raise TRIALS if pruning stopped every trial), then `make report TASK={sweep.cfg.task} SWEEP={sweep.id}`.")
 
 
-def _cost(cell: CellResult, other: CellResult) -> str:
-    """What the chosen cell and the one it is compared with cost to train."""
-    def one(result: CellResult) -> str:
-        params = f"{result.params:,}" if result.params is not None else "?"
-        return f"{result.cell.upper()} {_fmt(result.seconds_per_epoch, 2)} s/epoch with {params} parameters"
-    return f"Cost: {one(cell)}, {one(other)}."
+def build_verdict(sweep: Sweep, studies: Mapping[str, optuna.Study], seeds: int, confidence: float = 0.95) -> Verdict:
+    """Retrain each cell's best trial on ``seeds`` seeds, summarise them, and decide.
+
+    Raises:
+        MissingResultsError: fewer than two cells have a completed trial.
+    """
+    best = _check_complete(sweep, studies)
+    metric = "test/" + sweep.objective.split("/", 1)[-1]
+    results = []
+    for cell, trial in best.items():
+        runs = retrain(sweep, cell, trial, selection_seeds(sweep.cfg.seed, seeds))
+        finished, pruned, failed = _search_counts(studies[cell].get_trials(deepcopy=False))
+        test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
+        sign = 1.0 if sweep.direction == "maximize" else -1.0
+        representative = max(runs, key=lambda run: sign * run.metrics[f"best_{sweep.objective}"])
+        result = CellResult(
+            cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
+            best_val=float(trial.value), run_id=trial.user_attrs["mlflow_run_id"], params_chosen=dict(trial.params),
+            seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
+            test={key: [run.metrics[key] for run in runs] for key in test_keys},
+            costs={key: statistics.median(run.metrics[key] for run in runs) for key in COST_KEYS},
+            device=runs[0].device, model_run=representative.run_id,
+        )
+        result.intervals = {key: mean_interval(values, confidence) for key, values in result.test.items()}
+        results.append(result)
+    tolerance = sweep.cfg.sweep.tie_tolerance
+    choice, runner, comparisons, sentence = decide(results, metric, sweep.direction, COST, tolerance, confidence)
+    return Verdict(sweep.cfg.task, sweep.id, metric, sweep.direction, COST, tolerance, results, comparisons,
+                   choice, runner, sentence)
+
+
+def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, tolerance: float,
+           confidence: float = 0.95) -> tuple[str, str, list[Comparison], str]:
+    """Apply the verdict's rule.
+
+    Args:
+        cells: at least two cells, each with per-seed ``test[metric]`` over the same seeds and ``costs[cost]``.
+        metric: the test metric the cells are judged on.
+        direction: ``maximize`` or ``minimize``.
+        cost: the cost that decides between tied cells (lower is cheaper).
+        tolerance: differences smaller than this are ties even when the test distinguishes them.
+        confidence: the confidence level of the intervals and the test.
+
+    Returns:
+        The chosen cell, the runner-up, each other cell's comparison with the best, and the sentence.
+    """
+    sign = 1.0 if direction == "maximize" else -1.0
+    ranked = sorted(cells, key=lambda result: -sign * mean_interval(result.test[metric], confidence).mean)
+    best = ranked[0]
+    comparisons = []
+    for other in ranked[1:]:
+        paired = paired_comparison(best.test[metric], other.test[metric], confidence)
+        tied = not paired.distinguishable or abs(paired.difference.mean) < tolerance
+        comparisons.append(Comparison(other.cell, best.cell, paired, tied))
+    tied_cells = [best, *(ranked[index + 1] for index, comparison in enumerate(comparisons) if comparison.tied)]
+    choice, cheaper = _cheapest(tied_cells, cost)
+    runner = ranked[1] if choice is best else best
+    other = choice if choice is not best else runner
+    paired = next(comparison.paired for comparison in comparisons if comparison.cell == other.cell)
+    evidence = (f"{metric} {_name(best)} {best.intervals[metric]} vs {_name(other)} {other.intervals[metric]} "
+                f"over {paired.difference.n} seeds; difference {paired.difference}, "
+                f"{paired.test} p={paired.p_value:.3g}")
+    if len(tied_cells) > 1:
+        why = "within the seed noise" if not paired.distinguishable else f"smaller than the tie tolerance {tolerance}"
+        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so the cheaper cell wins "
+                    f"({cheaper}). Cost: {_price(choice, runner, cost)}")
+    else:
+        sentence = (f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). "
+                    f"Its price: {_price(choice, runner, cost)}")
+    return choice.cell, runner.cell, comparisons, sentence
+
+
+def _cheapest(cells: Sequence[CellResult], cost: str) -> tuple[CellResult, str]:
+    """The cheapest cell and why: the lowest ``cost``, unless others are within ``COST_MARGIN`` of it; then
+    the fewest parameters among those (a latency difference that small is within timing noise)."""
+    lowest = min(result.costs[cost] for result in cells)
+    close = [result for result in cells if result.costs[cost] <= lowest * (1 + COST_MARGIN)]
+    if len(close) == 1:
+        return close[0], f"lower {_cost_label(cost)}"
+    choice = min(close, key=lambda result: (result.costs["params"], result.costs[cost]))
+    return choice, f"fewer parameters; {_cost_label(cost)} within {COST_MARGIN:.0%}"
+
+
+def _cost_label(cost: str) -> str:
+    return f"latency per sequence at batch {cost.removeprefix('latency_ms_batch')}"
+
+
+def _name(result: CellResult) -> str:
+    return result.cell.upper()
+
+
+def _price(choice: CellResult, other: CellResult, cost: str) -> str:
+    """The chosen cell's measured costs relative to the other cell's."""
+    parts = []
+    for key, unit in ((cost, "ms/sequence"), ("params", "parameters"), ("seconds_per_epoch", "s/epoch")):
+        mine, theirs = choice.costs.get(key), other.costs.get(key)
+        if mine is None or theirs is None:
+            continue
+        ratio = f" ({mine / theirs:.2f}x)" if theirs else ""
+        digits = ",.0f" if key == "params" else ".4g"
+        label = f" at batch {cost.removeprefix('latency_ms_batch')}" if key == cost else ""
+        parts.append(f"{mine:{digits}} vs {theirs:{digits}} {unit}{label}{ratio}")
+    return f"{_name(choice)} vs {_name(other)}: " + "; ".join(parts) + "."

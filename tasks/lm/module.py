@@ -101,6 +101,11 @@ class LanguageModule(pl.LightningModule):
         """Next-token logits for ``ids`` (batch, time) from ``state``, and the new state."""
         return self.net(ids, state)
 
+    def score(self, ids: Tensor) -> Tensor:
+        """What a registered model serves: next-token probabilities at each position of ``ids``, from a fresh state."""
+        logits, _ = self(ids)
+        return torch.softmax(logits, dim=-1)
+
     def _step(self, batch: dict[str, Tensor], stage: Stage) -> Tensor:
         logits, state = self(batch["x"], self.states[stage])
         self.states[stage] = detach_state(state)
