@@ -12,7 +12,7 @@ from jsonargparse import ArgumentParser
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
 from gatelab.sweep import Sweep
-from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
+from gatelab.tracking import Tracker, flatten, git_sha, run_loggers, tracking_uri
 from gatelab.train import train
 
 __all__ = ["main"]
@@ -74,7 +74,7 @@ def train_command(task: str = "fraud", config: str | None = None, cell: str | No
         del params[key]
     run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, flatten(params.as_dict()))
     try:
-        metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id)], progress_name=run_cfg.model.cell)
+        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise

@@ -15,6 +15,9 @@ from gatelab.cells import ModelConfig, SequenceModel
 
 __all__ = ["DivergedError", "OptimConfig", "SequenceClassifier"]
 
+#: Training steps between checks of the loss for NaN or infinity; each check is one device-to-host copy.
+CHECK_EVERY = 50
+
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
@@ -66,6 +69,7 @@ class SequenceClassifier(pl.LightningModule):
         self.loss_fn = loss
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self._unchecked: list[Tensor] = []
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits for each sequence of ``x`` (batch, time, features)."""
@@ -90,9 +94,23 @@ class SequenceClassifier(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss = self._step(batch, "train")
-        if not torch.isfinite(loss):
-            raise DivergedError(f"training loss is {loss.item()} at epoch {self.current_epoch}, step {batch_idx}")
+        self._unchecked.append(loss.detach())
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._unchecked.clear()
+
+    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
+        """Every ``CHECK_EVERY`` steps and at the epoch's last step (before validation): stop on a NaN loss."""
+        if len(self._unchecked) < CHECK_EVERY and batch_idx + 1 < self.trainer.num_training_batches:
+            return
+        losses = torch.stack(self._unchecked)
+        self._unchecked.clear()
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            first = int(bad[0])
+            step = batch_idx - len(losses) + 1 + first
+            raise DivergedError(f"training loss is {losses[first].item()} at epoch {self.current_epoch}, step {step}")
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from gatelab.config import instantiate_run, with_overrides
 from gatelab.module import DivergedError
 from gatelab.search import suggest
-from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha
+from gatelab.tracking import Tracker, flatten, git_sha, run_loggers
 from gatelab.train import train
 from gatelab.verdict import CellResult, Verdict, decide
 
@@ -178,7 +178,7 @@ class Sweep:
                                         flatten(params.as_dict()), parent=self.parent)
         trial.set_user_attr("mlflow_run_id", run_id)
         self.tracker.client.log_text(run_id, self.parser.dump(trial_cfg), "config.yaml")
-        callbacks: list[Any] = [EpochMetricsLogger(self.tracker, run_id)]
+        callbacks: list[Any] = run_loggers(self.tracker, run_id)
         if self.cfg.sweep.prune:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.objective))
         name = f"{cell} #{trial.number}"

@@ -5,22 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
-__all__ = ["EpochMetricsLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
+__all__ = ["EpochMetricsLogger", "StepLossLogger", "Tracker", "flatten", "git_sha", "run_loggers", "tracking_uri"]
 
 PARENT_TAG = "mlflow.parentRunId"
 ROLE_TAG = "gatelab.role"
 # MLflow caps a param value's length; longer values are cut rather than refused.
 _MAX_PARAM = 6000
+# MLflow's limit of metrics per log_batch call.
+_MAX_METRICS = 1000
 
 for _name in ("alembic", "mlflow.store.db.utils"):
     logging.getLogger(_name).setLevel(logging.WARNING)
@@ -96,8 +99,17 @@ class Tracker:
                     synchronous: bool = True) -> None:
         """Log several metrics at one step in one call."""
         now = get_current_time_millis()
-        batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
-        operations = self.client.log_batch(run_id, metrics=batch, synchronous=synchronous)
+        self._log_batch(run_id, [Metric(key, float(value), now, step) for key, value in metrics.items()], synchronous)
+
+    def log_series(self, run_id: str, key: str, values: Sequence[float], steps: Sequence[int],
+                   timestamps: Sequence[int]) -> None:
+        """Log many points of one metric asynchronously, in as few calls as MLflow allows."""
+        points = [Metric(key, value, time, step) for value, step, time in zip(values, steps, timestamps)]
+        for start in range(0, len(points), _MAX_METRICS):
+            self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
+
+    def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
+        operations = self.client.log_batch(run_id, metrics=metrics, synchronous=synchronous)
         if operations is not None:
             self._pending.setdefault(run_id, []).append(operations)
 
@@ -130,3 +142,54 @@ class EpochMetricsLogger(pl.Callback):
             return
         metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
+
+
+class StepLossLogger(pl.Callback):
+    """Logs every training step's loss to one MLflow run without a host sync per step.
+
+    The losses stay on the device; every ``flush_every`` steps, at the end of each epoch and when
+    training stops on an exception (a pruned trial), they are copied to the host in one transfer and
+    sent as one asynchronous batch. Each point keeps the wall time of its own step.
+
+    Args:
+        tracker: the task's MLflow experiment.
+        run_id: the run to log to.
+        key: the metric's name.
+        flush_every: steps per transfer and MLflow batch.
+    """
+
+    def __init__(self, tracker: Tracker, run_id: str, key: str = "train/step_loss", flush_every: int = 100) -> None:
+        self.tracker, self.run_id, self.key, self.flush_every = tracker, run_id, key, flush_every
+        self._losses: list[torch.Tensor] = []
+        self._steps: list[int] = []
+        self._times: list[int] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        if not isinstance(loss, torch.Tensor):
+            return
+        self._losses.append(loss.detach())
+        self._steps.append(trainer.global_step)
+        self._times.append(get_current_time_millis())
+        if len(self._losses) >= self.flush_every:
+            self.flush()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.flush()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        """Send the buffered losses (one device-to-host copy, one asynchronous MLflow batch)."""
+        if not self._losses:
+            return
+        values = torch.stack(self._losses).float().tolist()
+        self.tracker.log_series(self.run_id, self.key, values, self._steps, self._times)
+        self._losses, self._steps, self._times = [], [], []
+
+
+def run_loggers(tracker: Tracker, run_id: str) -> list[pl.Callback]:
+    """The callbacks that track one training run: per-epoch metrics and per-step loss."""
+    return [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id)]
