@@ -17,6 +17,7 @@ EPOCHS ?=
 CELLS ?=
 SEED ?=
 CONFIG ?=
+THREADS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -25,7 +26,7 @@ SWEEP_ARGS := --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(TRIALS),-
 	$(if $(SEED),--seed $(SEED))
 comma := ,
 
-.PHONY: install sweep train ui test clean-venv
+.PHONY: install sweep train ui test bench clean-venv
 
 install: $(STAMP)
 
@@ -48,6 +49,10 @@ ui: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(if $(THREADS),--threads $(THREADS))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -34,8 +35,12 @@ def tracking_uri(store: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store.resolve() / 'mlflow.db'}"
 
 
+@functools.cache
 def git_sha() -> str:
-    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git."""
+    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git.
+
+    Read once per process: two ``git`` calls per trial would add to every trial's start-up.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
@@ -154,12 +159,14 @@ class StepLossLogger(pl.Callback):
     Args:
         tracker: the task's MLflow experiment.
         run_id: the run to log to.
-        key: the metric's name.
         flush_every: steps per transfer and MLflow batch.
     """
 
-    def __init__(self, tracker: Tracker, run_id: str, key: str = "train/step_loss", flush_every: int = 100) -> None:
-        self.tracker, self.run_id, self.key, self.flush_every = tracker, run_id, key, flush_every
+    #: the metric's name; its step is the number of optimiser steps done.
+    key = "train/step_loss"
+
+    def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100) -> None:
+        self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
         self._losses: list[torch.Tensor] = []
         self._steps: list[int] = []
         self._times: list[int] = []
