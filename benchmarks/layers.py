@@ -63,12 +63,14 @@ def mingru_speed(quick: bool = False) -> list[Figure]:
             torch.manual_seed(0)
             model = SequenceModel(8, 1, ModelConfig(cell=cell, hidden_size=hidden))
             optimizer = torch.optim.Adam(model.parameters())
-            steps = max(2, 2048 // length) if not quick else 2
-            candidates[cell] = (lambda step, n: lambda: time_steps(step, n))(_train_step(model, optimizer, x), steps)
+            step, steps = _train_step(model, optimizer, x), 2 if quick else max(2, 2048 // length)
+            candidates[cell] = lambda step=step, steps=steps: time_steps(step, steps)
         seconds = interleave(candidates, repeats)
         for cell in ("gru", "mingru"):
-            figures.append(Figure(f"mincells.{cell}_T{length}_tokens_per_s", batch * length / statistics.median(seconds[cell]),
-                                  "tokens/s", note=f"training, batch {batch}, hidden {hidden}"))
-        figures.append(Figure(f"mincells.mingru_vs_gru_T{length}_ratio", median_ratio(seconds["gru"], seconds["mingru"]),
-                              "x", note="minGRU training throughput / GRU's"))
+            rate = batch * length / statistics.median(seconds[cell])
+            figures.append(Figure(f"mincells.{cell}_T{length}_tokens_per_s", rate, "tokens/s",
+                                  note=f"training, batch {batch}, hidden {hidden}"))
+        ratio = median_ratio(seconds["gru"], seconds["mingru"])
+        figures.append(Figure(f"mincells.mingru_vs_gru_T{length}_ratio", ratio, "x",
+                              note="minGRU training throughput / GRU's"))
     return figures

@@ -58,7 +58,7 @@ def train_command(task: str = "fraud", config: str | None = None, cell: str | No
     Args:
         task: the task, a file name in configs/.
         config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
-        cell: the recurrent cell (lstm, gru, rnn).
+        cell: the recurrent cell (lstm, gru, rnn, mingru, minlstm).
         epochs: training epochs.
         seed: the run's seed.
         store: folder of the MLflow store.

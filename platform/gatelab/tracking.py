@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ import lightning.pytorch as pl
 import torch
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
-from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
 __all__ = ["EpochMetricsLogger", "StepLossLogger", "Tracker", "flatten", "git_sha", "run_loggers", "tracking_uri"]
@@ -68,7 +68,10 @@ class Tracker:
     def __init__(self, store: Path, task: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri(store))
-        self._pending: dict[str, list[RunOperations]] = {}
+        # Asynchronous logging runs on one worker thread of ours rather than through MLflow's async
+        # queue: ending a run shuts that queue down, which waits on its polling thread (~0.5 s a run).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
+        self._pending: dict[str, list[Future[None]]] = {}
         name = f"gatelab-{task}"
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
@@ -114,17 +117,18 @@ class Tracker:
             self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
 
     def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
-        operations = self.client.log_batch(run_id, metrics=metrics, synchronous=synchronous)
-        if operations is not None:
-            self._pending.setdefault(run_id, []).append(operations)
+        if synchronous:
+            self.client.log_batch(run_id, metrics=metrics)
+        else:
+            self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
 
     def end_run(self, run_id: str, status: str) -> None:
         """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
-        for operations in self._pending.pop(run_id, []):
-            operations.wait()
+        for pending in self._pending.pop(run_id, []):
+            pending.result()
         self.client.set_terminated(run_id, status=status)
 
     def reopen(self, run_id: str) -> None:
