@@ -38,8 +38,8 @@ QUICK_DATA = {
 def _run_sweep(store: Path, prune: bool, trials: int, epochs: int,
                quick: bool) -> tuple[Sweep, dict[str, optuna.Study], float]:
     """Run one fraud sweep in ``store``; returns it, its studies and its wall seconds."""
-    overrides = (QUICK_DATA if quick else DATA) | {"sweep.trials": trials, "trainer.max_epochs": epochs, "sweep.prune": prune,
-                        "sweep.cells": ["lstm", "gru"]}
+    overrides = (QUICK_DATA if quick else DATA) | {"sweep.trials": trials, "trainer.max_epochs": epochs,
+                                                   "sweep.prune": prune, "sweep.cells": ["lstm", "gru"]}
     sweep = Sweep(build_parser(), load_config("fraud", overrides=overrides), store, progress=False)
     start = time.perf_counter()
     sweep.run()
@@ -79,7 +79,7 @@ def _trial_overheads(sweep: Sweep, studies: dict[str, optuna.Study]) -> dict[str
 
 def sweep_costs(quick: bool = False) -> list[Figure]:
     """Per-trial overhead (goal: under 1 s each way) and the same sweep with and without the pruner."""
-    trials, epochs = (2, 2) if quick else (5, 3)
+    trials, epochs = (2, 2) if quick else (4, 3)
     with tempfile.TemporaryDirectory() as folder:
         store = Path(folder)
         plain, plain_studies, plain_seconds = _run_sweep(store, False, trials, epochs, quick)

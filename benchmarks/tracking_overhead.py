@@ -62,7 +62,7 @@ def gatelab_run(data: SyntheticTask, model: ModelConfig, epochs: int, tracker: T
 
 def tracking_overhead(quick: bool = False) -> list[Figure]:
     """Training throughput of gatelab (per-step loss and per-epoch metrics to MLflow) over a bare loop's."""
-    sequences, length, epochs, repeats = (256, 16, 2, 1) if quick else (4096, 64, 3, 4)
+    sequences, length, epochs, repeats = (256, 16, 2, 1) if quick else (4096, 64, 3, 3)
     data = SyntheticTask(sequences=sequences, length=length, batch_size=BATCH)
     model = ModelConfig(cell="gru", hidden_size=64)
     with tempfile.TemporaryDirectory() as store:

@@ -8,7 +8,7 @@ import torch
 from gatelab.cells import CELLS, ModelConfig, SequenceModel
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import ConfigError
-from gatelab.mincells import MinGRU, MinLSTM, parallel_scan_log
+from gatelab.mincells import MinGRU, MinLSTM, logcumsumexp, parallel_scan_log
 from gatelab.train import train
 
 MIN_CELLS = {"mingru": MinGRU, "minlstm": MinLSTM}
@@ -69,6 +69,16 @@ def test_long_float32_sequences_stay_finite_and_accurate(name: str, scale: float
     torch.testing.assert_close(outputs.double(), reference, rtol=rtol, atol=1e-6)
     outputs.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+@pytest.mark.parametrize("length", [1, 2, 7, 64, 100])
+def test_doubling_logcumsumexp_equals_torch(length: int) -> None:
+    x = (torch.randn(3, length, 4, dtype=torch.double) * 50).requires_grad_()
+    ours, reference = logcumsumexp(x), torch.logcumsumexp(x, dim=1)
+    torch.testing.assert_close(ours, reference)
+    weights = torch.randn_like(ours)
+    torch.testing.assert_close(*torch.autograd.grad([(ours * weights).sum()], [x]),
+                               *torch.autograd.grad([(reference * weights).sum()], [x]))
 
 
 def test_chunked_scan_equals_one_scan() -> None:

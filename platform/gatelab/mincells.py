@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from gatelab.errors import ConfigError
 
-__all__ = ["MinGRU", "MinLSTM", "g", "log_g", "parallel_scan_log"]
+__all__ = ["MinGRU", "MinLSTM", "g", "log_g", "logcumsumexp", "parallel_scan_log"]
 
 
 def g(x: Tensor) -> Tensor:
@@ -39,15 +39,27 @@ def log_g(x: Tensor) -> Tensor:
     return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
 
 
+def logcumsumexp(x: Tensor) -> Tensor:
+    """``torch.logcumsumexp(x, dim=1)``; on the CPU as a doubling scan (log2(T) vectorised ``logaddexp``
+    passes), which is about twice as fast forwards and backwards as torch's sequential CPU kernel."""
+    if x.device.type != "cpu":
+        return torch.logcumsumexp(x, dim=1)
+    span = 1
+    while span < x.shape[1]:
+        x = torch.cat([x[:, :span], torch.logaddexp(x[:, span:], x[:, :-span])], dim=1)
+        span *= 2
+    return x
+
+
 def _scan(log_a: Tensor, log_b: Tensor, h0: Tensor | None) -> Tensor:
     """One log-space scan over the whole of ``log_a``'s time axis (see ``parallel_scan_log``)."""
     a_star = torch.cumsum(log_a, dim=1)
     log_terms = log_b - a_star
     if h0 is None:
-        return torch.exp(a_star + torch.logcumsumexp(log_terms, dim=1))
+        return torch.exp(a_star + logcumsumexp(log_terms))
     log_h0 = h0.clamp_min(torch.finfo(h0.dtype).tiny).log().unsqueeze(1)
     log_terms = torch.cat([log_h0, log_terms], dim=1)
-    return torch.exp(F.pad(a_star, (0, 0, 1, 0)) + torch.logcumsumexp(log_terms, dim=1))[:, 1:]
+    return torch.exp(F.pad(a_star, (0, 0, 1, 0)) + logcumsumexp(log_terms))[:, 1:]
 
 
 def parallel_scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor | None = None, chunk: int = 256) -> Tensor:
