@@ -78,11 +78,10 @@ def parallel_scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor | None = None, ch
     Returns:
         ``(batch, time, hidden)``: ``h_1 ... h_T``.
     """
-    pieces = []
+    pieces, state = [], h0
     for start in range(0, log_a.shape[1], chunk):
-        h0 = _scan(log_a[:, start : start + chunk], log_b[:, start : start + chunk], h0)
-        pieces.append(h0)
-        h0 = h0[:, -1]
+        pieces.append(_scan(log_a[:, start : start + chunk], log_b[:, start : start + chunk], state))
+        state = pieces[-1][:, -1]
     return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
 
 
