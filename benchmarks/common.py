@@ -6,8 +6,9 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Figure", "interleave", "median_ratio", "time_steps"]
+__all__ = ["Figure", "interleave", "ratio_figure", "time_steps"]
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Figure:
         at_least: the goal is ``value >= at_least``.
         below: the goal is ``value < below``.
         note: what was compared, in a few words.
+        spread: the lowest and highest of the rounds' values, for a figure measured in rounds.
     """
 
     key: str
@@ -29,6 +31,7 @@ class Figure:
     at_least: float | None = None
     below: float | None = None
     note: str = ""
+    spread: tuple[float, float] | None = None
 
     @property
     def goal(self) -> str:
@@ -54,9 +57,11 @@ def interleave(candidates: dict[str, Callable[[], float]], repeats: int) -> dict
     return results
 
 
-def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    """The median of the per-round ratios (each round's two figures were measured back to back)."""
-    return statistics.median(a / b for a, b in zip(numerators, denominators))
+def ratio_figure(key: str, numerators: Sequence[float], denominators: Sequence[float], **details: Any) -> Figure:
+    """A ratio figure: the median of the per-round ratios (each round's two figures were measured back to
+    back), with their spread; ``details`` are ``Figure``'s other fields."""
+    ratios = [a / b for a, b in zip(numerators, denominators)]
+    return Figure(key, statistics.median(ratios), "x", spread=(min(ratios), max(ratios)), **details)
 
 
 def time_steps(step: Callable[[], object], steps: int, warmup: int = 1) -> float:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from benchmarks.common import Figure, interleave, median_ratio, time_steps
+from benchmarks.common import Figure, interleave, ratio_figure, time_steps
 from gatelab.cells import ModelConfig, SequenceModel
 
 __all__ = ["layer_overhead", "mingru_speed"]
@@ -35,8 +35,8 @@ def layer_overhead(quick: bool = False) -> list[Figure]:
         x = torch.randn(batch, length, hidden)
         seconds = interleave({"ours": lambda: time_steps(_fwd_bwd(ours, x), steps),
                               "raw": lambda: time_steps(_fwd_bwd(raw, x), steps)}, repeats)
-        figures.append(Figure(f"layers.{cell}_vs_torch_ratio", median_ratio(seconds["raw"], seconds["ours"]), "x",
-                              at_least=0.98, note=f"fwd+bwd throughput, batch {batch} x {length} steps x {hidden}"))
+        figures.append(ratio_figure(f"layers.{cell}_vs_torch_ratio", seconds["raw"], seconds["ours"], at_least=0.98,
+                                    note=f"fwd+bwd throughput, batch {batch} x {length} steps x {hidden}"))
     return figures
 
 
@@ -70,7 +70,6 @@ def mingru_speed(quick: bool = False) -> list[Figure]:
             rate = batch * length / statistics.median(seconds[cell])
             figures.append(Figure(f"mincells.{cell}_T{length}_tokens_per_s", rate, "tokens/s",
                                   note=f"training, batch {batch}, hidden {hidden}"))
-        ratio = median_ratio(seconds["gru"], seconds["mingru"])
-        figures.append(Figure(f"mincells.mingru_vs_gru_T{length}_ratio", ratio, "x",
-                              note="minGRU training throughput / GRU's"))
+        figures.append(ratio_figure(f"mincells.mingru_vs_gru_T{length}_ratio", seconds["gru"], seconds["mingru"],
+                                    note="minGRU training throughput / GRU's"))
     return figures

@@ -40,11 +40,13 @@ BENCHMARKS: list[Callable[[bool], list[Figure]]] = [
 
 
 def table(figures: list[Figure]) -> str:
-    """The figures as a Markdown table: value, goal and whether it is met."""
-    lines = ["| figure | value | goal | met | what |", "|---|---|---|---|---|"]
+    """The figures as a Markdown table: value, spread over rounds, goal and whether it is met."""
+    lines = ["| figure | value | rounds (min-max) | goal | met | what |", "|---|---|---|---|---|---|"]
     for figure in figures:
         met = {True: "yes", False: "**no**", None: ""}[figure.met]
-        lines.append(f"| {figure.key} | {figure.value:.4g} {figure.unit} | {figure.goal} | {met} | {figure.note} |")
+        spread = f"{figure.spread[0]:.3g}-{figure.spread[1]:.3g}" if figure.spread else ""
+        lines.append(f"| {figure.key} | {figure.value:.4g} {figure.unit} | {spread} | {figure.goal} | {met} "
+                     f"| {figure.note} |")
     return "\n".join(lines)
 
 
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> Path:
         "figures": {figure.key: figure.value for figure in figures},
         "goals": {figure.key: {"goal": figure.goal, "met": figure.met} for figure in figures if figure.goal},
         "notes": {figure.key: figure.note for figure in figures if figure.note},
+        "spread": {figure.key: list(figure.spread) for figure in figures if figure.spread},
         "seconds": seconds,
         "quick": args.quick,
         "machine": {"before": machine_before, "after": _machine()},

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.common import Figure, interleave, median_ratio
+from benchmarks.common import Figure, interleave, ratio_figure
 from benchmarks.synthetic import SyntheticTask
 from gatelab.cells import ModelConfig, SequenceModel
 from gatelab.config import RunConfig, TrainerConfig
@@ -74,10 +74,10 @@ def tracking_overhead(quick: bool = False) -> list[Figure]:
         }, repeats)
     size = f"GRU 64, {sequences} seqs x {length} steps, batch {BATCH}, {epochs} epochs"
     return [
-        Figure("tracking.gatelab_vs_bare_throughput_ratio", median_ratio(seconds["bare"], seconds["tracked"]), "x",
-               at_least=0.97, note=f"gatelab + MLflow (per-step loss) / bare loop; {size}"),
-        Figure("tracking.untracked_vs_bare_throughput_ratio", median_ratio(seconds["bare"], seconds["untracked"]),
-               "x", note="gatelab without MLflow / bare loop"),
+        ratio_figure("tracking.gatelab_vs_bare_throughput_ratio", seconds["bare"], seconds["tracked"], at_least=0.97,
+                     note=f"gatelab + MLflow (per-step loss) / bare loop; {size}"),
+        ratio_figure("tracking.untracked_vs_bare_throughput_ratio", seconds["bare"], seconds["untracked"],
+                     note="gatelab without MLflow / bare loop"),
         Figure("tracking.bare_sequences_per_s", sequences / statistics.median(seconds["bare"]), "seq/s"),
         Figure("tracking.gatelab_sequences_per_s", sequences / statistics.median(seconds["tracked"]), "seq/s"),
     ]

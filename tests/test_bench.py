@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.common import Figure, interleave, median_ratio
+from benchmarks.common import Figure, interleave, ratio_figure
 from benchmarks.run import main
 
 
@@ -26,6 +26,7 @@ def test_runner_writes_figures_and_prints_the_path_last(tmp_path: Path, capsys: 
     assert expected <= set(figures)
     assert all(math.isfinite(value) and value > 0 for value in figures.values())
     assert report["goals"]["layers.gru_vs_torch_ratio"]["goal"] == ">= 0.98"
+    assert len(report["spread"]["tracking.gatelab_vs_bare_throughput_ratio"]) == 2
     assert set(report["seconds"]) == {"tracking_overhead", "layer_overhead", "data_pipeline", "mingru_speed"}
 
 
@@ -40,4 +41,5 @@ def test_interleaved_rounds_alternate_order_and_ratios_pair_rounds() -> None:
     calls: list[str] = []
     results = interleave({"a": lambda: calls.append("a") or 2.0, "b": lambda: calls.append("b") or 1.0}, 3)
     assert calls == ["a", "b", "b", "a", "a", "b"]
-    assert median_ratio(results["a"], results["b"]) == 2.0
+    figure = ratio_figure("a_vs_b_ratio", results["a"], [1.0, 4.0, 0.5], at_least=1.0)
+    assert figure.value == 2.0 and figure.spread == (0.5, 4.0) and figure.met
