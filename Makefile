@@ -20,6 +20,7 @@ CONFIG ?=
 DATASET ?=
 SEEDS ?=
 SWEEP ?=
+THREADS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DASHBOARD_PORT ?= 8080
@@ -32,7 +33,7 @@ SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
 	$(if $(SEED),--seed $(SEED)) $(if $(SEEDS),--seeds $(SEEDS))
 
-.PHONY: install sweep report train ui dashboard test clean-venv
+.PHONY: install sweep report train ui dashboard test bench clean-venv
 
 install: $(STAMP)
 
@@ -61,6 +62,10 @@ dashboard: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(if $(THREADS),--threads $(THREADS))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,7 +6,7 @@ the same number of batches. The plain loop follows pytorch/examples' ``word_lang
 sequence-first model (encoder, dropout, ``nn.LSTM``, dropout, decoder), ``log_softmax`` + ``NLLLoss``,
 hidden state detached every step (``repackage_hidden``), ``clip_grad_norm_`` and a hand-written SGD update.
 
-Run: ``python benchmarks/lm_throughput.py [batches]`` (needs the PTB files, see configs/lm/ptb.yaml).
+Run: ``python -m benchmarks.lm_throughput [batches]`` (needs the PTB files, see configs/lm/ptb.yaml).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import time
 import torch
 from torch import Tensor, nn
 
+from benchmarks.common import Figure
 from gatelab.cells import CELLS, detach_state
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.train import train
 
-__all__ = ["PlainRNNModel", "measure", "plain_loop_seconds"]
+__all__ = ["PlainRNNModel", "lm_throughput", "measure", "plain_loop_seconds"]
 
 
 class PlainRNNModel(nn.Module):
@@ -91,6 +92,17 @@ def measure(batches: int = 300, cell: str = "lstm", repeats: int = 2) -> dict[st
               "gatelab_tokens_per_s": statistics.median(ours), "plain_tokens_per_s": statistics.median(plain)}
     result["gatelab_vs_plain_ratio"] = result["gatelab_tokens_per_s"] / result["plain_tokens_per_s"]
     return result
+
+
+def lm_throughput(quick: bool) -> list[Figure]:
+    """Item 6 of ``make bench``: Zaremba-small training throughput, gatelab vs the plain loop."""
+    result = measure(batches=20 if quick else 300, repeats=1 if quick else 3)
+    note = f"Zaremba-small PTB LSTM, {int(result['batches'])} batches of 20 x 20 tokens, alternated"
+    return [
+        Figure("lm.gatelab_vs_plain_throughput_ratio", result["gatelab_vs_plain_ratio"], "x", at_least=1.0, note=note),
+        Figure("lm.gatelab_tokens_per_s", result["gatelab_tokens_per_s"], "tokens/s"),
+        Figure("lm.plain_tokens_per_s", result["plain_tokens_per_s"], "tokens/s"),
+    ]
 
 
 if __name__ == "__main__":

@@ -15,10 +15,14 @@ from jsonargparse.typing import ClosedUnitInterval, PositiveInt
 from torch import Tensor, nn
 
 from gatelab.errors import ConfigError
+from gatelab.mincells import MinGRU, MinLSTM
 
-__all__ = ["CELLS", "HiddenState", "ModelConfig", "SequenceModel", "detach_state", "map_state", "set_forget_bias"]
+__all__ = ["CELLS", "HiddenState", "ModelConfig", "SequenceModel", "check_cell", "detach_state", "map_state",
+           "set_forget_bias"]
 
-CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+#: Recurrent layers by name; each takes ``nn.GRU``'s constructor keywords and returns ``(outputs, state)``.
+CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "mingru": MinGRU,
+                                     "minlstm": MinLSTM}
 
 HiddenState = Union[Tensor, tuple[Tensor, ...]]
 
@@ -33,7 +37,8 @@ class ModelConfig:
         num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers and before the head.
         bidirectional: read the sequence both ways (only where the task allows it).
-        forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015); ignored by other cells.
+        forget_bias: initial forget-gate bias of LSTM (Jozefowicz et al. 2015) and minLSTM (before its
+            gate normalisation); ignored by the other cells.
     """
 
     cell: str = "lstm"
@@ -44,8 +49,16 @@ class ModelConfig:
     forget_bias: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ConfigError(f"model.cell: unknown cell '{self.cell}'; choose one of {sorted(CELLS)}.")
+        check_cell(self.cell, self.bidirectional)
+
+
+def check_cell(cell: str, bidirectional: bool) -> None:
+    """Raise a ``ConfigError`` if ``cell`` is unknown, or cannot read sequences both ways when asked to."""
+    if cell not in CELLS:
+        raise ConfigError(f"model.cell: unknown cell '{cell}'; choose one of {sorted(CELLS)}.")
+    if bidirectional and not getattr(CELLS[cell], "supports_bidirectional", True):
+        raise ConfigError(f"model.bidirectional: cell '{cell}' reads sequences forwards only; "
+                          "set model.bidirectional: false or choose lstm, gru or rnn.")
 
 
 def map_state(fn: Callable[[Tensor], Tensor], state: HiddenState) -> HiddenState:
@@ -61,10 +74,12 @@ def detach_state(state: HiddenState) -> HiddenState:
 
 
 def set_forget_bias(rnn: nn.Module, value: float) -> None:
-    """Set an ``nn.LSTM``'s forget-gate bias (gate order i, f, g, o) to ``value`` in total.
+    """Set an ``nn.LSTM``'s forget-gate bias (gate order i, f, g, o) to ``value`` in total; minLSTM's likewise.
 
     Other cells are left as they are.
     """
+    if isinstance(rnn, MinLSTM):
+        rnn.init_forget_bias(value)
     if not isinstance(rnn, nn.LSTM):
         return
     size = rnn.hidden_size
@@ -77,7 +92,7 @@ def set_forget_bias(rnn: nn.Module, value: float) -> None:
 
 
 class SequenceModel(nn.Module):
-    """Linear encoder, a fused recurrent layer chosen by name, dropout and a linear head.
+    """Linear encoder, a recurrent layer chosen by name, dropout and a linear head.
 
     Args:
         input_size: features per time step.

@@ -12,7 +12,7 @@ from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import GatelabError
 from gatelab.report import Report
 from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, optuna_storage, stored_sweep
-from gatelab.tracking import EpochMetricsLogger, FigureLogger, Tracker, git_sha, run_params, tracking_uri
+from gatelab.tracking import Tracker, git_sha, run_loggers, run_params, tracking_uri
 from gatelab.train import train
 
 __all__ = ["main"]
@@ -101,7 +101,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     Args:
         task: the task, a file name in configs/.
         config: a YAML file or a preset name from configs/<task>/, or a list of them, layered in order.
-        cell: the recurrent cell (lstm, gru, rnn).
+        cell: the recurrent cell (lstm, gru, rnn, mingru, minlstm).
         epochs: training epochs.
         seed: the run's seed.
         store: folder of the MLflow store.
@@ -114,8 +114,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
             "gatelab.seed": str(run_cfg.seed), "gatelab.git_sha": git_sha(), "gatelab.role": "train"}
     run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, run_params(cfg))
     try:
-        metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id), FigureLogger(tracker, run_id)],
-                        progress_name=run_cfg.model.cell)
+        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from jsonargparse import ArgumentParser, Namespace
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from gatelab.cells import CELLS, ModelConfig
+from gatelab.cells import CELLS, ModelConfig, check_cell
 from gatelab.data import SequenceDataModule
 from gatelab.errors import ConfigError
 from gatelab.module import OptimConfig
@@ -168,7 +168,7 @@ def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[
     if cfg.task != task:
         raise ConfigError(f"{base}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
     cfg = with_overrides(parser, cfg, dict(overrides or {}))
-    _check_cells(cfg.sweep.cells)
+    _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
     _check_search_space(parser, cfg)
     return cfg
 
@@ -199,12 +199,14 @@ def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[st
     return cfg
 
 
-def _check_cells(cells: Sequence[str]) -> None:
+def _check_cells(cells: Sequence[str], bidirectional: bool) -> None:
     unknown = [cell for cell in cells if cell not in CELLS]
     if unknown or not cells:
         raise ConfigError(f"sweep.cells: unknown or no cells {unknown}; choose from {sorted(CELLS)}.")
     if len(set(cells)) != len(cells):
         raise ConfigError(f"sweep.cells: {list(cells)} names a cell twice.")
+    for cell in cells:
+        check_cell(cell, bidirectional)
 
 
 def _check_search_space(parser: ArgumentParser, cfg: Namespace) -> None:

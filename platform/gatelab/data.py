@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchmetrics import MetricCollection
 
 if TYPE_CHECKING:
     from gatelab.cells import ModelConfig
     from gatelab.module import OptimConfig
 
-__all__ = ["SequenceDataModule", "TensorBatches", "keep_batch"]
+__all__ = ["SequenceDataModule", "TensorBatches", "auto_workers", "batch_loader", "keep_batch"]
 
 
 class SequenceDataModule(pl.LightningDataModule, abc.ABC):
@@ -105,3 +106,26 @@ class TensorBatches(Dataset):
 def keep_batch(batch: dict[str, Tensor]) -> dict[str, Tensor]:
     """The collate function for ``TensorBatches``: the batch is already assembled."""
     return batch
+
+
+def auto_workers(dataset: Dataset) -> int:
+    """Loader worker processes for ``dataset`` on this machine.
+
+    ``TensorBatches`` hold the data in memory and make a batch with one indexing operation per
+    tensor, far faster than any model consumes it; a worker process would only add the cost of
+    sending each batch between processes, so they load in the training process. Other datasets get
+    one worker per core but one (kept for training), at most four.
+    """
+    if isinstance(dataset, TensorBatches):
+        return 0
+    return min(4, max(0, (os.cpu_count() or 1) - 1))
+
+
+def batch_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, sampler: Sampler | None = None,
+                 num_workers: int | None = None) -> DataLoader:
+    """A loader of whole-batch dicts: workers chosen for the machine (``num_workers=None``), kept alive
+    between epochs, and batches in pinned memory where a GPU will read them."""
+    workers = auto_workers(dataset) if num_workers is None else num_workers
+    collate = keep_batch if isinstance(dataset, TensorBatches) else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=collate,
+                      num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())

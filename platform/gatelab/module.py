@@ -16,6 +16,9 @@ from gatelab.cells import ModelConfig, SequenceModel
 
 __all__ = ["DivergedError", "OptimConfig", "SequenceClassifier", "make_optimizer"]
 
+#: Training steps between checks of the loss for NaN or infinity; each check is one device-to-host copy.
+CHECK_EVERY = 50
+
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
@@ -77,6 +80,10 @@ class SequenceClassifier(pl.LightningModule):
         self.test_metrics = metrics.clone(prefix="test/")
         #: the latest non-scalar metric results (e.g. ``test/confmat``), which ``log_dict`` cannot take.
         self.arrays: dict[str, Tensor] = {}
+        # The training loss of each step since the last check, kept on the device (see on_train_batch_end).
+        self._unchecked: list[Tensor] = []
+        self._sizes: list[int] = []
+        self._epoch_loss, self._epoch_size = torch.zeros(()), 0
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits for each sequence of ``x`` (batch, time, features)."""
@@ -96,18 +103,42 @@ class SequenceClassifier(pl.LightningModule):
         logits = self(batch["x"])
         target = batch["y"]
         loss = self.loss_fn(logits, target.to(logits.dtype) if logits.dim() == 1 else target)
+        if stage == "train":
+            # Lightning's self.log costs more than a small model's step; the epoch mean is logged once instead.
+            self._unchecked.append(loss.detach())
+            self._sizes.append(len(target))
+            return loss
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
-        if stage != "train":
-            extras = {key: value for key, value in batch.items() if key not in ("x", "y")}
-            metrics = self.val_metrics if stage == "val" else self.test_metrics
-            metrics.update(self.probabilities(logits.detach()), target, **extras)
+        extras = {key: value for key, value in batch.items() if key not in ("x", "y")}
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        metrics.update(self.probabilities(logits.detach()), target, **extras)
         return loss
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        loss = self._step(batch, "train")
-        if not torch.isfinite(loss):
-            raise DivergedError(f"training loss is {loss.item()} at epoch {self.current_epoch}, step {batch_idx}")
-        return loss
+        return self._step(batch, "train")
+
+    def on_train_epoch_start(self) -> None:
+        self._unchecked, self._sizes = [], []
+        self._epoch_loss, self._epoch_size = torch.zeros((), device=self.device), 0
+
+    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
+        """Every ``CHECK_EVERY`` steps and at the epoch's last step (before validation), one host sync:
+        stop on a NaN or infinite loss; at the last step, log the epoch's mean training loss."""
+        last = self.trainer.is_last_batch or batch_idx + 1 >= self.trainer.num_training_batches
+        if len(self._unchecked) < CHECK_EVERY and not last:
+            return
+        losses = torch.stack(self._unchecked)
+        sizes = torch.tensor(self._sizes, dtype=losses.dtype, device=losses.device)
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            first = int(bad[0])
+            step = batch_idx - len(losses) + 1 + first
+            raise DivergedError(f"training loss is {losses[first].item()} at epoch {self.current_epoch}, step {step}")
+        self._epoch_loss = self._epoch_loss + (losses * sizes).sum()
+        self._epoch_size += sum(self._sizes)
+        self._unchecked, self._sizes = [], []
+        if last:
+            self.log("train/loss", self._epoch_loss / self._epoch_size, on_step=False, on_epoch=True)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

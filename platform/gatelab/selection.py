@@ -24,7 +24,7 @@ from scipy import stats
 from gatelab.config import RunConfig, instantiate_run, with_overrides
 from gatelab.costs import device_name, inference_costs, peak_memory
 from gatelab.registry import EXAMPLE_ROWS, Scorer, save_model
-from gatelab.tracking import ROLE_TAG, EpochMetricsLogger, FigureLogger, run_params
+from gatelab.tracking import ROLE_TAG, run_loggers, run_params
 from gatelab.train import train
 
 if TYPE_CHECKING:
@@ -171,8 +171,7 @@ def _retrain_one(sweep: Sweep, cell: str, trial: optuna.trial.FrozenTrial, seed:
     capture = _Capture()
     try:
         with peak_memory(_training_device(run_cfg)) as peak:
-            loggers = [EpochMetricsLogger(sweep.tracker, run_id), FigureLogger(sweep.tracker, run_id)]
-            metrics = train(run_cfg, [capture, *loggers],
+            metrics = train(run_cfg, [capture, *run_loggers(sweep.tracker, run_id)],
                             progress_name=f"{cell} seed {seed}" if sweep.progress else None)
         sequences = next(iter(run_cfg.data.test_dataloader()))["x"]
         metrics |= {"peak_train_memory_mib": peak.mib}

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from gatelab.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.module import DivergedError
 from gatelab.search import suggest
-from gatelab.tracking import ROLE_TAG, EpochMetricsLogger, FigureLogger, Tracker, flatten, git_sha, tracking_uri
+from gatelab.tracking import ROLE_TAG, Tracker, flatten, git_sha, run_loggers, tracking_uri
 from gatelab.train import train
 from gatelab.report import Report, publish
 from gatelab.verdict import MissingResultsError, build_verdict
@@ -219,7 +219,7 @@ class Sweep:
                                         flatten(params.as_dict()), parent=self.parent)
         trial.set_user_attr("mlflow_run_id", run_id)
         self.tracker.client.log_text(run_id, self.parser.dump(trial_cfg), "config.yaml")
-        callbacks: list[Any] = [EpochMetricsLogger(self.tracker, run_id), FigureLogger(self.tracker, run_id)]
+        callbacks: list[Any] = run_loggers(self.tracker, run_id)
         if self.cfg.sweep.prune:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.objective))
         name = f"{cell} #{trial.number}"

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
-from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
 
-__all__ = ["FIGURES", "ROLE_TAG", "EpochMetricsLogger", "FigureLogger", "Tracker", "flatten", "git_sha", "run_params",
-           "tracking_uri"]
+__all__ = ["FIGURES", "ROLE_TAG", "EpochMetricsLogger", "FigureLogger", "StepLossLogger", "Tracker", "flatten",
+           "git_sha", "run_loggers", "run_params", "tracking_uri"]
 
 PARENT_TAG = "mlflow.parentRunId"
 ROLE_TAG = "gatelab.role"
@@ -26,6 +28,8 @@ FIGURES = "figures"
 """The artifact folder of a run's figures."""
 # MLflow caps a param value's length; longer values are cut rather than refused.
 _MAX_PARAM = 6000
+# MLflow's limit of metrics per log_batch call.
+_MAX_METRICS = 1000
 
 for _name in ("alembic", "mlflow.store.db.utils"):
     logging.getLogger(_name).setLevel(logging.WARNING)
@@ -36,8 +40,12 @@ def tracking_uri(store: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store.resolve() / 'mlflow.db'}"
 
 
+@functools.cache
 def git_sha() -> str:
-    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git."""
+    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git.
+
+    Read once per process: two ``git`` calls per trial would add to every trial's start-up.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
@@ -73,7 +81,10 @@ class Tracker:
     def __init__(self, store: Path, task: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri(store))
-        self._pending: dict[str, list[RunOperations]] = {}
+        # Asynchronous logging runs on one worker thread of ours rather than through MLflow's async
+        # queue: ending a run shuts that queue down, which waits on its polling thread (~0.5 s a run).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
+        self._pending: dict[str, list[Future[None]]] = {}
         name = f"gatelab-{task}"
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
@@ -109,18 +120,28 @@ class Tracker:
                     synchronous: bool = True) -> None:
         """Log several metrics at one step in one call."""
         now = get_current_time_millis()
-        batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
-        operations = self.client.log_batch(run_id, metrics=batch, synchronous=synchronous)
-        if operations is not None:
-            self._pending.setdefault(run_id, []).append(operations)
+        self._log_batch(run_id, [Metric(key, float(value), now, step) for key, value in metrics.items()], synchronous)
+
+    def log_series(self, run_id: str, key: str, values: Sequence[float], steps: Sequence[int],
+                   timestamps: Sequence[int]) -> None:
+        """Log many points of one metric asynchronously, in as few calls as MLflow allows."""
+        points = [Metric(key, value, time, step) for value, step, time in zip(values, steps, timestamps)]
+        for start in range(0, len(points), _MAX_METRICS):
+            self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
+
+    def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
+        if synchronous:
+            self.client.log_batch(run_id, metrics=metrics)
+        else:
+            self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
 
     def end_run(self, run_id: str, status: str) -> None:
         """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
-        for operations in self._pending.pop(run_id, []):
-            operations.wait()
+        for pending in self._pending.pop(run_id, []):
+            pending.result()
         self.client.set_terminated(run_id, status=status)
 
     def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
@@ -162,3 +183,56 @@ class FigureLogger(pl.Callback):
         arrays = {key: value for key, value in getattr(pl_module, "arrays", {}).items() if key.startswith("test/")}
         for name, figure in trainer.datamodule.figures(arrays).items():
             self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{name}")
+
+
+class StepLossLogger(pl.Callback):
+    """Logs every training step's loss to one MLflow run without a host sync per step.
+
+    The losses stay on the device; every ``flush_every`` steps, at the end of each epoch and when
+    training stops on an exception (a pruned trial), they are copied to the host in one transfer and
+    sent as one asynchronous batch. Each point keeps the wall time of its own step.
+
+    Args:
+        tracker: the task's MLflow experiment.
+        run_id: the run to log to.
+        flush_every: steps per transfer and MLflow batch.
+    """
+
+    #: the metric's name; its step is the number of optimiser steps done.
+    key = "train/step_loss"
+
+    def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100) -> None:
+        self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
+        self._losses: list[torch.Tensor] = []
+        self._steps: list[int] = []
+        self._times: list[int] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        if not isinstance(loss, torch.Tensor):
+            return
+        self._losses.append(loss.detach())
+        self._steps.append(trainer.global_step)
+        self._times.append(get_current_time_millis())
+        if len(self._losses) >= self.flush_every:
+            self.flush()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.flush()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        """Send the buffered losses (one device-to-host copy, one asynchronous MLflow batch)."""
+        if not self._losses:
+            return
+        values = torch.stack(self._losses).float().tolist()
+        self.tracker.log_series(self.run_id, self.key, values, self._steps, self._times)
+        self._losses, self._steps, self._times = [], [], []
+
+
+def run_loggers(tracker: Tracker, run_id: str) -> list[pl.Callback]:
+    """The callbacks that track one training run: per-epoch metrics, per-step loss, the task's figures."""
+    return [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id), FigureLogger(tracker, run_id)]

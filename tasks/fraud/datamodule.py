@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
-from gatelab.data import SequenceDataModule, TensorBatches, keep_batch
+from gatelab.data import SequenceDataModule, TensorBatches, batch_loader
 from gatelab.errors import DataError
 from tasks.fraud.features import transaction_features
 from tasks.fraud.metrics import CardPrecisionAtK
@@ -98,7 +98,8 @@ class FraudDataModule(SequenceDataModule):
         imbalance: ``pos_weight`` weights frauds by the negative/positive ratio in the loss;
             ``oversample`` draws training batches with balanced classes; ``none`` does neither.
         top_k: k of card precision@k (cards checked per day).
-        num_workers: DataLoader worker processes (0: load in the training process).
+        num_workers: DataLoader worker processes (0: load in the training process); none: chosen for
+            the machine (``gatelab.data.auto_workers``: in-process, as the sequences are tensors in memory).
     """
 
     objective = "val/auprc"
@@ -114,7 +115,7 @@ class FraudDataModule(SequenceDataModule):
         eval_batch_size: PositiveInt = 4096,
         imbalance: Literal["pos_weight", "oversample", "none"] = "pos_weight",
         top_k: PositiveInt = 100,
-        num_workers: NonNegativeInt = 0,
+        num_workers: NonNegativeInt | None = None,
     ) -> None:
         super().__init__()
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
@@ -166,8 +167,7 @@ class FraudDataModule(SequenceDataModule):
     def _loader(self, name: str, batch_size: int, sampler: WeightedRandomSampler | None = None,
                 shuffle: bool = False) -> DataLoader:
         dataset = TensorBatches(**self._prepared().tensors[name])
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return batch_loader(dataset, batch_size, shuffle=shuffle, sampler=sampler, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         if self.imbalance != "oversample":

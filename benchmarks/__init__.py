@@ -1,0 +1,1 @@
+"""``make bench``: speed figures of the platform, each measured side by side in one run (see ``run.py``)."""
