@@ -6,11 +6,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
+import torch
 from jsonargparse import ArgumentParser
 
 from gatelab.config import build_parser, instantiate_run, load_config
-from gatelab.errors import GatelabError
+from gatelab.errors import ConfigError, GatelabError
+from gatelab.launch import LocalLaunch, die_with_launcher
+from gatelab.storage import redact
 from gatelab.sweep import Sweep
 from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
@@ -19,15 +23,17 @@ __all__ = ["main"]
 
 
 def _overrides(trials: int | None = None, epochs: int | None = None, cells: list[str] | None = None,
-               seed: int | None = None, cell: str | None = None) -> dict[str, object]:
+               seed: int | None = None, cell: str | None = None, devices: int | None = None) -> dict[str, object]:
     given = {"sweep.trials": trials, "trainer.max_epochs": epochs, "sweep.cells": cells, "seed": seed,
-             "model.cell": cell}
+             "model.cell": cell, "trainer.devices": devices}
     return {key: value for key, value in given.items() if value is not None}
 
 
 def sweep_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                  store: Path = Path("mlruns"), progress: bool = True) -> None:
+                  store: Path = Path("mlruns"), progress: bool = True, workers: int = 1,
+                  launcher: Literal["local", "slurm"] = "local", storage: str | None = None,
+                  devices: int | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep and print its verdict.
 
     Args:
@@ -37,18 +43,66 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
         epochs: maximum epochs per trial.
         cells: the cells to compare, e.g. [lstm,gru].
         seed: the sweep's seed; a new seed starts a new sweep.
-        store: folder of the MLflow store and the Optuna journal.
+        store: folder of the MLflow store and (by default) the Optuna journal.
         progress: show progress bars.
+        workers: worker processes sharing the sweep (local: on this machine; slurm: array tasks).
+        launcher: ``local`` runs the workers here and waits; ``slurm`` submits them as a job array plus a
+            dependent job that writes the verdict, and returns.
+        storage: the Optuna storage: a postgresql:// URL, a .journal path, or none for a journal in the
+            store; defaults to $GATELAB_STORAGE.
+        devices: devices per trial; more than 1 trains each trial with DDP.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage); a trial silent
+            for three of them is failed and retried.
+        slurm: Slurm settings layered over configs/cluster/slurm.yaml: a YAML file or an inline mapping
+            such as '{partition: gpu, time_min: 120}'.
     """
-    cfg = load_config(task, [config] if config else [], _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
-    runner = Sweep(build_parser(), cfg, store, progress=progress)
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: give 1 or more worker processes.")
+    cfg = load_config(task, [config] if config else [],
+                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
+                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
+    where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
-          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
+          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; {where}; store {store}/",
           flush=True)
     verdict = runner.run()
     print(verdict.to_markdown(), flush=True)
-    print(f"Results: {tracking_uri(store)} (experiment gatelab-{task}, parent run {runner.parent}); "
+    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{task}, parent run {runner.parent}); "
           f"browse them with `make ui`.")
+
+
+def worker_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
+                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
+                   store: Path = Path("mlruns"), storage: str | None = None, devices: int | None = None,
+                   heartbeat: int = 10, threads: int | None = None, progress: bool = True) -> None:
+    """Join a sweep as one more worker: run its trials until the budget is met (no verdict).
+
+    Give the same options as the sweep's command (or the config it wrote under <store>/sweeps/); any
+    machine that reaches the storage (and the MLflow tracking URI) can run one.
+
+    Args:
+        task: the task, a file name in configs/.
+        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
+        trials: finished trials per cell.
+        epochs: maximum epochs per trial.
+        cells: the cells to compare, e.g. [lstm,gru].
+        seed: the sweep's seed.
+        store: folder of the MLflow store and (by default) the Optuna journal.
+        storage: the Optuna storage URL (see `gatelab sweep`); defaults to $GATELAB_STORAGE.
+        devices: devices per trial; more than 1 trains each trial with DDP.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage).
+        threads: torch threads for this worker (default: torch's own choice).
+        progress: show progress bars.
+    """
+    die_with_launcher()
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = load_config(task, [config] if config else [],
+                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat)
+    runner.open()
+    runner.work()
 
 
 def train_command(task: str = "fraud", config: str | None = None, cell: str | None = None,
@@ -96,13 +150,14 @@ def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("ml
     """
     store.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(store)
-    print(f"gatelab: MLflow UI on http://{host}:{port}/#/experiments (store {uri}); Ctrl-C stops it.", flush=True)
+    print(f"gatelab: MLflow UI on http://{host}:{port}/#/experiments (store {redact(uri)}); Ctrl-C stops it.",
+          flush=True)
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
                "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 
-COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command}
+COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command}
 
 
 def build_cli() -> ArgumentParser:

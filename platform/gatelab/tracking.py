@@ -12,8 +12,11 @@ from typing import Any
 import lightning.pytorch as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.utils.async_logging.run_operations import RunOperations
 from mlflow.utils.time import get_current_time_millis
+
+from gatelab.storage import redact
 
 __all__ = ["EpochMetricsLogger", "Tracker", "flatten", "git_sha", "tracking_uri"]
 
@@ -64,8 +67,13 @@ class Tracker:
         name = f"gatelab-{task}"
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
-            artifacts = (store.resolve() / "artifacts").as_uri()
-            self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            # A tracking server keeps the artifacts itself; a local store keeps them beside its database.
+            remote = self.client.tracking_uri.startswith(("http://", "https://"))
+            artifacts = None if remote else (store.resolve() / "artifacts").as_uri()
+            try:
+                self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            except MlflowException:  # another worker created it first
+                self.experiment_id = self.client.get_experiment_by_name(name).experiment_id
         else:
             self.experiment_id = experiment.experiment_id
 
@@ -81,14 +89,14 @@ class Tracker:
     def start_run(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
                   parent: str | None = None) -> str:
         """Create a run with its tags and params in one batch; returns its id."""
-        all_tags = dict(tags) | ({PARENT_TAG: parent} if parent else {})
+        all_tags = {key: redact(str(value)) for key, value in tags.items()} | ({PARENT_TAG: parent} if parent else {})
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
         self.log_params(run.info.run_id, params)
         return run.info.run_id
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """Log params in batches of 100 (MLflow's limit per call)."""
-        items = [Param(key, str(value)[:_MAX_PARAM]) for key, value in params.items()]
+        """Log params in batches of 100 (MLflow's limit per call), with any password in a URL redacted."""
+        items = [Param(key, redact(str(value))[:_MAX_PARAM]) for key, value in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
 
@@ -102,7 +110,8 @@ class Tracker:
             self._pending.setdefault(run_id, []).append(operations)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+        """Set tags, with any password in a URL redacted."""
+        self.client.log_batch(run_id, tags=[RunTag(key, redact(str(value))) for key, value in tags.items()])
 
     def end_run(self, run_id: str, status: str) -> None:
         """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
@@ -113,10 +122,10 @@ class Tracker:
     def reopen(self, run_id: str) -> None:
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
 
-    def children(self, parent: str) -> list[Any]:
-        """The child runs of a parent run."""
-        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent}'",
-                                       max_results=10000)
+    def children(self, parent: str, status: str | None = None) -> list[Any]:
+        """The child runs of a parent run, only those with ``status`` (e.g. ``RUNNING``) if given."""
+        where = f"tags.`{PARENT_TAG}` = '{parent}'" + (f" and attributes.status = '{status}'" if status else "")
+        return self.client.search_runs([self.experiment_id], filter_string=where, max_results=10000)
 
 
 class EpochMetricsLogger(pl.Callback):
