@@ -163,7 +163,7 @@ class PostgresStore(StudyStore):
                                       heartbeat_stale_trial_callback=self._retry)
             self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, **engine_kwargs)
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as error:
-            reason = redact(" ".join(str(error).split()))[:400]
+            reason = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:400]
             raise ConfigError(f"cannot open the study storage {self.display}: {reason}. Check the host, port, "
                               "database name and credentials (the database must exist), or leave --storage "
                               "out to use a journal file beside the MLflow store.") from None

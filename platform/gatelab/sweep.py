@@ -88,12 +88,12 @@ class Sweep:
     def open(self) -> dict[str, optuna.Study]:
         """Check the data, then find or create the parent run and the studies (under the sweep's lock)."""
         optuna.logging.set_verbosity(optuna.logging.ERROR)
+        self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
         base = instantiate_run(self.parser, self.cfg)
         base.data.prepare_data()
         base.data.setup("fit")
         self.objective, self.direction = base.data.objective, base.data.direction
         self.fingerprint = base.data.fingerprint()
-        self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
         with self.study_store.lock(self.lock_name):
             self.tracker = Tracker(self.store, self.cfg.task)
             self.parent = self._parent_run()
