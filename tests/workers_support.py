@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from mlflow import MlflowClient
@@ -30,6 +36,11 @@ def studies(storage: optuna.storages.BaseStorage) -> dict[str, list[FrozenTrial]
             for name in optuna.get_all_study_names(storage)}
 
 
+def seconds_since(moment: datetime, now: datetime | None = None) -> float:
+    """Seconds from ``moment`` (aware, or naive local time as Optuna's RDB storage keeps it) to ``now``."""
+    return ((now or datetime.now(timezone.utc)) - moment.astimezone(timezone.utc)).total_seconds()
+
+
 def wait_for_owners(storage: optuna.storages.BaseStorage, count: int, process: subprocess.Popen[str],
                     limit: float = 300) -> list[FrozenTrial]:
     """Wait until ``count`` different workers each run a trial, training for a second; returns those trials."""
@@ -37,10 +48,9 @@ def wait_for_owners(storage: optuna.storages.BaseStorage, count: int, process: s
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
         try:
-            now = datetime.now(timezone.utc).replace(tzinfo=None)
             running = [trial for trials in studies(storage).values() for trial in trials
                        if trial.state == TrialState.RUNNING and "mlflow_run_id" in trial.user_attrs
-                       and (now - trial.datetime_start.replace(tzinfo=None)).total_seconds() > 1]
+                       and seconds_since(trial.datetime_start) > 1]
         except (KeyError, ValueError, OSError):  # the studies are still being created
             continue
         by_owner = {trial.user_attrs[OWNER]: trial for trial in running}
@@ -79,3 +89,52 @@ def check_finished_sweep(storage: optuna.storages.BaseStorage, client: MlflowCli
             assert run.info.status == "KILLED" and run.data.tags["gatelab.state"] == "killed"
     parent = [run for run in runs if run.data.tags.get("gatelab.role") == "sweep"]
     assert len(parent) == 1 and parent[0].info.status == "FINISHED" and "gatelab.verdict" in parent[0].data.tags
+
+
+POSTGRES = os.environ.get("GATELAB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def fresh_database(password: str = "") -> Iterator[str]:
+    """A new, empty PostgreSQL database (dropped afterwards); yields its URL, with ``password`` in it.
+
+    The server is ``GATELAB_TEST_POSTGRES`` (default: local, trust authentication, which ignores
+    the password); `.ci/run` starts it when it is down.
+    """
+    import psycopg
+
+    name = f"gatelab_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(POSTGRES)
+    netloc = f"{parts.username}:{password}@{parts.hostname}:{parts.port}" if password else parts.netloc
+    try:
+        yield urlunsplit((parts.scheme, netloc, f"/{name}", "", ""))
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def mlflow_server(backend: str, artifacts: Path) -> Iterator[str]:
+    """A real `mlflow server` on a free local port over ``backend``; yields its http URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend, "--artifacts-destination",
+               str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the mlflow server did not start"
+                time.sleep(1)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
