@@ -20,6 +20,8 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
+from gatelab.workers import counts_towards_budget
+
 OWNER = "gatelab.worker"
 
 
@@ -62,11 +64,11 @@ def wait_for_owners(storage: optuna.storages.BaseStorage, count: int, process: s
 def check_finished_sweep(storage: optuna.storages.BaseStorage, client: MlflowClient, budget: int,
                          killed: list[FrozenTrial]) -> None:
     """Each cell met its budget exactly, killed trials ended FAIL and were retried with the same
-    hyperparameters, and MLflow has one finished run per counted trial and no run left RUNNING."""
+    hyperparameters, and MLflow has one ended run per counted trial and no run left RUNNING."""
     all_trials = studies(storage)
     assert len(all_trials) == 2
     for name, trials in all_trials.items():
-        assert sum(trial.state == TrialState.COMPLETE for trial in trials) == budget, name
+        assert sum(map(counts_towards_budget, trials)) == budget, name
         assert not [trial for trial in trials if trial.state in (TrialState.RUNNING, TrialState.WAITING)], name
         for trial in trials:
             if trial.state == TrialState.FAIL:
@@ -80,7 +82,7 @@ def check_finished_sweep(storage: optuna.storages.BaseStorage, client: MlflowCli
     assert not [run.info.run_name for run in runs if run.info.status == "RUNNING"]
     children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
     finished = [(run.data.tags["gatelab.cell"], run.data.tags["gatelab.trial"]) for run in children
-                if run.info.status == "FINISHED"]
+                if run.data.tags["gatelab.state"] in ("complete", "pruned", "diverged")]
     assert len(finished) == len(set(finished)) == 2 * budget
     failed = {(name.rsplit("-", 1)[1], str(trial.number)) for name, trials in all_trials.items()
               for trial in trials if trial.state == TrialState.FAIL}

@@ -14,7 +14,8 @@ from jsonargparse import ArgumentParser
 from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import ConfigError, GatelabError
 from gatelab.launch import LocalLaunch, die_with_launcher
-from gatelab.storage import redact
+from gatelab.slurm import load_slurm_config, submit
+from gatelab.storage import STORAGE_ENV, open_store, redact
 from gatelab.sweep import Sweep
 from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
@@ -62,6 +63,9 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
                       _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
     runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
                    launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
+    if launcher == "slurm":
+        _submit_to_slurm(runner, workers, devices or 1, slurm)
+        return
     where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
           f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; {where}; store {store}/",
@@ -70,6 +74,19 @@ def sweep_command(task: str = "fraud", config: str | None = None, trials: int | 
     print(verdict.to_markdown(), flush=True)
     print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{task}, parent run {runner.parent}); "
           f"browse them with `make ui`.")
+
+
+def _submit_to_slurm(runner: Sweep, workers: int, devices: int, slurm: str | None) -> None:
+    settings = load_slurm_config(slurm)
+    open_store(runner.storage, runner.store, runner.heartbeat)  # a bad URL fails here, not in every job
+    if runner.storage is None and not os.environ.get(STORAGE_ENV):
+        print("gatelab: note: the studies go to a journal file in the store, which every node must share; "
+              "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
+    jobs = submit(runner, workers, devices, settings)
+    print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array {jobs.workers[0].job_id.split('_')[0]}, "
+          f"then job {jobs.verdict.job_id} writes the verdict once they end; logs in {jobs.folder}/. "
+          "Follow them with `squeue --me`; add workers by running `gatelab worker` with the same options anywhere.",
+          flush=True)
 
 
 def worker_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
