@@ -19,13 +19,28 @@ SEED ?=
 CONFIG ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Several workers, on this machine (LAUNCHER=local) or as a Slurm job array (LAUNCHER=slurm).
+WORKERS ?=
+LAUNCHER ?=
+DEVICES ?=
+SLURM ?=
+BACKEND ?=
+# The study storage and MLflow's backend database (a postgresql:// URL or a .journal path) reaches gatelab in the environment,
+# so that a password in them is not echoed with the command.
+STORAGE ?=
+ifneq ($(STORAGE),)
+export GATELAB_STORAGE := $(STORAGE)
+endif
+ifneq ($(BACKEND),)
+export MLFLOW_BACKEND_STORE_URI := $(BACKEND)
+endif
 
 SWEEP_ARGS := --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
-	$(if $(SEED),--seed $(SEED))
+	$(if $(SEED),--seed $(SEED)) $(if $(DEVICES),--devices $(DEVICES))
 comma := ,
 
-.PHONY: install sweep train ui test clean-venv
+.PHONY: install sweep worker train ui mlflow-server test clean-venv
 
 install: $(STAMP)
 
@@ -37,7 +52,11 @@ $(STAMP): pyproject.toml
 	touch $@
 
 sweep: $(STAMP)
-	$(BIN)/gatelab sweep $(SWEEP_ARGS)
+	$(BIN)/gatelab sweep $(SWEEP_ARGS) $(if $(WORKERS),--workers $(WORKERS)) $(if $(LAUNCHER),--launcher $(LAUNCHER)) \
+		$(if $(SLURM),--slurm '$(SLURM)')
+
+worker: $(STAMP)
+	$(BIN)/gatelab worker $(SWEEP_ARGS)
 
 train: $(STAMP)
 	$(BIN)/gatelab train --task $(TASK) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
@@ -46,8 +65,12 @@ train: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
 
+# An MLflow tracking server for workers elsewhere: BACKEND=postgresql://... (default: the local store).
+mlflow-server: $(STAMP)
+	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not slurm"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -25,7 +25,7 @@ def test_four_workers_on_postgres_heartbeat_fails_and_retries_a_killed_workers_t
                                                                                     tiny_config) -> None:
     config = tiny_config(trials=2, epochs=15, sweep="prune: false")
     with fresh_database(PASSWORD) as studies_url, fresh_database(PASSWORD) as tracking_db, \
-            mlflow_server(tracking_db, tmp_path / "artifacts") as server:
+            mlflow_server(tracking_db, tmp_path / "server") as server:
         env = {"MLFLOW_TRACKING_URI": server}
         sweep = gatelab("sweep", "--task", "fraud", "--config", str(config), "--store", str(tmp_path / "mlruns"),
                         "--workers", "4", "--storage", studies_url, "--heartbeat", "1", "--progress", "false",

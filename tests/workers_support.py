@@ -118,14 +118,14 @@ def fresh_database(password: str = "") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def mlflow_server(backend: str, artifacts: Path) -> Iterator[str]:
-    """A real `mlflow server` on a free local port over ``backend``; yields its http URL."""
+def mlflow_server(backend: str, store: Path) -> Iterator[str]:
+    """`gatelab ui` (what `make mlflow-server BACKEND=...` runs) on a free local port; yields its http URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend, "--artifacts-destination",
-               str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [sys.executable, "-m", "gatelab.cli", "ui", "--port", str(port), "--store", str(store)]
+    server = subprocess.Popen(command, env=os.environ | {"MLFLOW_BACKEND_STORE_URI": backend},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300

@@ -157,21 +157,31 @@ def train_command(task: str = "fraud", config: str | None = None, cell: str | No
         print(f"{key:<{width}}  {value:.4f}")
 
 
-def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
-    """Serve the MLflow UI over the local store (bound to 127.0.0.1 unless told otherwise).
+def ui_command(host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns"),
+               backend: str | None = None) -> None:
+    """Serve MLflow (UI and tracking API) over the local store or a database (bound to 127.0.0.1 unless told otherwise).
+
+    Workers anywhere can log to it with MLFLOW_TRACKING_URI=http://<host>:<port>; it keeps their
+    artifacts under <store>/artifacts.
 
     Args:
-        host: address to bind.
+        host: address to bind (0.0.0.0 for every interface).
         port: port to listen on.
-        store: folder of the MLflow store.
+        store: folder of the MLflow store and its artifacts.
+        backend: the runs' database, e.g. postgresql://user@host/mlflow; default:
+            $MLFLOW_BACKEND_STORE_URI, else the store's (or $MLFLOW_TRACKING_URI when that is a database).
     """
     store.mkdir(parents=True, exist_ok=True)
-    uri = tracking_uri(store)
-    print(f"gatelab: MLflow UI on http://{host}:{port}/#/experiments (store {redact(uri)}); Ctrl-C stops it.",
+    uri = backend or os.environ.get("MLFLOW_BACKEND_STORE_URI") or tracking_uri(store)
+    if uri.startswith(("http://", "https://")):
+        raise ConfigError(f"the MLflow backend {redact(uri)} is a server, not a database: give --backend "
+                          "postgresql://... or unset MLFLOW_TRACKING_URI to serve the local store.")
+    print(f"gatelab: MLflow on http://{host}:{port}/#/experiments (runs in {redact(uri)}); Ctrl-C stops it.",
           flush=True)
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-               "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
-    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
+    command = [sys.executable, "-m", "mlflow", "server", "--artifacts-destination", str(store.resolve() / "artifacts"),
+               "--host", host, "--port", str(port)]
+    # The database URL goes in the environment, so that a password in it stays off the process list.
+    raise SystemExit(subprocess.call(command, env=os.environ | {"MLFLOW_BACKEND_STORE_URI": uri}))
 
 
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command}

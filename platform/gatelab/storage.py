@@ -42,6 +42,9 @@ OWNER_ATTR = "gatelab.worker"
 #: A killed trial is retried with the same hyperparameters at most this many times.
 MAX_RETRY = 2
 
+# Heartbeats and their retry callback are marked experimental in Optuna (since 2.8); they are what its docs advise.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, module=__name__)
+
 _CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 
 
@@ -153,14 +156,11 @@ class PostgresStore(StudyStore):
 
         self.display = redact(url)
         self.heartbeat = heartbeat
-        self._failed: list[FrozenTrial] = []
+        self._retry = _RecordingRetry()
         engine_kwargs = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                self.rdb = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
-                                      grace_period=3 * heartbeat,
-                                      heartbeat_stale_trial_callback=self._retry)
+            self.rdb = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
+                                  grace_period=3 * heartbeat, heartbeat_stale_trial_callback=self._retry)
             self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, **engine_kwargs)
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as error:
             reason = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:400]
@@ -200,15 +200,21 @@ class PostgresStore(StudyStore):
 
     def _fail_dead(self, study: optuna.Study) -> list[FrozenTrial]:
         """Optuna's own heartbeat check; its callback (``_retry``) records and retries what it fails."""
-        self._failed = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        return self._failed
+        self._retry.failed = []
+        optuna.storages.fail_stale_trials(study)
+        return self._retry.failed
 
-    def _retry(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._failed.append(trial)
-        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
+
+class _RecordingRetry(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry of heartbeat-stale trials, also noting which trials it saw."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry=MAX_RETRY)
+        self.failed: list[FrozenTrial] = []
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.failed.append(trial)
+        super().__call__(study, trial)
 
 
 def open_store(url: str | None, store: Path, heartbeat: int = 10) -> StudyStore:

@@ -12,11 +12,13 @@ from typing import Any
 
 import optuna
 from jsonargparse import ArgumentParser, Namespace
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 from tqdm.auto import tqdm
 
 from gatelab.config import instantiate_run, with_overrides
+from gatelab.errors import ConfigError
 from gatelab.module import DivergedError
 from gatelab.search import suggest
 from gatelab.storage import StudyStore, open_store
@@ -89,6 +91,11 @@ class Sweep:
         """Check the data, then find or create the parent run and the studies (under the sweep's lock)."""
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
+        ddp = isinstance(self.cfg.trainer.devices, int) and self.cfg.trainer.devices > 1
+        if ddp and self.cfg.sweep.prune and not isinstance(self.study_store.storage, RDBStorage):
+            raise ConfigError(f"trainer.devices {self.cfg.trainer.devices} trains each trial with DDP, where Optuna's "
+                              "pruning callback needs a database storage: give --storage postgresql://..., "
+                              "or set sweep.prune: false.")
         base = instantiate_run(self.parser, self.cfg)
         base.data.prepare_data()
         base.data.setup("fit")

@@ -113,11 +113,23 @@ class Tracker:
         """Set tags, with any password in a URL redacted."""
         self.client.log_batch(run_id, tags=[RunTag(key, redact(str(value))) for key, value in tags.items()])
 
-    def end_run(self, run_id: str, status: str) -> None:
-        """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
+    def wait(self, run_id: str) -> None:
+        """Wait until a run's asynchronous logging has reached the store."""
         for operations in self._pending.pop(run_id, []):
             operations.wait()
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
+        self.wait(run_id)
         self.client.set_terminated(run_id, status=status)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy for another process (DDP): the same store and experiment, a client of its own."""
+        return {"uri": self.client.tracking_uri, "experiment_id": self.experiment_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.client, self.experiment_id = MlflowClient(state["uri"]), state["experiment_id"]
+        self._pending = {}
 
     def reopen(self, run_id: str) -> None:
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
@@ -135,7 +147,10 @@ class EpochMetricsLogger(pl.Callback):
         self.tracker, self.run_id = tracker, run_id
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not trainer.is_global_zero:
             return
         metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.tracker.wait(self.run_id)  # a DDP process may end right after fitting

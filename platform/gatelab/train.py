@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import statistics
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
+import torch.multiprocessing
+from lightning.fabric.plugins.environments import LightningEnvironment
 
 from gatelab.callbacks import BestWeights, EpochProgress, EpochTimer
 from gatelab.config import RunConfig
@@ -35,6 +40,11 @@ def build_module(cfg: RunConfig) -> SequenceClassifier:
 def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: str | None = None) -> dict[str, float]:
     """Fit on the training split, keep the weights of the best validation epoch, score them on test.
 
+    With ``trainer.devices`` above 1 the run uses Lightning's DDP over that many fresh processes
+    (gloo on CPUs, NCCL on GPUs), started here and gone when it ends, so a long-lived caller (a
+    sweep's worker) can train one run after another. Their callbacks are copies: only rank 0 logs;
+    a pruning callback's decision is read back afterwards (``check_pruned``, Optuna's way for DDP).
+
     Args:
         cfg: the run's settings, with its DataModule.
         callbacks: extra Lightning callbacks (pruning, tracking).
@@ -44,6 +54,45 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
         The best validation metrics (``best_val/...``), the test metrics of those weights
         (``test/...``), ``best_epoch``, ``epochs``, ``params`` and ``seconds_per_epoch``.
     """
+    processes = cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1
+    if processes == 1:
+        return _fit_and_test(cfg, callbacks, progress_name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = torch.multiprocessing.get_context("spawn").SimpleQueue()
+    try:
+        torch.multiprocessing.start_processes(_rank, args=(processes, port, cfg, list(callbacks), progress_name, results),
+                                              nprocs=processes, start_method="spawn")
+    except torch.multiprocessing.ProcessRaisedException as error:  # its message holds the process's traceback
+        if not results.empty():
+            raise results.get() from error
+        raise
+    metrics = results.get()
+    for callback in callbacks:
+        if hasattr(callback, "check_pruned"):
+            callback.check_pruned()
+    return metrics
+
+
+def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[pl.Callback],
+          progress_name: str | None, results: Any) -> None:
+    """One DDP process: rank 0 sends back its metrics, or the exception that stopped it."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(processes), NODE_RANK="0",
+                      LOCAL_RANK=str(rank))
+    try:
+        metrics = _fit_and_test(cfg, callbacks, progress_name if rank == 0 else None, distributed=True)
+    except BaseException as error:
+        if rank == 0:
+            results.put(error)
+        raise
+    if rank == 0:
+        results.put(metrics)
+
+
+def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None,
+                  distributed: bool = False) -> dict[str, float]:
+    """``train``'s work in one process (one of several when ``distributed``)."""
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = cfg.data
@@ -56,7 +105,9 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
     trainer = pl.Trainer(
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
-        devices=cfg.trainer.devices,
+        devices=cfg.trainer.devices if distributed else 1,
+        # The processes exist already (``train`` started them): Lightning joins them, whatever the cluster.
+        **({"strategy": "ddp", "plugins": [LightningEnvironment()]} if distributed else {}),
         gradient_clip_val=cfg.trainer.gradient_clip_val or None,
         limit_train_batches=cfg.trainer.limit_train_batches,
         limit_val_batches=cfg.trainer.limit_eval_batches,
