@@ -24,7 +24,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import optuna
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -43,7 +43,8 @@ OWNER_ATTR = "gatelab.worker"
 MAX_RETRY = 2
 
 # Heartbeats and their retry callback are marked experimental in Optuna (since 2.8); they are what its docs advise.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, module=__name__)
+warnings.filterwarnings("ignore", r".*(heartbeat|RetryHeartbeatStaleTrialCallback|fail_stale_trials)",
+                        optuna.exceptions.ExperimentalWarning)
 
 _CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 
@@ -156,6 +157,8 @@ class PostgresStore(StudyStore):
 
         self.display = redact(url)
         self.heartbeat = heartbeat
+        if urlsplit(url).scheme.lower() == "postgresql":  # the driver this project installs (psycopg 3)
+            url = "postgresql+psycopg" + url[len("postgresql"):]
         self._retry = _RecordingRetry()
         engine_kwargs = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
         try:
