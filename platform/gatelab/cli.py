@@ -15,7 +15,7 @@ from gatelab.config import build_parser, instantiate_run, load_config
 from gatelab.errors import ConfigError, GatelabError
 from gatelab.launch import LocalLaunch, die_with_launcher
 from gatelab.slurm import load_slurm_config, submit
-from gatelab.storage import STORAGE_ENV, open_store, redact
+from gatelab.storage import STORAGE_ENV, open_store, owner_token, redact
 from gatelab.sweep import Sweep
 from gatelab.tracking import EpochMetricsLogger, Tracker, flatten, git_sha, tracking_uri
 from gatelab.train import train
@@ -83,10 +83,10 @@ def _submit_to_slurm(runner: Sweep, workers: int, devices: int, slurm: str | Non
         print("gatelab: note: the studies go to a journal file in the store, which every node must share; "
               "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
     jobs = submit(runner, workers, devices, settings)
-    print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array {jobs.workers[0].job_id.split('_')[0]}, "
-          f"then job {jobs.verdict.job_id} writes the verdict once they end; logs in {jobs.folder}/. "
-          "Follow them with `squeue --me`; add workers by running `gatelab worker` with the same options anywhere.",
-          flush=True)
+    array = jobs.workers[0].job_id.split("_")[0]
+    print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array {array}, then job "
+          f"{jobs.verdict.job_id} writes the verdict once they end; logs in {jobs.folder}/. Follow them with "
+          "`squeue --me`; `gatelab worker` with the same options adds a worker from any machine.", flush=True)
 
 
 def worker_command(task: str = "fraud", config: str | None = None, trials: int | None = None,
@@ -119,6 +119,8 @@ def worker_command(task: str = "fraud", config: str | None = None, trials: int |
                       _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
     runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat)
     runner.open()
+    print(f"gatelab: worker {owner_token()} joins sweep {runner.id} (studies in {runner.study_store.display}).",
+          flush=True)
     runner.work()
 
 

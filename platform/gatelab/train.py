@@ -106,8 +106,10 @@ def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_nam
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices if distributed else 1,
-        # The processes exist already (``train`` started them): Lightning joins them, whatever the cluster.
-        **({"strategy": "ddp", "plugins": [LightningEnvironment()]} if distributed else {}),
+        # A DDP run's processes exist already (``train`` started them): Lightning joins them. Inside a
+        # Slurm job the run still makes its own processes, not the job's tasks.
+        plugins=[LightningEnvironment()],
+        **({"strategy": "ddp"} if distributed else {}),
         gradient_clip_val=cfg.trainer.gradient_clip_val or None,
         limit_train_batches=cfg.trainer.limit_train_batches,
         limit_val_batches=cfg.trainer.limit_eval_batches,
