@@ -28,6 +28,7 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available.*")  # runs make their own processes
 
 
 def build_module(cfg: RunConfig) -> SequenceClassifier:
