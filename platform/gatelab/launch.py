@@ -24,7 +24,7 @@ from gatelab.storage import STORAGE_ENV
 from gatelab.sweep import Sweep
 from gatelab.workers import budget_status
 
-__all__ = ["LocalLaunch", "die_with_launcher", "worker_command", "write_sweep_config"]
+__all__ = ["LocalLaunch", "die_with_launcher", "gpu_ids", "worker_command", "write_sweep_config"]
 
 #: Set in each worker's environment: the pid of the process that launched it.
 LAUNCHER_ENV = "GATELAB_LAUNCHER_PID"
