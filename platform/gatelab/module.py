@@ -81,7 +81,7 @@ class SequenceClassifier(pl.LightningModule):
         logits = self(batch["x"])
         target = batch["y"]
         loss = self.loss_fn(logits, target.to(logits.dtype) if logits.dim() == 1 else target)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(target), sync_dist=True)
         if stage != "train":
             extras = {key: value for key, value in batch.items() if key not in ("x", "y")}
             metrics = self.val_metrics if stage == "val" else self.test_metrics

@@ -45,6 +45,8 @@ MAX_RETRY = 2
 # Heartbeats and their retry callback are marked experimental in Optuna (since 2.8); they are what its docs advise.
 warnings.filterwarnings("ignore", r".*(heartbeat|RetryHeartbeatStaleTrialCallback|fail_stale_trials)",
                         optuna.exceptions.ExperimentalWarning)
+# Workers ask for trials themselves (claims under a lock) and run the heartbeat thread themselves.
+warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
 
 _CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 

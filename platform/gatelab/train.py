@@ -29,6 +29,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
     warnings.filterwarnings("ignore", message=r".*The `srun` command is available.*")  # runs make their own processes
+    # Under DDP the metrics are already gathered by torchmetrics (and the loss logged with sync_dist).
+    warnings.filterwarnings("ignore", message=r".*It is recommended to use `self.log\(.*sync_dist=True.*")
 
 
 def build_module(cfg: RunConfig) -> SequenceClassifier:
