@@ -24,6 +24,21 @@ THREADS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DASHBOARD_PORT ?= 8080
+# Several workers, on this machine (LAUNCHER=local) or as a Slurm job array (LAUNCHER=slurm).
+WORKERS ?=
+LAUNCHER ?=
+DEVICES ?=
+SLURM ?=
+BACKEND ?=
+# The study storage and MLflow's backend database (a postgresql:// URL or a .journal path) reaches gatelab in the environment,
+# so that a password in them is not echoed with the command.
+STORAGE ?=
+ifneq ($(STORAGE),)
+export GATELAB_STORAGE := $(STORAGE)
+endif
+ifneq ($(BACKEND),)
+export MLFLOW_BACKEND_STORE_URI := $(BACKEND)
+endif
 
 comma := ,
 # DATASET names a preset of the task (configs/<task>/<DATASET>.yaml), layered before CONFIG.
@@ -31,9 +46,9 @@ LAYERS = $(strip $(DATASET) $(CONFIG))
 CONFIG_ARGS = $(if $(LAYERS),--config '[$(subst $() $(),$(comma),$(LAYERS))]')
 SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
-	$(if $(SEED),--seed $(SEED)) $(if $(SEEDS),--seeds $(SEEDS))
+	$(if $(SEED),--seed $(SEED)) $(if $(DEVICES),--devices $(DEVICES))
 
-.PHONY: install sweep report train ui dashboard test bench clean-venv
+.PHONY: install sweep worker report train ui dashboard mlflow-server test bench clean-venv
 
 install: $(STAMP)
 
@@ -45,7 +60,11 @@ $(STAMP): pyproject.toml
 	touch $@
 
 sweep: $(STAMP)
-	$(BIN)/gatelab sweep $(SWEEP_ARGS)
+	$(BIN)/gatelab sweep $(SWEEP_ARGS) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(LAUNCHER),--launcher $(LAUNCHER)) $(if $(SLURM),--slurm '$(SLURM)')
+
+worker: $(STAMP)
+	$(BIN)/gatelab worker $(SWEEP_ARGS)
 
 report: $(STAMP)
 	$(BIN)/gatelab report --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) $(if $(SEEDS),--seeds $(SEEDS))
@@ -60,8 +79,12 @@ ui: $(STAMP)
 dashboard: $(STAMP)
 	$(BIN)/gatelab dashboard --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) --host $(HOST) --port $(DASHBOARD_PORT)
 
+# An MLflow tracking server for workers elsewhere: BACKEND=postgresql://... (default: the local store).
+mlflow-server: $(STAMP)
+	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not slurm"
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
 bench: $(STAMP)

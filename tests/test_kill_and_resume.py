@@ -34,19 +34,42 @@ def running_child(store: Path) -> str | None:
     return row[0] if row else None
 
 
+def wait_for_a_running_trial(process: subprocess.Popen, store: Path) -> str:
+    """The MLflow run of the first trial seen running (and logging epochs) in the sweep ``process``."""
+    deadline = time.monotonic() + 240
+    run_id = None
+    while run_id is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        run_id = running_child(store)
+    assert run_id is not None, "no trial was seen running before the sweep ended"
+    return run_id
+
+
+def sweep_command(tmp_path: Path, tiny_config) -> list[str]:
+    config = tiny_config(trials=2, epochs=20, sweep="prune: false")
+    return [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
+            "--store", str(tmp_path / "mlruns"), "--progress", "false", "--seeds", "0"]
+
+
+def test_ctrl_c_mid_trial_closes_the_run_as_killed_and_says_how_to_resume(tmp_path: Path, tiny_config) -> None:
+    process = subprocess.Popen(sweep_command(tmp_path, tiny_config), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        run_id = wait_for_a_running_trial(process, tmp_path / "mlruns")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "interrupted; run the same command again to resume" in stderr
+    run = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id)
+    assert run.info.status == "KILLED" and run.data.tags["gatelab.state"] == "killed"
+
+
 def test_sigkill_mid_trial_then_same_command_finishes_the_budget(tmp_path: Path, tiny_config) -> None:
     store = tmp_path / "mlruns"
-    config = tiny_config(trials=2, epochs=20, sweep="prune: false")
-    command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
-               "--store", str(store), "--progress", "false", "--seeds", "0"]
+    command = sweep_command(tmp_path, tiny_config)
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 240
-        killed_run = None
-        while killed_run is None and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.2)
-            killed_run = running_child(store)
-        assert killed_run is not None, "no trial was seen running before the sweep ended"
+        killed_run = wait_for_a_running_trial(process, store)
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()

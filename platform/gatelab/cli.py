@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
+import torch
 from jsonargparse import ArgumentParser
+from mlflow import MlflowClient
 
 from gatelab.config import build_parser, instantiate_run, load_config
-from gatelab.errors import GatelabError
+from gatelab.errors import ConfigError, GatelabError
+from gatelab.launch import LocalLaunch, die_with_launcher
 from gatelab.report import Report
-from gatelab.sweep import DEFAULT_SEEDS, Sweep, journal_path, optuna_storage, stored_sweep
+from gatelab.slurm import load_slurm_config, submit
+from gatelab.storage import STORAGE_ENV, journal_path, open_store, owner_token, redact
+from gatelab.sweep import DEFAULT_SEEDS, Sweep, stored_sweep
 from gatelab.tracking import Tracker, git_sha, run_loggers, run_params, tracking_uri
 from gatelab.train import train
 
@@ -19,9 +25,9 @@ __all__ = ["main"]
 
 
 def _overrides(trials: int | None = None, epochs: int | None = None, cells: list[str] | None = None,
-               seed: int | None = None, cell: str | None = None) -> dict[str, object]:
+               seed: int | None = None, cell: str | None = None, devices: int | None = None) -> dict[str, object]:
     given = {"sweep.trials": trials, "trainer.max_epochs": epochs, "sweep.cells": cells, "seed": seed,
-             "model.cell": cell}
+             "model.cell": cell, "trainer.devices": devices}
     return {key: value for key, value in given.items() if value is not None}
 
 
@@ -32,7 +38,9 @@ def _layers(config: str | list[str] | None) -> list[str]:
 
 def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                  seeds: int = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True) -> None:
+                  seeds: int = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True, workers: int = 1,
+                  launcher: Literal["local", "slurm"] = "local", storage: str | None = None,
+                  devices: int | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
 
     Args:
@@ -45,15 +53,33 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         seed: the sweep's seed; a new seed starts a new sweep.
         seeds: seeds each cell's best configuration is retrained with for the verdict (at least 2); 0 skips
             the selection and the verdict (make them later with `gatelab report`).
-        store: folder of the MLflow store and the Optuna journal.
+        store: folder of the MLflow store and (by default) the Optuna journal.
         progress: show progress bars.
+        workers: worker processes sharing the sweep (local: on this machine; slurm: array tasks).
+        launcher: ``local`` runs the workers here and waits; ``slurm`` submits them as a job array plus a
+            dependent job that writes the verdict, and returns.
+        storage: the Optuna storage: a postgresql:// URL, a .journal path, or none for a journal in the
+            store; defaults to $GATELAB_STORAGE.
+        devices: devices per trial; more than 1 trains each trial with DDP.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage); a trial silent
+            for three of them is failed and retried.
+        slurm: Slurm settings layered over configs/cluster/slurm.yaml: a YAML file or an inline mapping
+            such as '{partition: gpu, time_min: 120}'.
     """
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: give 1 or more worker processes.")
     if seeds != 0:
         _check_seeds(seeds)
-    cfg = load_config(task, _layers(config), _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed))
-    runner = Sweep(build_parser(), cfg, store, progress=progress)
+    cfg = load_config(task, _layers(config),
+                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
+                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
+    if launcher == "slurm":
+        _submit_to_slurm(runner, workers, devices or 1, slurm)
+        return
+    where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
-          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; store {store}/",
+          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; {where}; store {store}/",
           flush=True)
     report = runner.run(seeds)
     if report is None:
@@ -71,7 +97,7 @@ def _check_seeds(seeds: int) -> None:
 
 def _print_report(runner: Sweep, report: Report, store: Path) -> None:
     print(report.to_markdown(), flush=True)
-    print(f"Results: {tracking_uri(store)} (experiment gatelab-{runner.cfg.task}, parent run sweep-{runner.id}: "
+    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{runner.cfg.task}, parent run sweep-{runner.id}: "
           f"{runner.parent}) with verdict.md, verdict.json, report.html and plots/; browse them with `make ui`, "
           f"the Optuna studies with `make dashboard SWEEP={runner.id}`.")
 
@@ -92,6 +118,54 @@ def report_command(task: str = "fraud", sweep: str | None = None, seeds: int = D
     print(f"gatelab: report of sweep {runner.id} of task '{task}' (cells {', '.join(runner.cells)}, {seeds} seeds)",
           flush=True)
     _print_report(runner, runner.report(seeds), store)
+
+
+def _submit_to_slurm(runner: Sweep, workers: int, devices: int, slurm: str | None) -> None:
+    settings = load_slurm_config(slurm)
+    open_store(runner.storage, runner.store, runner.heartbeat)  # a bad URL fails here, not in every job
+    if runner.storage is None and not os.environ.get(STORAGE_ENV):
+        print("gatelab: note: the studies go to a journal file in the store, which every node must share; "
+              "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
+    jobs = submit(runner, workers, devices, settings)
+    array = jobs.workers[0].job_id.split("_")[0]
+    print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array {array}, then job "
+          f"{jobs.verdict.job_id} writes the verdict once they end; logs in {jobs.folder}/. Follow them with "
+          "`squeue --me`; `gatelab worker` with the same options adds a worker from any machine.", flush=True)
+
+
+def worker_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
+                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
+                   store: Path = Path("mlruns"), storage: str | None = None, devices: int | None = None,
+                   heartbeat: int = 10, threads: int | None = None, progress: bool = True) -> None:
+    """Join a sweep as one more worker: run its trials until the budget is met (no verdict).
+
+    Give the same options as the sweep's command (or the config it wrote under <store>/sweeps/); any
+    machine that reaches the storage (and the MLflow tracking URI) can run one.
+
+    Args:
+        task: the task, a file name in configs/.
+        config: a YAML file, or a preset name from configs/<task>/, layered over the task's config.
+        trials: finished trials per cell.
+        epochs: maximum epochs per trial.
+        cells: the cells to compare, e.g. [lstm,gru].
+        seed: the sweep's seed.
+        store: folder of the MLflow store and (by default) the Optuna journal.
+        storage: the Optuna storage URL (see `gatelab sweep`); defaults to $GATELAB_STORAGE.
+        devices: devices per trial; more than 1 trains each trial with DDP.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage).
+        threads: torch threads for this worker (default: torch's own choice).
+        progress: show progress bars.
+    """
+    die_with_launcher()
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = load_config(task, _layers(config),
+                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat)
+    runner.open()
+    print(f"gatelab: worker {owner_token()} joins sweep {runner.id} (studies in {runner.study_store.display}).",
+          flush=True)
+    runner.work()
 
 
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
@@ -126,23 +200,37 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
         print(f"{key:<{width}}  {value:.4f}")
 
 
-def ui_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns")) -> None:
-    """Serve the MLflow UI over the local store (bound to 127.0.0.1 unless told otherwise).
+def ui_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5000, store: Path = Path("mlruns"),
+               backend: str | None = None) -> None:
+    """Serve MLflow (UI and tracking API) over the local store or a database (bound to 127.0.0.1 unless told otherwise).
+
+    Workers anywhere can log to it with MLFLOW_TRACKING_URI=http://<host>:<port>; it keeps their
+    artifacts under <store>/artifacts.
 
     Args:
         task: the task whose runs page is printed.
-        host: address to bind.
+        host: address to bind (0.0.0.0 for every interface).
         port: port to listen on.
-        store: folder of the MLflow store.
+        store: folder of the MLflow store and its artifacts.
+        backend: the runs' database, e.g. postgresql://user@host/mlflow; default:
+            $MLFLOW_BACKEND_STORE_URI, else the store's (or $MLFLOW_TRACKING_URI when that is a database).
     """
-    uri = tracking_uri(store)
-    experiment = Tracker(store, task).experiment_id
-    print(f"gatelab: MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it.\n"
-          f"  runs of task '{task}': http://{host}:{port}/#/experiments/{experiment}/runs (expand a sweep-<id> run "
-          f"for its trials; search tags.`gatelab.cell` = 'gru' for one cell; tick runs and Compare)", flush=True)
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-               "--default-artifact-root", (store.resolve() / "artifacts").as_uri(), "--host", host, "--port", str(port)]
-    os.execv(sys.executable, command)  # the server replaces this process: signals reach it directly
+    store.mkdir(parents=True, exist_ok=True)
+    uri = backend or os.environ.get("MLFLOW_BACKEND_STORE_URI") or tracking_uri(store)
+    if uri.startswith(("http://", "https://")):
+        raise ConfigError(f"the MLflow backend {redact(uri)} is a server, not a database: give --backend "
+                          "postgresql://... or unset MLFLOW_TRACKING_URI to serve the local store.")
+    experiment = MlflowClient(uri).get_experiment_by_name(f"gatelab-{task}")
+    runs = (f"http://{host}:{port}/#/experiments/{experiment.experiment_id}/runs (expand a sweep-<id> run for its "
+            "trials; search tags.`gatelab.cell` = 'gru' for one cell; tick runs and Compare)" if experiment else
+            f"none yet (after `make sweep TASK={task}`, under http://{host}:{port}/#/experiments)")
+    print(f"gatelab: MLflow on http://{host}:{port} (runs in {redact(uri)}); Ctrl-C stops it.\n"
+          f"  runs of task '{task}': {runs}", flush=True)
+    command = [sys.executable, "-m", "mlflow", "server", "--artifacts-destination", str(store.resolve() / "artifacts"),
+               "--host", host, "--port", str(port)]
+    # The database URL goes in the environment, so that a password in it stays off the process list; the
+    # server replaces this process, so that signals reach it directly.
+    os.execve(sys.executable, command, os.environ | {"MLFLOW_BACKEND_STORE_URI": uri})
 
 
 def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str = "127.0.0.1", port: int = 8080,
@@ -157,7 +245,7 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
         store: folder of the MLflow store and the Optuna journal.
     """
     runner = stored_sweep(task, store, sweep)
-    storage = optuna_storage(store)
+    storage = open_store(None, store).storage
     links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
              f"{storage.get_study_id_from_name(f'{task}-{runner.id}-{cell}')}" for cell in runner.cells]
     print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
@@ -167,8 +255,8 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
                        "--port", str(port)])
 
 
-COMMANDS = {"sweep": sweep_command, "train": train_command, "ui": ui_command, "report": report_command,
-            "dashboard": dashboard_command}
+COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
+            "report": report_command, "dashboard": dashboard_command}
 
 
 def build_cli() -> ArgumentParser:
@@ -184,7 +272,6 @@ def build_cli() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a stored config is one small file
     cfg = build_cli().parse_args(argv)
     try:
         COMMANDS[cfg.command](**cfg[cfg.command].as_dict())

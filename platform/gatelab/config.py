@@ -45,7 +45,7 @@ class TrainerConfig:
         max_epochs: epochs per training run (pruning may stop a trial earlier).
         gradient_clip_val: clip the gradients' global norm to this (0 turns clipping off).
         accelerator: ``auto`` uses a GPU where there is one, else the CPU.
-        devices: devices per training run, or ``auto``.
+        devices: devices per training run (``auto``: one); more than one trains the run with DDP.
         limit_train_batches: a fraction (<= 1.0) or a count of training batches per epoch.
         limit_eval_batches: the same for validation and test batches.
     """

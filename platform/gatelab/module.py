@@ -108,7 +108,7 @@ class SequenceClassifier(pl.LightningModule):
             self._unchecked.append(loss.detach())
             self._sizes.append(len(target))
             return loss
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(target), sync_dist=True)
         extras = {key: value for key, value in batch.items() if key not in ("x", "y")}
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(self.probabilities(logits.detach()), target, **extras)
@@ -138,7 +138,7 @@ class SequenceClassifier(pl.LightningModule):
         self._epoch_size += sum(self._sizes)
         self._unchecked, self._sizes = [], []
         if last:
-            self.log("train/loss", self._epoch_loss / self._epoch_size, on_step=False, on_epoch=True)
+            self.log("train/loss", self._epoch_loss / self._epoch_size, on_step=False, on_epoch=True, sync_dist=True)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

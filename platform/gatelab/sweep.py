@@ -6,27 +6,30 @@ import hashlib
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
 from jsonargparse import ArgumentParser, Namespace
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 from tqdm.auto import tqdm
 
 from gatelab.config import build_parser, instantiate_run, load_config, with_overrides
+from gatelab.errors import ConfigError
 from gatelab.module import DivergedError
+from gatelab.report import Report, publish
 from gatelab.search import suggest
+from gatelab.storage import StudyStore, open_store
 from gatelab.tracking import ROLE_TAG, Tracker, flatten, git_sha, run_loggers, tracking_uri
 from gatelab.train import train
-from gatelab.report import Report, publish
 from gatelab.verdict import MissingResultsError, build_verdict
+from gatelab.workers import Worker, budget_status
 
-__all__ = ["DEFAULT_SEEDS", "Sweep", "journal_path", "optuna_storage", "stored_sweep", "sweep_id"]
+__all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
 
 # Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
 _RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
@@ -36,34 +39,18 @@ DEFAULT_SEEDS = 3
 _COST_KEYS = ("params", "seconds_per_epoch", "best_epoch", "epochs")
 
 
-def journal_path(store: Path) -> Path:
-    """The Optuna journal of a local store."""
-    return store / "optuna.journal"
-
-
-def optuna_storage(store: Path) -> JournalStorage:
-    """The Optuna storage of a local store: a journal file (safe for concurrent processes)."""
-    return JournalStorage(JournalFileBackend(str(journal_path(store))))
-
-
 def sweep_id(cfg: Namespace) -> str:
     """A short hash of everything that shapes the results (not the budget, not the cell list).
 
-    The paths of the config files the settings were read from are left out: a sweep keeps its id when
-    its files move, and a report rebuilds it from the config stored on its parent run.
+    The paths of the config files the settings were read from are left out: the same settings read from
+    another file (a worker's copy, the config stored on the parent run) are the same sweep.
     """
     tree = cfg.clone()
-    for key in (*_RESUMABLE_KEYS, *(("config",) if "config" in tree else ())):
+    for key in _RESUMABLE_KEYS:
         del tree[key]
+    tree.pop("config", None)
     text = json.dumps(tree.as_dict(), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def _counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:
-    """Completed, pruned and diverged trials use up the budget; crashed or killed ones are retried."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return True
-    return trial.state == TrialState.FAIL and "diverged" in trial.user_attrs
 
 
 @dataclass
@@ -73,20 +60,27 @@ class Sweep:
     Args:
         parser: the config parser ``cfg`` was validated with.
         cfg: the validated config (``gatelab.config.load_config``).
-        store: folder of the MLflow database, its artifacts and the Optuna journal.
+        store: folder of the MLflow database, its artifacts and (by default) the Optuna journal.
         progress: show progress bars on stderr.
+        storage: the Optuna storage's URL (``gatelab.storage.open_store``); None: a journal in ``store``.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage).
+        launch: runs the workers (``gatelab.launch``); None: one worker in this process.
     """
 
     parser: ArgumentParser
     cfg: Namespace
     store: Path
     progress: bool = True
+    storage: str | None = None
+    heartbeat: int = 10
+    launch: Callable[[Sweep], None] | None = None
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.id = sweep_id(self.cfg)
         self.cells: list[str] = list(self.cfg.sweep.cells)
         self.budget: int = self.cfg.sweep.trials
+        self.lock_name = f"{self.cfg.task}-{self.id}"
 
     def run(self, seeds: int = DEFAULT_SEEDS) -> Report | None:
         """Check the data, run each cell's remaining trials in step, then select, report and return the report.
@@ -95,11 +89,9 @@ class Sweep:
             seeds: seeds each cell's best configuration is retrained with (see ``gatelab.selection``);
                 0 skips the selection and the report (``report`` makes them later) and returns None.
         """
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        studies = self._open()
-        self._close_stale(studies)
+        studies = self.open()
         try:
-            self._optimize(studies)
+            self.launch(self) if self.launch else self.work()
         except BaseException:
             self.tracker.end_run(self.parent, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED")
             raise
@@ -119,18 +111,33 @@ class Sweep:
         if Tracker(self.store, self.cfg.task).find_parent(self.id) is None:
             raise MissingResultsError(f"sweep {self.id} of task '{self.cfg.task}' has no run in {self.store}/: "
                                       f"run `make sweep TASK={self.cfg.task}` first.")
-        return self._conclude(self._open(), seeds)
+        return self._conclude(self.open(), seeds)
 
-    def _open(self) -> dict[str, optuna.Study]:
-        """Prepare the data, open the parent run and each cell's study."""
+    def open(self) -> dict[str, optuna.Study]:
+        """Check the data, then find or create the parent run and the studies (under the sweep's lock)."""
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
+        ddp = isinstance(self.cfg.trainer.devices, int) and self.cfg.trainer.devices > 1
+        if ddp and self.cfg.sweep.prune and not isinstance(self.study_store.storage, RDBStorage):
+            raise ConfigError(f"trainer.devices {self.cfg.trainer.devices} trains each trial with DDP, where Optuna's "
+                              "pruning callback needs a database storage: give --storage postgresql://..., "
+                              "or set sweep.prune: false.")
         base = instantiate_run(self.parser, self.cfg)
         base.data.prepare_data()
         base.data.setup("fit")
         self.objective, self.direction = base.data.objective, base.data.direction
         self.fingerprint = base.data.fingerprint()
-        self.tracker = Tracker(self.store, self.cfg.task)
-        self.parent = self._parent_run()
-        return {cell: self._study(cell) for cell in self.cells}
+        with self.study_store.lock(self.lock_name):
+            self.tracker = Tracker(self.store, self.cfg.task)
+            self.parent = self._parent_run()
+            self.studies = {cell: self._study(cell) for cell in self.cells}
+        return self.studies
+
+    def work(self) -> None:
+        """Run trials in this process until the budget is met, with an overall progress bar."""
+        bar = self.progress_bar()
+        Worker(self).run(on_trial=lambda: self.show_progress(bar))
+        bar.close()
 
     def _tags(self, cell: str, trial: int | str, seed: int | str) -> dict[str, str]:
         return {
@@ -153,7 +160,7 @@ class Sweep:
 
     def _study(self, cell: str) -> optuna.Study:
         settings = self.cfg.sweep
-        storage = optuna_storage(self.store)
+        storage = self.study_store.storage
         sampler = optuna.samplers.TPESampler(
             seed=self.cfg.seed, n_startup_trials=settings.startup_trials, n_ei_candidates=settings.ei_candidates,
             multivariate=settings.multivariate, group=False, constant_liar=True,
@@ -166,47 +173,36 @@ class Sweep:
         study.set_user_attr("mlflow_parent_run", self.parent)
         return study
 
-    def _close_stale(self, studies: dict[str, optuna.Study]) -> None:
-        """Trials and runs left RUNNING by a killed earlier process end as failed (and are retried)."""
-        for study in studies.values():
-            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                study.tell(trial.number, state=TrialState.FAIL)
-        for run in self.tracker.children(self.parent):
-            if run.info.status == "RUNNING":
-                self.tracker.set_tags(run.info.run_id, {"gatelab.state": "killed"})
-                self.tracker.end_run(run.info.run_id, "KILLED")
+    def close_orphan_runs(self) -> None:
+        """Trial runs left RUNNING while their trial is not (its worker died) end as killed."""
+        trials = {cell: {trial.number: trial.state for trial in study.get_trials(deepcopy=False)}
+                  for cell, study in self.studies.items()}
+        for run in self.tracker.children(self.parent, status="RUNNING"):
+            tags = run.data.tags
+            state = trials.get(tags.get("gatelab.cell", ""), {}).get(int(tags.get("gatelab.trial", -1)))
+            if state is not None and state != TrialState.RUNNING:
+                self._close(run.info.run_id, "KILLED", "killed")
 
-    def _optimize(self, studies: dict[str, optuna.Study]) -> None:
-        """Round-robin over the cells, one trial at a time, so the cells always progress in step."""
-        done = {cell: sum(map(_counts_towards_budget, study.get_trials(deepcopy=False)))
-                for cell, study in studies.items()}
-        total = self.budget * len(self.cells)
-        bar = tqdm(total=total, initial=min(total, sum(min(n, self.budget) for n in done.values())),
-                   desc=f"sweep {self.id}", unit="trial", position=0, file=sys.stderr,
-                   disable=not self.progress, dynamic_ncols=True)
-        self._show_best(bar, studies)
-        while any(done[cell] < self.budget for cell in self.cells):
-            for cell in sorted(self.cells, key=lambda name: done[name]):
-                if done[cell] >= self.budget or done[cell] > min(done.values()):
-                    continue
-                study = studies[cell]
-                study.optimize(lambda trial: self._trial(cell, trial), n_trials=1, catch=(DivergedError,))
-                last = study.get_trials(deepcopy=False)[-1]
-                if _counts_towards_budget(last):
-                    done[cell] += 1
-                    bar.update(1)
-                self._show_best(bar, studies)
-        bar.close()
+    def progress_bar(self) -> tqdm:
+        """The sweep's overall progress bar (disabled without ``progress``), up to date."""
+        bar = tqdm(total=self.budget * len(self.cells), desc=f"sweep {self.id}", unit="trial", position=0,
+                   file=sys.stderr, disable=not self.progress, dynamic_ncols=True)
+        self.show_progress(bar)
+        return bar
 
-    def _show_best(self, bar: tqdm, studies: dict[str, optuna.Study]) -> None:
+    def show_progress(self, bar: tqdm) -> None:
+        """Bring ``bar`` up to date: finished trials over the whole budget, and each cell's best value."""
+        status = budget_status(self.studies)
+        bar.n = min(bar.total, sum(min(finished, self.budget) for finished, _ in status.values()))
         best = {}
-        for cell, study in studies.items():
+        for cell, study in self.studies.items():
             values = [trial.value for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
             if values:
                 best[cell] = f"{(max if self.direction == 'maximize' else min)(values):.4f}"
         bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
+        bar.refresh()
 
-    def _trial(self, cell: str, trial: optuna.Trial) -> float:
+    def run_trial(self, cell: str, trial: optuna.Trial) -> float:
         """The Optuna objective: one training run with the trial's hyperparameters, tracked as a child run."""
         seed = self.cfg.seed + trial.number
         values = suggest(trial, self.cfg.search_space)
@@ -233,8 +229,9 @@ class Sweep:
             self._close(run_id, "FAILED", "diverged")
             tqdm.write(f"{name} diverged ({error}); marked failed, the sweep goes on", file=sys.stderr)
             raise
-        except BaseException:
-            self._close(run_id, "KILLED" if not isinstance(sys.exc_info()[1], Exception) else "FAILED", "crashed")
+        except BaseException as error:
+            interrupted = not isinstance(error, Exception)  # Ctrl-C or a stop signal, not a fault of the run
+            self._close(run_id, "KILLED" if interrupted else "FAILED", "killed" if interrupted else "crashed")
             raise
         final = {key: value for key, value in metrics.items() if key.startswith(("test/", "best_val/"))}
         self.tracker.log_metrics(run_id, final | {key: metrics[key] for key in _COST_KEYS})
@@ -285,7 +282,7 @@ def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
         path = tracker.client.download_artifacts(run.info.run_id, "sweep_config.yaml", folder)
         cfg = load_config(task, [path])
     prefix = f"{task}-{run.data.tags['gatelab.sweep']}-"
-    names = optuna.get_all_study_names(optuna_storage(store))
+    names = optuna.get_all_study_names(open_store(None, store).storage)
     cells = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
     parser = build_parser()
     found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store)

@@ -17,7 +17,10 @@ import torch
 from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.utils.time import get_current_time_millis
+
+from gatelab.storage import redact
 
 __all__ = ["FIGURES", "ROLE_TAG", "EpochMetricsLogger", "FigureLogger", "StepLossLogger", "Tracker", "flatten",
            "git_sha", "run_loggers", "run_params", "tracking_uri"]
@@ -88,8 +91,13 @@ class Tracker:
         name = f"gatelab-{task}"
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
-            artifacts = (store.resolve() / "artifacts").as_uri()
-            self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            # A tracking server keeps the artifacts itself; a local store keeps them beside its database.
+            remote = self.client.tracking_uri.startswith(("http://", "https://"))
+            artifacts = None if remote else (store.resolve() / "artifacts").as_uri()
+            try:
+                self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            except MlflowException:  # another worker created it first
+                self.experiment_id = self.client.get_experiment_by_name(name).experiment_id
         else:
             self.experiment_id = experiment.experiment_id
 
@@ -105,14 +113,14 @@ class Tracker:
     def start_run(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
                   parent: str | None = None) -> str:
         """Create a run with its tags and params in one batch; returns its id."""
-        all_tags = dict(tags) | ({PARENT_TAG: parent} if parent else {})
+        all_tags = {key: redact(str(value)) for key, value in tags.items()} | ({PARENT_TAG: parent} if parent else {})
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
         self.log_params(run.info.run_id, params)
         return run.info.run_id
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """Log params in batches of 100 (MLflow's limit per call)."""
-        items = [Param(key, str(value)[:_MAX_PARAM]) for key, value in params.items()]
+        """Log params in batches of 100 (MLflow's limit per call), with any password in a URL redacted."""
+        items = [Param(key, redact(str(value))[:_MAX_PARAM]) for key, value in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
 
@@ -136,13 +144,27 @@ class Tracker:
             self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+        """Set tags, with any password in a URL redacted."""
+        self.client.log_batch(run_id, tags=[RunTag(key, redact(str(value))) for key, value in tags.items()])
+
+    def wait(self, run_id: str) -> None:
+        """Wait until a run's asynchronous logging has reached the store."""
+        for pending in self._pending.pop(run_id, []):
+            pending.result()
 
     def end_run(self, run_id: str, status: str) -> None:
         """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
-        for pending in self._pending.pop(run_id, []):
-            pending.result()
+        self.wait(run_id)
         self.client.set_terminated(run_id, status=status)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy for another process (DDP): the same store and experiment, a client and logging thread of its own."""
+        return {"uri": self.client.tracking_uri, "experiment_id": self.experiment_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.client, self.experiment_id = MlflowClient(state["uri"]), state["experiment_id"]
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
+        self._pending = {}
 
     def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
         """Copy the artifact folder ``path`` of run ``source`` to folder ``dest`` of run ``target``, if it exists."""
@@ -154,10 +176,10 @@ class Tracker:
     def reopen(self, run_id: str) -> None:
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
 
-    def children(self, parent: str) -> list[Any]:
-        """The child runs of a parent run."""
-        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent}'",
-                                       max_results=10000)
+    def children(self, parent: str, status: str | None = None) -> list[Any]:
+        """The child runs of a parent run, only those with ``status`` (e.g. ``RUNNING``) if given."""
+        where = f"tags.`{PARENT_TAG}` = '{parent}'" + (f" and attributes.status = '{status}'" if status else "")
+        return self.client.search_runs([self.experiment_id], filter_string=where, max_results=10000)
 
 
 class EpochMetricsLogger(pl.Callback):
@@ -167,10 +189,13 @@ class EpochMetricsLogger(pl.Callback):
         self.tracker, self.run_id = tracker, run_id
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not trainer.is_global_zero:
             return
         metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.tracker.wait(self.run_id)  # a DDP process may end right after fitting
 
 
 class FigureLogger(pl.Callback):
@@ -180,6 +205,8 @@ class FigureLogger(pl.Callback):
         self.tracker, self.run_id = tracker, run_id
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
         arrays = {key: value for key, value in getattr(pl_module, "arrays", {}).items() if key.startswith("test/")}
         for name, figure in trainer.datamodule.figures(arrays).items():
             self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{name}")
@@ -210,7 +237,7 @@ class StepLossLogger(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
         loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-        if not isinstance(loss, torch.Tensor):
+        if not isinstance(loss, torch.Tensor) or not trainer.is_global_zero:
             return
         self._losses.append(loss.detach())
         self._steps.append(trainer.global_step)
@@ -220,6 +247,9 @@ class StepLossLogger(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.flush()
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.tracker.wait(self.run_id)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         self.flush()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
 import statistics
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
+import torch.multiprocessing
+from lightning.fabric.plugins.environments import LightningEnvironment
 
 from gatelab.callbacks import BestWeights, EpochProgress, EpochTimer
 from gatelab.config import RunConfig
@@ -25,7 +31,9 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
-    warnings.filterwarnings("ignore", message=r".*`srun` command is available.*")  # Slurm installed, not used
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available.*")  # runs make their own processes
+    # Under DDP the metrics are already gathered by torchmetrics (and the loss logged with sync_dist).
+    warnings.filterwarnings("ignore", message=r".*It is recommended to use `self.log\(.*sync_dist=True.*")
 
 
 def build_module(cfg: RunConfig) -> pl.LightningModule:
@@ -41,6 +49,11 @@ def build_module(cfg: RunConfig) -> pl.LightningModule:
 def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: str | None = None) -> dict[str, float]:
     """Fit on the training split, keep the weights of the best validation epoch, score them on test.
 
+    With ``trainer.devices`` above 1 the run uses Lightning's DDP over that many fresh processes
+    (gloo on CPUs, NCCL on GPUs), started here and gone when it ends, so a long-lived caller (a
+    sweep's worker) can train one run after another. Their callbacks are copies: only rank 0 logs;
+    a pruning callback's decision is read back afterwards (``check_pruned``, Optuna's way for DDP).
+
     Args:
         cfg: the run's settings, with its DataModule.
         callbacks: extra Lightning callbacks (pruning, tracking).
@@ -51,6 +64,45 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
         (``test/...``), ``best_epoch``, ``epochs``, ``params``, ``seconds_per_epoch`` and
         ``seconds_to_best_epoch`` (training seconds up to and including the best epoch).
     """
+    processes = cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1
+    if processes == 1:
+        return _fit_and_test(cfg, callbacks, progress_name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = torch.multiprocessing.get_context("spawn").SimpleQueue()
+    try:
+        torch.multiprocessing.start_processes(_rank, args=(processes, port, cfg, list(callbacks), progress_name, results),
+                                              nprocs=processes, start_method="spawn")
+    except torch.multiprocessing.ProcessRaisedException as error:  # its message holds the process's traceback
+        if not results.empty():
+            raise results.get() from error
+        raise
+    metrics = results.get()
+    for callback in callbacks:
+        if hasattr(callback, "check_pruned"):
+            callback.check_pruned()
+    return metrics
+
+
+def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[pl.Callback],
+          progress_name: str | None, results: Any) -> None:
+    """One DDP process: rank 0 sends back its metrics, or the exception that stopped it."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(processes), NODE_RANK="0",
+                      LOCAL_RANK=str(rank))
+    try:
+        metrics = _fit_and_test(cfg, callbacks, progress_name if rank == 0 else None, distributed=True)
+    except BaseException as error:
+        if rank == 0:
+            results.put(error)
+        raise
+    if rank == 0:
+        results.put(metrics)
+
+
+def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None,
+                  distributed: bool = False) -> dict[str, float]:
+    """``train``'s work in one process (one of several when ``distributed``)."""
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = cfg.data
@@ -63,7 +115,11 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
     trainer = pl.Trainer(
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
-        devices=cfg.trainer.devices,
+        devices=cfg.trainer.devices if distributed else 1,
+        # A DDP run's processes exist already (``train`` started them): Lightning joins them. Inside a
+        # Slurm job the run still makes its own processes, not the job's tasks.
+        plugins=[LightningEnvironment()],
+        **({"strategy": "ddp"} if distributed else {}),
         gradient_clip_val=cfg.trainer.gradient_clip_val or None,
         limit_train_batches=cfg.trainer.limit_train_batches,
         limit_val_batches=cfg.trainer.limit_eval_batches,
@@ -75,7 +131,15 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
         enable_model_summary=False,
         callbacks=[best, timer, *extra, *callbacks],
     )
-    trainer.fit(module, datamodule=data)
+    try:
+        trainer.fit(module, datamodule=data)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        # Lightning ends a Ctrl-C with sys.exit(1) after its own shutdown (and ignores SIGINT from then
+        # on): hand the interrupt on, so that the caller closes its runs as killed and says how to resume.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt from None
     if best.state is None:
         raise RuntimeError(f"no validation epoch produced '{data.objective}'")
     module.load_state_dict(best.state)

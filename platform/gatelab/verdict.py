@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 from gatelab.costs import LARGE_BATCH
 from gatelab.errors import GatelabError
 from gatelab.selection import Interval, Paired, mean_interval, paired_comparison, retrain, selection_seeds
+from gatelab.workers import counts_towards_budget
 
 if TYPE_CHECKING:
     from gatelab.sweep import Sweep
@@ -119,9 +120,7 @@ class Verdict:
 
 def _search_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> tuple[int, int, int]:
     """Finished (counting towards the budget), pruned and failed trials."""
-    from gatelab.sweep import _counts_towards_budget  # here: gatelab.sweep imports this module
-
-    return (sum(map(_counts_towards_budget, trials)), sum(trial.state == TrialState.PRUNED for trial in trials),
+    return (sum(map(counts_towards_budget, trials)), sum(trial.state == TrialState.PRUNED for trial in trials),
             sum(trial.state == TrialState.FAIL for trial in trials))
 
 

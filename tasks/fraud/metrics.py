@@ -66,7 +66,7 @@ class CardPrecisionAtK(Metric):
 
     def compute(self) -> Tensor:
         """The mean daily card precision@k, a 0-dim float tensor (0 before any update)."""
-        if not self.preds:
+        if len(self.preds) == 0:  # a list, or one tensor once DDP has gathered the processes' states
             return torch.tensor(0.0, device=self.device)
         return card_precision_at_k(
             dim_zero_cat(self.preds),
