@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import data_root
+from gatelab.config import build_parser, configs_dir, instantiate_run, load_config
 from gatelab.errors import ConfigError
 from tasks.physio import PatientSplit, PhysioDataModule
 from tasks.physio.aami import DS1, DS2
@@ -88,3 +89,11 @@ def test_full_database_inter_patient_splits(tmp_path: Path) -> None:
     assert [a + b for a, b in zip(counts["train"], counts["val"])] == [45_848, 944, 3_788, 414]
     assert counts["test"] == [44_240, 1_837, 3_220, 388]
     assert counts["val"] == [8_101, 201, 591, 30]
+
+
+def test_presets_choose_the_protocol() -> None:
+    default = instantiate_run(build_parser(), load_config("physio")).data
+    intra = instantiate_run(build_parser(), load_config("physio", ["intra-patient"])).data
+    assert default.split.protocol == "inter" and default.split.val_records == (124, 205, 220, 223)
+    assert intra.split.protocol == "intra" and intra.split.records() == tuple(sorted(DS1 + DS2))
+    assert "OPTIMISTIC" in (configs_dir() / "physio" / "intra-patient.yaml").read_text()
