@@ -68,6 +68,7 @@ def data_pipeline(quick: bool = False) -> list[Figure]:
     """For every task in ``configs/``: loader batches/s over the model's batches/s (goal: at least 5x)."""
     quiet_lightning()
     warnings.filterwarnings("ignore", message=r".*validation_step.*but have no.*val_dataloader.*")
+    warnings.filterwarnings("ignore", message=r".*conditioned on metric val/loss which is not available.*")
     limit, model_batches = (8, 3) if quick else (200, 30)
     figures = []
     for task in list_tasks():

@@ -156,8 +156,9 @@ class LanguageModule(pl.LightningModule):
         if schedule.kind == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, mode="min", factor=schedule.factor, patience=schedule.patience, threshold=0.0, eps=0.0)
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val/loss"}}
+            # not strict: a run without validation (a throughput benchmark) keeps its rate instead of failing
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch",
+                                                             "monitor": "val/loss", "strict": False}}
         return optimizer
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
