@@ -57,7 +57,8 @@ def test_tiny_word_level_sweep_layers_the_ptb_preset_and_reports_perplexity(tmp_
             metrics = child.data.metrics
             assert 1 < metrics["test/ppl"] < 60 and 1 < metrics["best_val/ppl"] < 60  # 46 words: uniform is 46
             assert len(client.get_metric_history(child.info.run_id, "val/ppl")) == 2
-    verdict = json.loads(Path(client.download_artifacts(parent.info.run_id, "verdict.json", str(tmp_path))).read_text())
+    report = json.loads(Path(client.download_artifacts(parent.info.run_id, "verdict.json", str(tmp_path))).read_text())
+    verdict = report["verdict"]
     assert verdict["metric"] == "test/ppl" and verdict["direction"] == "minimize"
 
 

@@ -62,7 +62,8 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
             ["figures/confusion_matrix.png"]
         assert len(client.get_metric_history(child.info.run_id, "val/macro_f1")) == 2
 
-    verdict = json.loads(Path(client.download_artifacts(parent.info.run_id, "verdict.json", str(tmp_path))).read_text())
+    verdict = json.loads(Path(client.download_artifacts(parent.info.run_id, "verdict.json",
+                                                        str(tmp_path))).read_text())["verdict"]
     for cell in verdict["cells"]:
         assert set(PER_CLASS) <= set(cell["intervals"])
         png = tmp_path / "parent" / cell["cell"]
