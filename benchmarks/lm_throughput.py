@@ -46,11 +46,15 @@ class PlainRNNModel(nn.Module):
 
 def plain_loop_seconds(train_ids: Tensor, cell: str, batches: int, batch_size: int = 20, bptt: int = 20,
                        lr: float = 1.0, clip: float = 5.0) -> float:
-    """Wall seconds of ``batches`` training steps of the plain loop (loss summed over time, Zaremba's scale)."""
+    """Wall seconds of ``batches`` training steps of the plain loop (loss summed over time, Zaremba's scale).
+
+    It runs on the accelerator Lightning's ``accelerator: auto`` picks (a GPU where there is one), else the CPU.
+    """
     torch.manual_seed(0)
-    model = PlainRNNModel(cell, int(train_ids.max()) + 1, 200, 2, 0.1)
+    device = torch.accelerator.current_accelerator() or torch.device("cpu")
+    model = PlainRNNModel(cell, int(train_ids.max()) + 1, 200, 2, 0.1).to(device)
     length = len(train_ids) // batch_size
-    data = train_ids[: length * batch_size].view(batch_size, -1).t().contiguous()
+    data = train_ids[: length * batch_size].view(batch_size, -1).t().contiguous().to(device)
     criterion = nn.NLLLoss()
     model.train()
     hidden = None
@@ -68,6 +72,8 @@ def plain_loop_seconds(train_ids: Tensor, cell: str, batches: int, batch_size: i
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for parameter in model.parameters():
             parameter.data.add_(parameter.grad, alpha=-lr)
+    if device.type != "cpu":
+        torch.accelerator.synchronize()
     return time.perf_counter() - start
 
 
@@ -88,7 +94,7 @@ def measure(batches: int = 300, cell: str = "lstm", repeats: int = 2) -> dict[st
         seconds, ids = _gatelab_seconds(cell, batches)
         ours.append(tokens / seconds)
         plain.append(tokens / plain_loop_seconds(ids, cell, batches))
-    result = {"batches": float(batches), "threads": float(torch.get_num_threads()),
+    result = {"batches": float(batches), "cpu_threads": float(torch.get_num_threads()),
               "gatelab_tokens_per_s": statistics.median(ours), "plain_tokens_per_s": statistics.median(plain)}
     result["gatelab_vs_plain_ratio"] = result["gatelab_tokens_per_s"] / result["plain_tokens_per_s"]
     return result
