@@ -17,9 +17,10 @@ from gatelab.launch import LocalLaunch
 def test_four_workers_killed_worker_then_killed_sweep_resume_to_the_exact_budget(tmp_path: Path, tiny_config) -> None:
     store = tmp_path / "mlruns"
     store.mkdir()
-    config = tiny_config(trials=2, epochs=15, sweep="prune: false")
+    # trials long enough (40 epochs) that two workers are seen in trials at once, even when one starts late
+    config = tiny_config(trials=2, epochs=40, sweep="prune: false")
     args = ("sweep", "--task", "fraud", "--config", str(config), "--store", str(store), "--workers", "4",
-            "--progress", "false")
+            "--progress", "false", "--seeds", "2")
     sweep = gatelab(*args, cwd=tmp_path)
     journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(store / "optuna.journal")))
     try:
