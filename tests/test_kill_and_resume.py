@@ -45,15 +45,16 @@ def wait_for_a_running_trial(process: subprocess.Popen, store: Path) -> str:
     return run_id
 
 
-def sweep_command(tmp_path: Path, tiny_config) -> list[str]:
-    config = tiny_config(trials=2, epochs=20, sweep="prune: false")
+def sweep_command(tmp_path: Path, tiny_config, epochs: int = 20) -> list[str]:
+    config = tiny_config(trials=2, epochs=epochs, sweep="prune: false")
     return [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
             "--store", str(tmp_path / "mlruns"), "--progress", "false", "--seeds", "0"]
 
 
 def test_ctrl_c_mid_trial_closes_the_run_as_killed_and_says_how_to_resume(tmp_path: Path, tiny_config) -> None:
-    process = subprocess.Popen(sweep_command(tmp_path, tiny_config), cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    # trials far longer than the interrupt takes to arrive: the sweep cannot finish first
+    process = subprocess.Popen(sweep_command(tmp_path, tiny_config, epochs=2000), cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         run_id = wait_for_a_running_trial(process, tmp_path / "mlruns")
     finally:
