@@ -25,7 +25,6 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -39,6 +38,7 @@ import pyarrow.csv as pacsv
 from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
 
 from gatelab.errors import DataError
+from gatelab.files import atomic_file
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
 from tasks.fraud.sources import TransactionSource, file_sha256, validate_transactions
 
@@ -394,21 +394,12 @@ def write_atomic(data: bytes, dest: Path, compress: bool = True) -> Path:
         dest: the final path; its folder is created.
         compress: gzip the content (header without time stamp, so the bytes are reproducible).
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(filename=dest.name.removesuffix(".gz"), mode="wb", fileobj=raw, mtime=0) as out:
-                    out.write(data)
-            else:
-                raw.write(data)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temp, dest)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_file(dest) as raw:
+        if compress:
+            with gzip.GzipFile(filename=dest.name.removesuffix(".gz"), mode="wb", fileobj=raw, mtime=0) as out:
+                out.write(data)
+        else:
+            raw.write(data)
     return dest
 
 

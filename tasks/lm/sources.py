@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import ClassVar
 from jsonargparse.typing import OpenUnitInterval
 
 from gatelab.errors import ConfigError, DataError
+from gatelab.files import atomic_file
 from tasks.lm.corpus import Corpus, Level, read_text, sha256_of
 
 __all__ = ["PTB_FILES", "PennTreebank", "TINY_SHAKESPEARE", "TinyShakespeare", "ptb_default_root"]
@@ -88,15 +88,8 @@ def _download(url: str, sha256: str, dest: Path) -> None:
                         "or set GATELAB_DATA to a folder holding lm/ptb/.") from None
     if sha256_of(data) != sha256:
         raise DataError(f"{url}: sha256 {sha256_of(data)} is not the expected {sha256}; nothing was saved.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, dest)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_file(dest) as out:
+        out.write(data)
 
 
 @dataclass(frozen=True)

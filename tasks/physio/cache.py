@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, fields
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gatelab.files import atomic_file
 from tasks.physio.preprocess import Beats, Preprocessing
 
 __all__ = ["FORMAT", "cache_key", "default_cache_dir", "load_or_build"]
@@ -48,13 +47,6 @@ def load_or_build(directory: Path, key: str, build: Callable[[], Beats]) -> tupl
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             _LOG.warning("rebuilding the unreadable beat cache %s (%s)", path, error)
     beats = build()
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **asdict(beats))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as out:
+        np.savez(out, **asdict(beats))
     return beats, False
