@@ -84,7 +84,7 @@ mlflow-server: $(STAMP)
 	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not slurm"
+	$(BIN)/python -m pytest -m "not slurm"
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
 bench: $(STAMP)

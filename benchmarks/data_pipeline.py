@@ -10,8 +10,8 @@ from typing import Any
 import lightning.pytorch as pl
 
 from benchmarks.common import Figure
-from gatelab.config import build_parser, instantiate_run, list_tasks, load_config
-from gatelab.train import build_module, quiet_lightning
+from gatelab.training.config import build_parser, instantiate_run, list_tasks, load_config
+from gatelab.training.train import quiet_lightning
 
 __all__ = ["data_pipeline"]
 
@@ -60,7 +60,7 @@ def model_rate(task: str, batches: list[Any]) -> float:
                          gradient_clip_val=run.trainer.gradient_clip_val or None, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          num_sanity_val_steps=0, limit_val_batches=0, callbacks=[clock])
-    trainer.fit(build_module(run), train_dataloaders=_Replay(batches))
+    trainer.fit(run.data.make_module(run.model, run.optim), train_dataloaders=_Replay(batches))
     return (clock.batches - 1) / (clock.end - clock.start)
 
 

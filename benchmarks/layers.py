@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from benchmarks.common import Figure, interleave, ratio_figure, time_steps
-from gatelab.cells import ModelConfig, SequenceModel
+from gatelab.models import ModelConfig, SequenceModel
 
 __all__ = ["layer_overhead", "mingru_speed"]
 

@@ -19,9 +19,9 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.common import Figure
-from gatelab.cells import CELLS, detach_state
-from gatelab.config import build_parser, instantiate_run, load_config
-from gatelab.train import train
+from gatelab.models import CELLS, detach_state
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.train import train
 
 __all__ = ["PlainRNNModel", "lm_throughput", "measure", "plain_loop_seconds"]
 

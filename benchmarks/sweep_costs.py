@@ -10,10 +10,10 @@ from pathlib import Path
 import optuna
 
 from benchmarks.common import Figure
-from gatelab.config import build_parser, load_config
-from gatelab.storage import open_store
-from gatelab.sweep import Sweep
-from gatelab.tracking import StepLossLogger
+from gatelab.training.config import build_parser, load_config
+from gatelab.search.storage import open_store
+from gatelab.pipeline import Sweep
+from gatelab.tracking.loggers import StepLossLogger
 
 __all__ = ["sweep_costs"]
 

@@ -8,12 +8,13 @@ from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC
 
-from gatelab.data import SequenceDataModule, TensorBatches, batch_loader
+from gatelab.training.loaders import TensorBatches, batch_loader
+from gatelab.training.task import ClassificationDataModule
 
 __all__ = ["SyntheticTask"]
 
 
-class SyntheticTask(SequenceDataModule):
+class SyntheticTask(ClassificationDataModule[dict[str, dict[str, torch.Tensor]]]):
     """Random sequences labelled by the sign of their first feature's sum; tensors built once.
 
     Args:
@@ -31,11 +32,16 @@ class SyntheticTask(SequenceDataModule):
                  seed: int = 0) -> None:
         super().__init__()
         self.sequences, self.length, self.features, self.batch_size = sequences, length, features, batch_size
-        generator = torch.Generator().manual_seed(seed)
-        self.tensors: dict[str, dict[str, torch.Tensor]] = {}
-        for name, size in (("train", sequences), ("val", max(sequences // 8, 1)), ("test", max(sequences // 8, 1))):
-            x = torch.randn(size, length, features, generator=generator)
-            self.tensors[name] = {"x": x, "y": (x[:, :, 0].sum(dim=1) > 0).long()}
+        self.seed = seed
+
+    def load(self) -> dict[str, dict[str, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(self.seed)
+        tensors = {}
+        for name, size in (("train", self.sequences), ("val", max(self.sequences // 8, 1)),
+                           ("test", max(self.sequences // 8, 1))):
+            x = torch.randn(size, self.length, self.features, generator=generator)
+            tensors[name] = {"x": x, "y": (x[:, :, 0].sum(dim=1) > 0).long()}
+        return tensors
 
     @property
     def input_size(self) -> int:
@@ -55,10 +61,10 @@ class SyntheticTask(SequenceDataModule):
         return MetricCollection({"auroc": BinaryAUROC()})
 
     def train_dataloader(self) -> DataLoader:
-        return batch_loader(TensorBatches(**self.tensors["train"]), self.batch_size, shuffle=True)
+        return batch_loader(TensorBatches(**self.prepared["train"]), self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return batch_loader(TensorBatches(**self.tensors["val"]), 1024)
+        return batch_loader(TensorBatches(**self.prepared["val"]), 1024)
 
     def test_dataloader(self) -> DataLoader:
-        return batch_loader(TensorBatches(**self.tensors["test"]), 1024)
+        return batch_loader(TensorBatches(**self.prepared["test"]), 1024)

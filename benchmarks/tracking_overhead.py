@@ -12,11 +12,13 @@ from torch import nn
 
 from benchmarks.common import Figure, interleave, ratio_figure
 from benchmarks.synthetic import SyntheticTask
-from gatelab.cells import ModelConfig, SequenceModel
-from gatelab.config import RunConfig, TrainerConfig
-from gatelab.module import OptimConfig
-from gatelab.tracking import Tracker, run_loggers
-from gatelab.train import train
+from gatelab.models import ModelConfig, SequenceModel
+from gatelab.settings import TrainerConfig
+from gatelab.training.config import RunConfig
+from gatelab.settings import OptimConfig
+from gatelab.tracking.client import Tracker
+from gatelab.tracking.loggers import run_loggers
+from gatelab.training.train import train
 
 __all__ = ["tracking_overhead"]
 

@@ -14,6 +14,7 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.pop("GATELAB_CONFIGS", None)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+E2E = Path(__file__).parent / "e2e"
 
 TINY = """
 data:
@@ -30,6 +31,13 @@ search_space:
   - {{name: model.hidden_size, type: int, low: 4, high: 8}}
   - {{name: optim.lr, type: float, low: 0.001, high: 0.01, log: true}}
 """
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under ``tests/e2e/`` runs the real command line: mark it ``e2e`` (``pytest -m e2e`` selects them)."""
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 def data_root() -> Path:

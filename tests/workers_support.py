@@ -20,7 +20,7 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from gatelab.workers import counts_towards_budget
+from gatelab.search.studies import counts_towards_budget
 
 OWNER = "gatelab.worker"
 

@@ -11,15 +11,20 @@ import torch
 from jsonargparse import ArgumentParser
 from mlflow import MlflowClient
 
-from gatelab.config import build_parser, instantiate_run, load_config
-from gatelab.errors import ConfigError, GatelabError
-from gatelab.launch import LocalLaunch, die_with_launcher
-from gatelab.report import Report
-from gatelab.slurm import load_slurm_config, submit
-from gatelab.storage import STORAGE_ENV, journal_path, open_store, owner_token, redact
-from gatelab.sweep import DEFAULT_SEEDS, Sweep, stored_sweep
-from gatelab.tracking import Tracker, git_sha, run_loggers, run_params, tracking_uri
-from gatelab.train import train
+from gatelab.errors import ConfigError, GatelabError, MissingResultsError
+from gatelab.launch.local import LocalLaunch, die_with_launcher
+from gatelab.launch.slurm import load_slurm_config, submit
+from gatelab.pipeline import DEFAULT_SEEDS, Sweep, stored_sweep
+from gatelab.report.tables import Report
+from gatelab.search.storage import STORAGE_ENV, journal_path, open_store, owner_token
+from gatelab.search.studies import study_name
+from gatelab.tracking import tags as tag
+from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
+from gatelab.tracking.lifecycle import tracked_run
+from gatelab.tracking.loggers import run_loggers
+from gatelab.tracking.tags import run_tags
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.train import train
 
 __all__ = ["main"]
 
@@ -184,17 +189,11 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
     run_cfg = instantiate_run(parser, cfg)
     tracker = Tracker(store, task)
-    tags = {"gatelab.task": task, "gatelab.cell": run_cfg.model.cell, "gatelab.sweep": "-", "gatelab.trial": "-",
-            "gatelab.seed": str(run_cfg.seed), "gatelab.git_sha": git_sha(), "gatelab.role": "train"}
-    run_id = tracker.start_run(f"train-{run_cfg.model.cell}", tags, run_params(cfg))
-    try:
+    tags = run_tags(task, run_cfg.model.cell, run_cfg.seed, git_sha()) | {tag.ROLE: tag.ROLE_TRAIN}
+    with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg)) as run_id:
         metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
-    except BaseException:
-        tracker.end_run(run_id, "FAILED")
-        raise
-    tracker.set_tags(run_id, {"gatelab.data_fingerprint": run_cfg.data.fingerprint()})
-    tracker.log_metrics(run_id, metrics)
-    tracker.end_run(run_id, "FINISHED")
+        tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
+        tracker.log_metrics(run_id, metrics)
     width = max(map(len, metrics))
     for key, value in metrics.items():
         print(f"{key:<{width}}  {value:.4f}")
@@ -247,7 +246,7 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
     runner = stored_sweep(task, store, sweep)
     storage = open_store(None, store).storage
     links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
-             f"{storage.get_study_id_from_name(f'{task}-{runner.id}-{cell}')}" for cell in runner.cells]
+             f"{storage.get_study_id_from_name(study_name(task, runner.id, cell))}" for cell in runner.cells]
     print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
           f"sweep {runner.id}'s studies:\n" + "\n".join(links) + "\nCtrl-C stops it.", flush=True)
     program = str(Path(sys.executable).parent / "optuna-dashboard")
@@ -257,6 +256,14 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
 
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
             "report": report_command, "dashboard": dashboard_command}
+
+
+def _make_spelling(error: GatelabError) -> str:
+    """The Makefile's spelling of the fix, where the error names one (the engine speaks in ``gatelab`` options)."""
+    if not isinstance(error, MissingResultsError):
+        return ""
+    report = f" then `make report TASK={error.task} SWEEP={error.sweep}`" if error.sweep else ""
+    return f" With make: `make sweep TASK={error.task}` (with the sweep's other settings; CELLS=\"lstm gru\", TRIALS=n),{report}."
 
 
 def build_cli() -> ArgumentParser:
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         COMMANDS[cfg.command](**cfg[cfg.command].as_dict())
     except GatelabError as error:
-        print(f"gatelab: error: {error}", file=sys.stderr)
+        print(f"gatelab: error: {error}{_make_spelling(error)}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("gatelab: interrupted; run the same command again to resume.", file=sys.stderr)

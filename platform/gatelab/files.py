@@ -1,4 +1,4 @@
-"""Files written whole or not at all: what a download or a cache needs so that a reader never sees half a file."""
+"""Where data sets live, and files written whole or not at all (what a download or a cache needs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_file"]
+__all__ = ["DATA_ENV", "atomic_file", "cache_dir", "data_dir", "data_root"]
+
+#: The environment variable naming the folder of the data sets (``<task>/...`` inside it).
+DATA_ENV = "GATELAB_DATA"
+
+
+def data_root() -> Path | None:
+    """The folder named by ``GATELAB_DATA``, or None when it is unset or empty."""
+    root = os.environ.get(DATA_ENV)
+    return Path(root).expanduser() if root else None
+
+
+def cache_dir(*parts: str) -> Path:
+    """``~/.cache/gatelab/<parts>``: where data sets are downloaded and preprocessed data cached."""
+    return Path.home().joinpath(".cache", "gatelab", *parts)
+
+
+def data_dir(*parts: str) -> Path:
+    """``$GATELAB_DATA/<parts>`` when ``GATELAB_DATA`` is set, else the download cache ``~/.cache/gatelab/<parts>``."""
+    root = data_root()
+    return root.joinpath(*parts) if root is not None else cache_dir(*parts)
 
 
 @contextlib.contextmanager

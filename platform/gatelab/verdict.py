@@ -15,32 +15,33 @@ import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import optuna
 from optuna.trial import TrialState
 
-from gatelab.costs import LARGE_BATCH
-from gatelab.errors import GatelabError
-from gatelab.selection import Interval, Paired, mean_interval, paired_comparison, retrain, selection_seeds
-from gatelab.workers import counts_towards_budget
+from gatelab.errors import MissingResultsError
+from gatelab.search.objective import MLFLOW_RUN_ATTR
+from gatelab.search.studies import counts_towards_budget
+from gatelab.stats import Interval, Paired, mean_interval, paired_comparison
+from gatelab.training.costs import COST_KEYS, LARGE_BATCH
 
-if TYPE_CHECKING:
-    from gatelab.sweep import Sweep
-
-__all__ = ["COST", "COST_MARGIN", "CellResult", "Comparison", "MissingResultsError", "Verdict", "build_verdict", "decide"]
+__all__ = ["COST", "COST_MARGIN", "CellResult", "Comparison", "SeedMeasurement", "Verdict", "best_trials", "cell_result",
+           "decide"]
 
 #: The cost that decides between tied cells: inference latency per sequence at the large batch.
 COST = f"latency_ms_batch{LARGE_BATCH}"
 #: Costs closer than this (relative) are a tie on cost; the parameter count then decides.
 COST_MARGIN = 0.10
-#: The costs a report shows, each the median over a cell's seeds.
-COST_KEYS = ("params", "seconds_per_epoch", "seconds_to_best_epoch", "latency_ms_batch1", COST,
-             "throughput_per_s", "peak_train_memory_mib", "peak_inference_memory_mib")
 
 
-class MissingResultsError(GatelabError):
-    """The sweep lacks what a verdict needs (completed trials in at least two cells)."""
+class SeedMeasurement(Protocol):
+    """One selection run as the verdict reads it (``gatelab.selection.SeedRun``)."""
+
+    seed: int
+    run_id: str
+    metrics: dict[str, float]
+    device: str
 
 
 @dataclass
@@ -124,8 +125,12 @@ def _search_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> tuple[int, int
             sum(trial.state == TrialState.FAIL for trial in trials))
 
 
-def _check_complete(sweep: Sweep, studies: Mapping[str, optuna.Study]) -> dict[str, optuna.trial.FrozenTrial]:
-    """Each cell's best completed trial; a clear error naming what is missing when fewer than two cells have one."""
+def best_trials(studies: Mapping[str, optuna.Study], task: str, sweep: str) -> dict[str, optuna.trial.FrozenTrial]:
+    """Each cell's best completed trial.
+
+    Raises:
+        MissingResultsError: fewer than two cells have a completed trial (the message names what is missing).
+    """
     best, missing = {}, []
     for cell, study in studies.items():
         trials = study.get_trials(deepcopy=False)
@@ -138,7 +143,7 @@ def _check_complete(sweep: Sweep, studies: Mapping[str, optuna.Study]) -> dict[s
                            f"{failed} failed)")
     if len(best) >= 2:
         return best
-    where = f"sweep {sweep.id} of task '{sweep.cfg.task}'"
+    where = f"sweep {sweep} of task '{task}'"
     if not studies:
         problem = "has no search results in this store"
     elif not best:
@@ -149,39 +154,30 @@ def _check_complete(sweep: Sweep, studies: Mapping[str, optuna.Study]) -> dict[s
                    + (f" ({'; '.join(missing)})" if missing else " (it searched no other cell)"))
     raise MissingResultsError(
         f"{where} {problem}. A verdict compares the best configurations of at least two cells. Finish the search "
-        f"first: `make sweep TASK={sweep.cfg.task} CELLS=\"lstm gru\"` with the sweep's other settings resumes "
-        f"it (raise TRIALS if pruning stopped every trial), then `make report TASK={sweep.cfg.task} SWEEP={sweep.id}`.")
+        f"first: `gatelab sweep --task {task} --cells [lstm,gru]` with the sweep's other settings resumes it (raise "
+        f"--trials if pruning stopped every trial), then `gatelab report --task {task} --sweep {sweep}`.", task, sweep)
 
 
-def build_verdict(sweep: Sweep, studies: Mapping[str, optuna.Study], seeds: int, confidence: float = 0.95) -> Verdict:
-    """Retrain each cell's best trial on ``seeds`` seeds, summarise them, and decide.
+def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial, runs: Sequence[SeedMeasurement],
+                objective: str, direction: str, confidence: float = 0.95) -> CellResult:
+    """One cell's outcome from its search and its selection runs: intervals over the seeds, median costs.
 
-    Raises:
-        MissingResultsError: fewer than two cells have a completed trial.
+    The run with the best validation objective represents the cell (its model is the one registered).
     """
-    best = _check_complete(sweep, studies)
-    metric = "test/" + sweep.objective.split("/", 1)[-1]
-    results = []
-    for cell, trial in best.items():
-        runs = retrain(sweep, cell, trial, selection_seeds(sweep.cfg.seed, seeds))
-        finished, pruned, failed = _search_counts(studies[cell].get_trials(deepcopy=False))
-        test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
-        sign = 1.0 if sweep.direction == "maximize" else -1.0
-        representative = max(runs, key=lambda run: sign * run.metrics[f"best_{sweep.objective}"])
-        result = CellResult(
-            cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
-            best_val=float(trial.value), run_id=trial.user_attrs["mlflow_run_id"], params_chosen=dict(trial.params),
-            seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
-            test={key: [run.metrics[key] for run in runs] for key in test_keys},
-            costs={key: statistics.median(run.metrics[key] for run in runs) for key in COST_KEYS},
-            device=runs[0].device, model_run=representative.run_id,
-        )
-        result.intervals = {key: mean_interval(values, confidence) for key, values in result.test.items()}
-        results.append(result)
-    tolerance = sweep.cfg.sweep.tie_tolerance
-    choice, runner, comparisons, sentence = decide(results, metric, sweep.direction, COST, tolerance, confidence)
-    return Verdict(sweep.cfg.task, sweep.id, metric, sweep.direction, COST, tolerance, results, comparisons,
-                   choice, runner, sentence)
+    finished, pruned, failed = _search_counts(study.get_trials(deepcopy=False))
+    test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
+    sign = 1.0 if direction == "maximize" else -1.0
+    representative = max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
+    result = CellResult(
+        cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
+        best_val=float(trial.value), run_id=trial.user_attrs[MLFLOW_RUN_ATTR], params_chosen=dict(trial.params),
+        seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
+        test={key: [run.metrics[key] for run in runs] for key in test_keys},
+        costs={key: statistics.median(run.metrics[key] for run in runs) for key in COST_KEYS},
+        device=runs[0].device, model_run=representative.run_id,
+    )
+    result.intervals = {key: mean_interval(values, confidence) for key, values in result.test.items()}
+    return result
 
 
 def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, tolerance: float,

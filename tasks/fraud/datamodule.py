@@ -16,8 +16,9 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
-from gatelab.data import SequenceDataModule, TensorBatches, batch_loader
 from gatelab.errors import DataError
+from gatelab.training.loaders import TensorBatches, batch_loader
+from gatelab.training.task import ClassificationDataModule
 from tasks.fraud.features import transaction_features
 from tasks.fraud.metrics import CardPrecisionAtK
 from tasks.fraud.schema import CARD, LABEL, TIME
@@ -85,7 +86,7 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
     return PreparedSplits(tensors=tensors, input_size=padded.shape[1])
 
 
-class FraudDataModule(SequenceDataModule):
+class FraudDataModule(ClassificationDataModule[PreparedSplits]):
     """Card transaction sequences for fraud detection, split by time.
 
     Args:
@@ -99,7 +100,7 @@ class FraudDataModule(SequenceDataModule):
             ``oversample`` draws training batches with balanced classes; ``none`` does neither.
         top_k: k of card precision@k (cards checked per day).
         num_workers: DataLoader worker processes (0: load in the training process); none: chosen for
-            the machine (``gatelab.data.auto_workers``: in-process, as the sequences are tensors in memory).
+            the machine (``gatelab.training.loaders.auto_workers``: in-process, as the sequences are tensors in memory).
     """
 
     objective = "val/auprc"
@@ -121,23 +122,16 @@ class FraudDataModule(SequenceDataModule):
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
-        self.data: PreparedSplits | None = None
 
     def prepare_data(self) -> None:
         self.source.prepare()
 
-    def setup(self, stage: str | None = None) -> None:
-        self.data = prepare_splits(self.source, self.split, self.history, self.windows)
-
-    def _prepared(self) -> PreparedSplits:
-        if self.data is None:
-            self.setup()
-        assert self.data is not None
-        return self.data
+    def load(self) -> PreparedSplits:
+        return prepare_splits(self.source, self.split, self.history, self.windows)
 
     @property
     def input_size(self) -> int:
-        return self._prepared().input_size
+        return self.prepared.input_size
 
     @property
     def output_size(self) -> int:
@@ -148,7 +142,7 @@ class FraudDataModule(SequenceDataModule):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _positive_ratio(self) -> float:
-        labels = self._prepared().tensors["train"]["y"]
+        labels = self.prepared.tensors["train"]["y"]
         positives = int(labels.sum())
         return (len(labels) - positives) / max(positives, 1)
 
@@ -166,13 +160,13 @@ class FraudDataModule(SequenceDataModule):
 
     def _loader(self, name: str, batch_size: int, sampler: WeightedRandomSampler | None = None,
                 shuffle: bool = False) -> DataLoader:
-        dataset = TensorBatches(**self._prepared().tensors[name])
+        dataset = TensorBatches(**self.prepared.tensors[name])
         return batch_loader(dataset, batch_size, shuffle=shuffle, sampler=sampler, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         if self.imbalance != "oversample":
             return self._loader("train", self.batch_size, shuffle=True)
-        labels = self._prepared().tensors["train"]["y"]
+        labels = self.prepared.tensors["train"]["y"]
         weights = torch.where(labels == 1, self._positive_ratio(), 1.0).double()
         return self._loader("train", self.batch_size, WeightedRandomSampler(weights, len(labels)))
 

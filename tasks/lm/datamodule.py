@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jsonargparse.typing import PositiveFloat, PositiveInt
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 
-from gatelab.cells import ModelConfig
-from gatelab.data import SequenceDataModule
 from gatelab.errors import ConfigError, DataError
-from gatelab.module import OptimConfig
+from gatelab.models import ModelConfig
+from gatelab.settings import OptimConfig
+from gatelab.training.task import SequenceDataModule
 from tasks.lm.batching import BpttWindows, batchify
 from tasks.lm.corpus import SPLITS, Corpus
 from tasks.lm.metrics import BitsPerCharacter, Perplexity
@@ -44,7 +44,7 @@ def encode_corpus(corpus: Corpus) -> EncodedCorpus:
     return EncodedCorpus(vocabulary, ids, {split: origin for split, (_, origin) in tokens.items()})
 
 
-class LanguageModelDataModule(SequenceDataModule):
+class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
     """Next-token prediction on a corpus's own splits, with truncated backpropagation through time.
 
     Each split is cut into ``batch_size`` contiguous streams (``eval_batch_size`` for validation and
@@ -84,31 +84,25 @@ class LanguageModelDataModule(SequenceDataModule):
         self.lr_schedule, self.loss_per = lr_schedule, loss_per
         self.metric = "ppl" if corpus.level == "word" else "bpc"
         self.objective = f"val/{self.metric}"
-        self.data: EncodedCorpus | None = None
 
     def prepare_data(self) -> None:
         self.corpus.prepare()
 
-    def setup(self, stage: str | None = None) -> None:
-        self.data = encode_corpus(self.corpus)
+    def load(self) -> EncodedCorpus:
+        data = encode_corpus(self.corpus)
         batches = {"train": self.batch_size, "valid": self.eval_batch_size, "test": self.eval_batch_size}
         for split, batch in batches.items():
-            if len(self.data.ids[split]) < 2 * batch:
+            if len(data.ids[split]) < 2 * batch:
                 raise DataError(
-                    f"{self.data.origins[split]}: the {split} split has {len(self.data.ids[split])} tokens, fewer than "
+                    f"{data.origins[split]}: the {split} split has {len(data.ids[split])} tokens, fewer than "
                     f"one batch of {batch} streams needs ({2 * batch}: an input and a target each); use more text "
                     f"or a smaller {'batch_size' if split == 'train' else 'eval_batch_size'}.")
-
-    def _prepared(self) -> EncodedCorpus:
-        if self.data is None:
-            self.setup()
-        assert self.data is not None
-        return self.data
+        return data
 
     @property
     def vocabulary(self) -> Vocabulary:
         """The training split's vocabulary."""
-        return self._prepared().vocabulary
+        return self.prepared.vocabulary
 
     @property
     def input_size(self) -> int:
@@ -122,10 +116,8 @@ class LanguageModelDataModule(SequenceDataModule):
         text = f"{type(self.corpus).__name__}:{self.corpus.fingerprint()}:{self.vocabulary.fingerprint()}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def make_loss(self) -> nn.Module:
-        return nn.CrossEntropyLoss()
-
     def make_metrics(self) -> MetricCollection:
+        """Perplexity (words) or bits per character (characters), as the corpus's level asks."""
         return MetricCollection({self.metric: Perplexity() if self.metric == "ppl" else BitsPerCharacter()})
 
     def make_module(self, model: ModelConfig, optim: OptimConfig) -> LanguageModule:
@@ -139,7 +131,7 @@ class LanguageModelDataModule(SequenceDataModule):
 
     def windows(self, split: str, batch_size: int) -> BpttWindows:
         """The ``bptt`` windows over ``split`` cut into ``batch_size`` streams."""
-        return BpttWindows(batchify(self._prepared().ids[split], batch_size), self.bptt)
+        return BpttWindows(batchify(self.prepared.ids[split], batch_size), self.bptt)
 
     def _loader(self, split: str, batch_size: int) -> DataLoader:
         return DataLoader(self.windows(split, batch_size), batch_size=None, shuffle=False)

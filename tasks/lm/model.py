@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gatelab.cells import CELLS, HiddenState, ModelConfig, set_forget_bias
+from gatelab.models import CELLS, HiddenState, ModelConfig, set_forget_bias
 
 __all__ = ["LanguageModel"]
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from jsonargparse.typing import NonNegativeInt, OpenUnitInterval, PositiveInt
 from torch import Tensor
 from torchmetrics import MetricCollection
 
-from gatelab.cells import HiddenState, ModelConfig, detach_state
 from gatelab.errors import DataError
-from gatelab.module import DivergedError, OptimConfig, make_optimizer
+from gatelab.models import HiddenState, ModelConfig, detach_state
+from gatelab.settings import OptimConfig
+from gatelab.training.module import DivergedError, TaskModule, make_optimizer
 from tasks.lm.model import LanguageModel
 from tasks.lm.vocab import Vocabulary
 
@@ -50,7 +50,7 @@ class LRSchedule:
         return 0 if epochs_done < self.after else 1 + (epochs_done - self.after) // self.every
 
 
-class LanguageModule(pl.LightningModule):
+class LanguageModule(TaskModule):
     """Next-token prediction over long streams, trained with truncated backpropagation through time.
 
     Each stage keeps the hidden state of its last batch: the next batch (the next window of the same

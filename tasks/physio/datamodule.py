@@ -19,8 +19,9 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchmetrics import MetricCollection
 
-from gatelab.data import SequenceDataModule, keep_batch
 from gatelab.errors import ConfigError, DataError
+from gatelab.training.loaders import keep_batch
+from gatelab.training.task import ClassificationDataModule
 from tasks.physio.aami import AAMI_CLASSES
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
@@ -118,7 +119,7 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     )
 
 
-class PhysioDataModule(SequenceDataModule):
+class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
 
     Each example is one beat: a window of the filtered, per-record normalised lead(s) around the
@@ -167,35 +168,28 @@ class PhysioDataModule(SequenceDataModule):
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
-        self.data: PreparedBeats | None = None
 
     def prepare_data(self) -> None:
         ensure_records(self.directory, map(str, self.split.records()), self.downloadable)
 
-    def setup(self, stage: str | None = None) -> None:
-        self.data = prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
-
-    def _prepared(self) -> PreparedBeats:
-        if self.data is None:
-            self.setup()
-        assert self.data is not None
-        return self.data
+    def load(self) -> PreparedBeats:
+        return prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
 
     @property
     def input_size(self) -> int:
-        return len(self.preprocess.leads) + (self._prepared().rr["train"].shape[1] if self.rr_features else 0)
+        return len(self.preprocess.leads) + (self.prepared.rr["train"].shape[1] if self.rr_features else 0)
 
     @property
     def output_size(self) -> int:
         return len(self.classes)
 
     def fingerprint(self) -> str:
-        settings = {"beats": self._prepared().fingerprint, "split": asdict(self.split), "classes": self.classes,
+        settings = {"beats": self.prepared.fingerprint, "split": asdict(self.split), "classes": self.classes,
                     "rr": self.rr_features}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def _class_weights(self) -> Tensor:
-        counts = torch.tensor(self._prepared().train_counts, dtype=torch.float32)
+        counts = torch.tensor(self.prepared.train_counts, dtype=torch.float32)
         return counts.sum() / (len(counts) * counts)
 
     def make_loss(self) -> nn.Module:
@@ -210,13 +204,13 @@ class PhysioDataModule(SequenceDataModule):
         """The test confusion matrix as ``confusion_matrix.png``."""
         if "test/confmat" not in arrays:
             return {}
-        records = self._prepared().records["test"]
+        records = self.prepared.records["test"]
         title = f"test beats ({self.split.protocol}-patient, {len(records)} records)"
         return {"confusion_matrix.png": confusion_figure(arrays["test/confmat"].cpu().numpy(), self.classes, title)}
 
     def _loader(self, name: str, batch_size: int, shuffle: bool = False,
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
-        data = self._prepared()
+        data = self.prepared
         dataset = BeatBatches(data.wave[name], data.rr[name] if self.rr_features else None, data.label[name])
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
@@ -224,7 +218,7 @@ class PhysioDataModule(SequenceDataModule):
     def train_dataloader(self) -> DataLoader:
         if self.imbalance != "balanced_sampling":
             return self._loader("train", self.batch_size, shuffle=True)
-        labels = self._prepared().label["train"]
+        labels = self.prepared.label["train"]
         weights = self._class_weights()[labels].double()
         return self._loader("train", self.batch_size, sampler=WeightedRandomSampler(weights, len(labels)))
 

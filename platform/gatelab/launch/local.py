@@ -1,0 +1,99 @@
+"""Local launch: several ``gatelab worker`` processes on this machine, sharing one sweep's studies.
+
+With GPUs, each worker sees its own (``CUDA_VISIBLE_DEVICES``, round-robin when workers outnumber
+them, ``devices`` of them per worker for DDP); without, the CPU cores are split between workers
+and each sets its torch thread count to its share. The launching process shows the overall
+progress and, once every worker has ended, writes the verdict (``Sweep.run``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from gatelab.errors import GatelabError
+from gatelab.launch.commands import sweep_command, write_sweep_config
+from gatelab.pipeline import Sweep
+from gatelab.search.storage import STORAGE_ENV
+from gatelab.search.studies import budget_status
+
+__all__ = ["LocalLaunch", "die_with_launcher", "gpu_ids"]
+
+#: Set in each worker's environment: the pid of the process that launched it.
+LAUNCHER_ENV = "GATELAB_LAUNCHER_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def gpu_ids() -> list[str]:
+    """The GPUs this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else all that torch sees."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [gpu for gpu in visible.split(",") if gpu.strip()]
+    return [str(index) for index in range(torch.cuda.device_count())]
+
+
+def die_with_launcher() -> None:
+    """In a worker a launcher started: exit with it, even when it is killed with SIGKILL (Linux)."""
+    launcher = os.environ.get(LAUNCHER_ENV)
+    if not launcher or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(launcher):  # the launcher died before the line above took effect
+        os._exit(1)
+
+
+@dataclass
+class LocalLaunch:
+    """Runs ``workers`` worker processes for a sweep and waits for all of them.
+
+    Args:
+        workers: the number of worker processes.
+        devices: devices per trial (GPUs per worker when there are GPUs).
+        poll: seconds between progress updates.
+    """
+
+    workers: int
+    devices: int = 1
+    poll: float = 2.0
+
+    def environments(self) -> list[dict[str, str]]:
+        """Each worker's environment changes: its GPUs, or its share of the CPU cores."""
+        gpus = gpu_ids()
+        if gpus:
+            return [{"CUDA_VISIBLE_DEVICES": ",".join(gpus[(index * self.devices + offset) % len(gpus)]
+                                                      for offset in range(self.devices))}
+                    for index in range(self.workers)]
+        threads = max(1, len(os.sched_getaffinity(0)) // (self.workers * self.devices))
+        return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * self.workers
+
+    def __call__(self, sweep: Sweep) -> None:
+        config = write_sweep_config(sweep)
+        processes = []
+        for changes in self.environments():
+            env = os.environ | changes | {LAUNCHER_ENV: str(os.getpid())}
+            if sweep.storage:
+                env[STORAGE_ENV] = sweep.storage
+            threads = int(changes["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in changes else None
+            processes.append(subprocess.Popen(sweep_command(sweep, config, "worker", threads), env=env))
+        bar = sweep.progress_bar()
+        try:
+            while any(process.poll() is None for process in processes):
+                time.sleep(self.poll)
+                sweep.show_progress(bar)
+        finally:
+            for process in processes:
+                process.wait()
+            bar.close()
+        status = budget_status(sweep.studies)
+        if any(finished < sweep.budget for finished, _ in status.values()):
+            codes = ", ".join(str(process.returncode) for process in processes)
+            raise GatelabError(f"the workers ended (exit codes {codes}) before the budget was met "
+                               f"({', '.join(f'{cell}: {n[0]}/{sweep.budget}' for cell, n in status.items())}); "
+                               "see their messages above, then run the same command again to resume.")

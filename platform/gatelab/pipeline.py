@@ -1,0 +1,259 @@
+"""The sweep: open -> search -> select -> decide -> report.
+
+One Optuna study per cell, the same space, budget, seeds and data; every run tracked in MLflow under
+the sweep's parent run. ``Sweep`` drives the stages; the stages themselves live in the layers below
+and receive a ``SweepContext`` or explicit arguments, never the ``Sweep``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from jsonargparse import ArgumentParser, Namespace
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+from tqdm.auto import tqdm
+
+from gatelab.errors import ConfigError, MissingResultsError
+from gatelab.report.publish import publish
+from gatelab.report.tables import Report
+from gatelab.search.context import SweepContext
+from gatelab.search.objective import close_orphan_runs, run_trial
+from gatelab.search.storage import StudyStore, open_store
+from gatelab.search.studies import budget_status, check_tracking_store, open_study, study_name
+from gatelab.search.workers import SharedSearch, Worker
+from gatelab.selection import retrain, selection_seeds
+from gatelab.tracking import tags as tag
+from gatelab.tracking.client import Tracker, flatten, git_sha, redact, tracking_uri
+from gatelab.tracking.lifecycle import end_run, tracked
+from gatelab.tracking.tags import run_tags
+from gatelab.training.config import (
+    build_parser,
+    instantiate_run,
+    load_config,
+    with_overrides,
+)
+from gatelab.verdict import COST, Verdict, best_trials, cell_result, decide
+
+__all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
+
+# Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
+_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
+#: Seeds each cell's best configuration is retrained with after the search.
+DEFAULT_SEEDS = 3
+
+
+def sweep_id(cfg: Namespace) -> str:
+    """A short hash of everything that shapes the results (not the budget, not the cell list).
+
+    The paths of the config files the settings were read from are left out: the same settings read from
+    another file (a worker's copy, the config stored on the parent run) are the same sweep.
+    """
+    tree = cfg.clone()
+    for key in _RESUMABLE_KEYS:
+        del tree[key]
+    tree.pop("config", None)
+    text = json.dumps(tree.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass
+class Sweep:
+    """Runs (or resumes) the sweep that ``cfg`` describes, storing studies and runs under ``store``.
+
+    Args:
+        parser: the config parser ``cfg`` was validated with.
+        cfg: the validated config (``gatelab.training.config.load_config``).
+        store: folder of the MLflow database, its artifacts and (by default) the Optuna journal.
+        progress: show progress bars on stderr.
+        storage: the Optuna storage's URL (``gatelab.search.storage.open_store``); None: a journal in ``store``.
+        heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage).
+        launch: runs the workers (``gatelab.launch``); None: one worker in this process.
+    """
+
+    parser: ArgumentParser
+    cfg: Namespace
+    store: Path
+    progress: bool = True
+    storage: str | None = None
+    heartbeat: int = 10
+    launch: Callable[[Sweep], None] | None = None
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = sweep_id(self.cfg)
+        self.cells: list[str] = list(self.cfg.sweep.cells)
+        self.budget: int = self.cfg.sweep.trials
+        self.lock_name = f"{self.cfg.task}-{self.id}"
+
+    def run(self, seeds: int = DEFAULT_SEEDS) -> Report | None:
+        """Check the data, run each cell's remaining trials in step, then select, report and return the report.
+
+        Args:
+            seeds: seeds each cell's best configuration is retrained with (see ``gatelab.selection``);
+                0 skips the selection and the report (``report`` makes them later) and returns None.
+        """
+        self.open()
+        for key, value in self.data_report.items():
+            print(f"gatelab: data: {key.removeprefix('data.')}: {value}", file=sys.stderr, flush=True)
+        if seeds == 0:
+            with tracked(self.tracker, self.parent):
+                self.launch(self) if self.launch else self.work()
+                self.tracker.set_tags(self.parent, {tag.VERDICT: "pending"})
+            return None
+        with tracked(self.tracker, self.parent):
+            self.launch(self) if self.launch else self.work()
+            return self._conclude(seeds)
+
+    def report(self, seeds: int = DEFAULT_SEEDS) -> Report:
+        """Select and report again on this sweep's search as it stands, without running any trial.
+
+        Raises:
+            MissingResultsError: the sweep never ran in this store, or has too few completed trials.
+        """
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        if Tracker(self.store, self.cfg.task).find_parent(self.id) is None:
+            raise MissingResultsError(f"sweep {self.id} of task '{self.cfg.task}' has no run in {self.store}/: "
+                                      f"run `gatelab sweep --task {self.cfg.task}` first.", self.cfg.task)
+        self.open()
+        with tracked(self.tracker, self.parent):
+            return self._conclude(seeds)
+
+    def open(self) -> dict[str, optuna.Study]:
+        """Check the stores and the data, then find or create the parent run and the studies (under the sweep's lock).
+
+        Nothing is written to either store before the checks pass, and an error after the parent run is
+        reopened ends it (never left RUNNING).
+        """
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        uri = redact(tracking_uri(self.store))
+        self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
+        check_tracking_store(self.study_store.storage, self.cfg.task, self.id, uri, self.study_store.display)
+        ddp = isinstance(self.cfg.trainer.devices, int) and self.cfg.trainer.devices > 1
+        if ddp and self.cfg.sweep.prune and not isinstance(self.study_store.storage, RDBStorage):
+            raise ConfigError(f"trainer.devices {self.cfg.trainer.devices} trains each trial with DDP, where Optuna's "
+                              "pruning callback needs a database storage: give --storage postgresql://..., "
+                              "or set sweep.prune: false.")
+        base = instantiate_run(self.parser, self.cfg)
+        base.data.prepare_data()
+        base.data.setup("fit")
+        self.objective, self.direction = base.data.objective, base.data.direction
+        self.fingerprint = base.data.fingerprint()
+        self.data_report: dict[str, Any] = base.data.data_report()
+        with self.study_store.lock(self.lock_name):
+            self.tracker = Tracker(self.store, self.cfg.task)
+            self.parent = self._parent_run()
+            try:
+                self.studies = {cell: open_study(self.study_store.storage, study_name(self.cfg.task, self.id, cell),
+                                                 self.cfg.sweep, self.cfg.seed, self.direction, self.parent, uri)
+                                for cell in self.cells}
+            except BaseException as error:
+                end_run(self.tracker, self.parent, error)
+                raise
+        self.context = SweepContext(self.parser, self.cfg, self.id, self.tracker, self.parent, self.fingerprint,
+                                    self.objective, self.direction, self.progress)
+        return self.studies
+
+    def work(self) -> None:
+        """Run trials in this process until the budget is met, with an overall progress bar."""
+        bar = self.progress_bar()
+        search = SharedSearch(self.studies, self.study_store, self.lock_name, self.budget)
+        worker = Worker(search, lambda cell, trial: run_trial(self.context, cell, trial),
+                        tidy=lambda: close_orphan_runs(self.context, self.studies))
+        worker.run(on_trial=lambda: self.show_progress(bar))
+        bar.close()
+
+    def _parent_run(self) -> str:
+        existing = self.tracker.find_parent(self.id)
+        if existing:
+            self.tracker.reopen(existing)
+            return existing
+        tags = run_tags(self.cfg.task, ",".join(self.cells), self.cfg.seed, git_sha(), sweep=self.id,
+                        fingerprint=self.fingerprint) | {tag.ROLE: tag.ROLE_SWEEP}
+        config = self.cfg.clone()
+        del config["search_space"]
+        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, flatten(config.as_dict()) | self.data_report)
+        self.tracker.client.log_text(run_id, self.parser.dump(self.cfg), "sweep_config.yaml")
+        return run_id
+
+    def progress_bar(self) -> tqdm:
+        """The sweep's overall progress bar (disabled without ``progress``), up to date."""
+        bar = tqdm(total=self.budget * len(self.cells), desc=f"sweep {self.id}", unit="trial", position=0,
+                   file=sys.stderr, disable=not self.progress, dynamic_ncols=True)
+        self.show_progress(bar)
+        return bar
+
+    def show_progress(self, bar: tqdm) -> None:
+        """Bring ``bar`` up to date: finished trials over the whole budget, and each cell's best value."""
+        status = budget_status(self.studies)
+        bar.n = min(bar.total, sum(min(finished, self.budget) for finished, _ in status.values()))
+        best = {}
+        for cell, study in self.studies.items():
+            values = [trial.value for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+            if values:
+                best[cell] = f"{(max if self.direction == 'maximize' else min)(values):.4f}"
+        bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
+        bar.refresh()
+
+    def _conclude(self, seeds: int) -> Report:
+        """Select, decide and report; a sweep whose results are missing says so on its parent run, and raises."""
+        try:
+            verdict = self._select_and_decide(seeds)
+        except MissingResultsError as error:
+            self.tracker.set_tags(self.parent, {tag.VERDICT: "none", tag.MISSING: str(error)})
+            raise
+        return publish(self.tracker, self.parent, verdict, self.studies, self.objective)
+
+    def _select_and_decide(self, seeds: int, confidence: float = 0.95) -> Verdict:
+        """Retrain each cell's best trial on ``seeds`` seeds, summarise them, and apply the verdict's rule."""
+        best = best_trials(self.studies, self.cfg.task, self.id)
+        results = []
+        for cell, trial in best.items():
+            runs = retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, seeds))
+            results.append(cell_result(cell, self.studies[cell], trial, runs, self.objective, self.direction,
+                                       confidence))
+        metric = "test/" + self.objective.split("/", 1)[-1]
+        tolerance = self.cfg.sweep.tie_tolerance
+        choice, runner, comparisons, sentence = decide(results, metric, self.direction, COST, tolerance, confidence)
+        return Verdict(self.cfg.task, self.id, metric, self.direction, COST, tolerance, results, comparisons,
+                       choice, runner, sentence)
+
+
+def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
+    """A sweep that ran before in ``store``, rebuilt from its parent run's config: ``sweep`` (an id), else the latest.
+
+    Its cells are those with a study in the store's Optuna journal.
+
+    Raises:
+        MissingResultsError: no such sweep in the store.
+    """
+    tracker = Tracker(store, task)
+    sweeps = f" and tags.`{tag.SWEEP}` = '{sweep}'" if sweep else ""
+    runs = tracker.client.search_runs([tracker.experiment_id], f"tags.`{tag.ROLE}` = '{tag.ROLE_SWEEP}'{sweeps}",
+                                      order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        which = f"sweep '{sweep}'" if sweep else "sweep"
+        raise MissingResultsError(f"no {which} of task '{task}' in {tracking_uri(store)}: run `gatelab sweep --task "
+                                  f"{task}` first, or give the id printed by it (--sweep <id>, also the parent run's "
+                                  "name).", task)
+    run = runs[0]
+    with tempfile.TemporaryDirectory() as folder:
+        path = tracker.client.download_artifacts(run.info.run_id, "sweep_config.yaml", folder)
+        cfg = load_config(task, [path])
+    prefix = study_name(task, run.data.tags[tag.SWEEP], "")
+    names = optuna.get_all_study_names(open_store(None, store).storage)
+    cells = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
+    parser = build_parser()
+    found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store)
+    if found.id != run.data.tags[tag.SWEEP]:
+        raise MissingResultsError(f"the stored config of sweep {run.data.tags[tag.SWEEP]} now reads as sweep "
+                                  f"{found.id}: it was made by another gatelab version; rerun the sweep.", task)
+    return found

@@ -1,0 +1,74 @@
+"""The report published: the chosen models registered, the report logged on the sweep's parent run."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import optuna
+
+from gatelab.report.html import report_html
+from gatelab.report.tables import Report
+from gatelab.tracking import tags as tag
+from gatelab.tracking.client import Tracker
+from gatelab.tracking.loggers import FIGURES
+from gatelab.tracking.model_registry import CHAMPION, RUNNER_UP, register
+from gatelab.verdict import CellResult, Verdict
+
+__all__ = ["publish"]
+
+
+def _search_time(studies: Mapping[str, optuna.Study]) -> tuple[float, int]:
+    """Wall seconds of every trial that ran to an end, and their count."""
+    trials = [trial for study in studies.values() for trial in study.get_trials(deepcopy=False)
+              if trial.datetime_start and trial.datetime_complete]
+    return sum((trial.datetime_complete - trial.datetime_start).total_seconds() for trial in trials), len(trials)
+
+
+def _selection_time(tracker: Tracker, cells: Sequence[CellResult]) -> float:
+    """Wall seconds of the selection runs (training, testing, cost measurement and model saving)."""
+    runs = [tracker.client.get_run(run_id).info for cell in cells for run_id in cell.seed_runs]
+    return sum((run.end_time - run.start_time) / 1000 for run in runs)
+
+
+def publish(tracker: Tracker, parent: str, verdict: Verdict, studies: Mapping[str, optuna.Study],
+            objective: str) -> Report:
+    """Register the chosen models and log the report (Markdown, JSON, HTML, plots, metrics, tags) on ``parent``.
+
+    Args:
+        tracker: the task's MLflow experiment.
+        parent: the sweep's parent run.
+        verdict: the decision and the numbers behind it.
+        studies: each cell's study (for the search's time and Optuna's plots).
+        objective: the validation metric the search optimised.
+    """
+    from gatelab.report.plots import (
+        report_plots,  # matplotlib only when a report is made
+    )
+
+    compared = {result.cell: studies[result.cell] for result in verdict.cells}
+    versions = register(tracker, verdict.task, verdict.sweep, {CHAMPION: verdict.cell(verdict.choice).model_run,
+                                                                RUNNER_UP: verdict.cell(verdict.runner_up).model_run})
+    report = Report(verdict, *_search_time(compared), _selection_time(tracker, verdict.cells), versions,
+                    report_plots(verdict, tracker, compared, objective))
+    client = tracker.client
+    client.log_text(parent, report.to_markdown(), "verdict.md")
+    client.log_text(parent, report.to_json(), "verdict.json")
+    client.log_text(parent, report_html(report), "report.html")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, png in report.plots.items():
+            (Path(folder) / name).write_bytes(png)
+        client.log_artifacts(parent, folder, "plots")
+    for result in verdict.cells:
+        tracker.copy_artifacts(result.model_run, parent, FIGURES, f"{FIGURES}/{result.cell}")
+    metrics = {"search_seconds": report.search_seconds, "selection_seconds": report.selection_seconds}
+    for result in verdict.cells:
+        metrics[f"{result.cell}.best_{objective}"] = result.best_val
+        for key, interval in result.intervals.items():
+            metrics |= {f"{result.cell}.{key}.mean": interval.mean, f"{result.cell}.{key}.low": interval.low,
+                        f"{result.cell}.{key}.high": interval.high}
+        metrics |= {f"{result.cell}.{key}": value for key, value in result.costs.items()}
+    tracker.log_metrics(parent, metrics)
+    tracker.set_tags(parent, {tag.VERDICT: verdict.choice, tag.CHAMPION_VERSION: versions[CHAMPION]})
+    return report

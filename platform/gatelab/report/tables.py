@@ -1,0 +1,95 @@
+"""The sweep's report as tables: the verdict in the terminal and in Markdown, and as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from gatelab.tracking.model_registry import CHAMPION, RUNNER_UP, registered_name
+from gatelab.training.costs import COST_KEYS, LARGE_BATCH
+from gatelab.verdict import COST_MARGIN, Verdict
+
+__all__ = ["COST_LABELS", "RULE", "Report"]
+
+RULE = ("Rule: cells are ranked by their mean test metric over the selection seeds; each other cell is compared "
+        "with the best by a paired t-test over the same seeds. A difference within the seed noise (p >= 0.05) or "
+        "below the tie tolerance is a tie, and a tie goes to the cheaper cell (lower inference latency per "
+        f"sequence at batch {LARGE_BATCH}, or fewer parameters where latencies are within {COST_MARGIN:.0%}); "
+        "otherwise the better cell is picked and its price stated.")
+
+#: Each cost's column header and number format, in ``COST_KEYS`` order.
+COST_LABELS = dict(zip(COST_KEYS, (
+    ("params", ",.0f"), ("s/epoch", ".2f"), ("s to best epoch", ".2f"), ("ms/seq @1", ".3f"),
+    (f"ms/seq @{LARGE_BATCH}", ".4f"), (f"seq/s @{LARGE_BATCH}", ",.0f"), ("peak train MiB", ",.0f"),
+    ("peak inference MiB", ",.0f")), strict=True))
+
+
+@dataclass
+class Report:
+    """A verdict with the search's and the selection's wall time, the registered versions, and the plots."""
+
+    verdict: Verdict
+    search_seconds: float
+    search_trials: int
+    selection_seconds: float
+    versions: dict[str, str]
+    plots: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The report's tables: (title, header, rows)."""
+        verdict = self.verdict
+        metrics = [verdict.metric, *sorted(key for key in verdict.cells[0].intervals if key != verdict.metric)]
+        quality = [["cell", "trials (pruned, failed)", f"best trial: val {verdict.metric.removeprefix('test/')}",
+                    *(f"{key} mean [95% CI]" for key in metrics)]]
+        cost = [["cell", *(label for label, _ in COST_LABELS.values())]]
+        for result in verdict.cells:
+            name = result.cell.upper() + (" (chosen)" if result.cell == verdict.choice else "")
+            quality.append([name, f"{result.finished} ({result.pruned}, {result.failed})",
+                            f"#{result.best_trial}: {result.best_val:.4f}",
+                            *(str(result.intervals[key]) for key in metrics)])
+            cost.append([name, *(format(result.costs[key], spec) for key, (_, spec) in COST_LABELS.items())])
+        seeds = len(verdict.cells[0].seeds)
+        paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "within seed noise"]]
+        for comparison in verdict.comparisons:
+            test = comparison.paired
+            paired.append([f"{comparison.cell.upper()} vs {comparison.against.upper()}", str(test.difference),
+                           f"{test.statistic:.3g}", f"{test.p_value:.3g}", "yes" if not test.distinguishable else "no"])
+        return [(f"Quality: test metrics over {seeds} seeds", quality[0], quality[1:]),
+                (f"Measured costs (median over seeds, on {verdict.cells[0].device})", cost[0], cost[1:]),
+                (f"Paired comparison over {seeds} seeds ({verdict.comparisons[0].paired.test})", paired[0], paired[1:])]
+
+    def notes(self) -> list[str]:
+        """The lines under the tables: the rule, time, registry and memory notes."""
+        ratio = self.selection_seconds / self.search_seconds if self.search_seconds else float("nan")
+        name = registered_name(self.verdict.task)
+        return [
+            RULE,
+            f"Time: search {self.search_seconds:.0f} s over {self.search_trials} trials; selection "
+            f"{self.selection_seconds:.0f} s over {sum(len(cell.seeds) for cell in self.verdict.cells)} retrainings "
+            f"({ratio:.2f}x the search).",
+            f"Registered: `{name}` version {self.versions[CHAMPION]} ({self.verdict.choice.upper()}, alias "
+            f"`{CHAMPION}`), version {self.versions[RUNNER_UP]} ({self.verdict.runner_up.upper()}, tag "
+            f"`gatelab.role={RUNNER_UP}`). Load: `mlflow.pytorch.load_model(\"models:/{name}@{CHAMPION}\")`.",
+            "Peak memory on a CPU is the process's peak resident set (interpreter, libraries and data included); "
+            "on a GPU it is the peak GPU allocation.",
+        ]
+
+    def to_markdown(self) -> str:
+        verdict = self.verdict
+        parts = [f"### {verdict.task} sweep {verdict.sweep}: {' vs '.join(c.cell.upper() for c in verdict.cells)}"]
+        for title, header, rows in self.tables():
+            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+            parts.append(f"**{title}**\n\n" + "\n".join(lines))
+        parts.append(f"**Verdict:** {verdict.sentence}")
+        parts += self.notes()
+        return "\n\n".join(parts) + "\n"
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict.to_dict(), "search_seconds": self.search_seconds,
+                "search_trials": self.search_trials, "selection_seconds": self.selection_seconds,
+                "registered_model": registered_name(self.verdict.task), "versions": self.versions,
+                "plots": sorted(self.plots)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)

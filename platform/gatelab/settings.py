@@ -1,0 +1,108 @@
+"""The settings dataclasses of a run and a sweep, with the checks of their values.
+
+jsonargparse reads a YAML file into these (``gatelab.training.config``); each field's type or
+``__post_init__`` refuses a bad value with a message naming the key. The backbone's shape,
+``ModelConfig``, lives with the cell registry it is checked against (``gatelab.models``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jsonargparse.typing import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
+
+__all__ = ["OptimConfig", "SearchParam", "SweepConfig", "TrainerConfig"]
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser settings, identical for every cell.
+
+    Args:
+        name: ``adam``, ``adamw`` or ``sgd``.
+        lr: learning rate.
+        weight_decay: L2 penalty (decoupled for ``adamw``).
+        momentum: SGD momentum; ignored by Adam.
+    """
+
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 0.0
+    momentum: NonNegativeFloat = 0.0
+
+
+@dataclass
+class TrainerConfig:
+    """Lightning Trainer settings.
+
+    Args:
+        max_epochs: epochs per training run (pruning may stop a trial earlier).
+        gradient_clip_val: clip the gradients' global norm to this (0 turns clipping off).
+        accelerator: ``auto`` uses a GPU where there is one, else the CPU.
+        devices: devices per training run (``auto``: one); more than one trains the run with DDP.
+        limit_train_batches: a fraction (<= 1.0) or a count of training batches per epoch.
+        limit_eval_batches: the same for validation and test batches.
+    """
+
+    max_epochs: PositiveInt = 5
+    gradient_clip_val: NonNegativeFloat = 1.0
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    limit_train_batches: PositiveFloat | PositiveInt = 1.0
+    limit_eval_batches: PositiveFloat | PositiveInt = 1.0
+
+
+@dataclass
+class SearchParam:
+    """One hyperparameter of the search space, mapped to ``trial.suggest_*`` in ``gatelab.search.space``.
+
+    Args:
+        name: the config key it sets, e.g. ``model.hidden_size`` or ``data.init_args.batch_size``.
+        type: ``int``, ``float`` or ``categorical``.
+        low: lower bound (int, float).
+        high: upper bound (int, float).
+        log: sample on a log scale (int, float).
+        step: grid step (int, float), or none.
+        choices: the values (categorical).
+    """
+
+    name: str
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+@dataclass
+class SweepConfig:
+    """How the hyperparameter search runs; identical for every cell.
+
+    Args:
+        cells: the cells compared, each with its own study.
+        trials: finished trials per cell (completed, pruned or diverged).
+        startup_trials: random trials before TPE models the search space (same for every cell).
+        ei_candidates: TPE's candidate count per suggestion.
+        multivariate: TPE models the parameters jointly.
+        prune: stop unpromising trials early (median rule on the per-epoch objective).
+        pruner_startup_trials: trials that are never pruned.
+        pruner_warmup_epochs: epochs before a trial may be pruned.
+        tie_tolerance: objective differences up to this are treated as a tie (the cheaper cell wins).
+    """
+
+    cells: list[str] = field(default_factory=lambda: ["lstm", "gru"])
+    trials: PositiveInt = 8
+    startup_trials: NonNegativeInt = 4
+    ei_candidates: PositiveInt = 24
+    multivariate: bool = True
+    prune: bool = True
+    pruner_startup_trials: NonNegativeInt = 2
+    pruner_warmup_epochs: NonNegativeInt = 1
+    tie_tolerance: NonNegativeFloat = 0.01

@@ -1,0 +1,206 @@
+"""The MLflow client of one task: the store, its experiment, runs created and logged in batches."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonargparse import Namespace
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.utils.time import get_current_time_millis
+
+from gatelab.errors import ConfigError
+from gatelab.tracking import tags as tag
+
+__all__ = ["Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "tracking_uri"]
+
+_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
+# MLflow caps a param value's length; longer values are cut rather than refused.
+_MAX_PARAM = 6000
+# MLflow's limit of metrics per log_batch call.
+_MAX_METRICS = 1000
+
+for _name in ("alembic", "mlflow.store.db.utils"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def redact(text: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host``, wherever it occurs in ``text``."""
+    return _CREDENTIALS.sub(r"\g<head>:***@", text)
+
+
+def tracking_uri(store: Path) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else a SQLite database in ``store``.
+
+    Raises:
+        ConfigError: ``MLFLOW_TRACKING_URI`` names a plain folder (MLflow's file store, which MLflow 3
+            refuses unless ``MLFLOW_ALLOW_FILE_STORE=true``).
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        return f"sqlite:///{store.resolve() / 'mlflow.db'}"
+    file_store = urlsplit(uri).scheme in ("", "file")
+    if file_store and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
+        folder = Path(urlsplit(uri).path).expanduser().resolve()
+        raise ConfigError(f"MLFLOW_TRACKING_URI={uri}: a plain folder is MLflow's file store, which MLflow 3 refuses; "
+                          f"set MLFLOW_TRACKING_URI=sqlite:///{folder / 'mlflow.db'} (a database in that folder), "
+                          "unset it to use the store's own database, or set MLFLOW_ALLOW_FILE_STORE=true for the "
+                          "file store.")
+    return uri
+
+
+def artifact_root(uri: str, store: Path) -> Path:
+    """Where a local tracking store keeps artifacts: beside its SQLite database, else ``store/artifacts``."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).resolve().parent / "artifacts"
+    return store.resolve() / "artifacts"
+
+
+@functools.cache
+def git_sha() -> str:
+    """The source's commit, with ``-dirty`` when it has uncommitted changes; ``unknown`` outside git.
+
+    Read once per process: two ``git`` calls per trial would add to every trial's start-up.
+    """
+    root = Path(__file__).resolve().parents[3]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def run_params(cfg: Namespace) -> dict[str, Any]:
+    """A run's params: its config flattened, without the sweep's settings and search space."""
+    params = cfg.clone()
+    for key in ("search_space", "sweep"):
+        del params[key]
+    return flatten(params.as_dict())
+
+
+class Tracker:
+    """One task's MLflow experiment, with its artifacts under ``store/artifacts``."""
+
+    def __init__(self, store: Path, task: str) -> None:
+        store.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri(store))
+        # Asynchronous logging runs on one worker thread of ours rather than through MLflow's async
+        # queue: ending a run shuts that queue down, which waits on its polling thread (~0.5 s a run).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
+        self._pending: dict[str, list[Future[None]]] = {}
+        name = f"gatelab-{task}"
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            # A tracking server keeps the artifacts itself; a local store keeps them beside its database.
+            remote = self.client.tracking_uri.startswith(("http://", "https://"))
+            artifacts = None if remote else artifact_root(self.client.tracking_uri, store).as_uri()
+            try:
+                self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            except MlflowException:  # another worker created it first
+                self.experiment_id = self.client.get_experiment_by_name(name).experiment_id
+        else:
+            self.experiment_id = experiment.experiment_id
+
+    def find_parent(self, sweep_id: str) -> str | None:
+        """The run id of a sweep's parent run, if the sweep ran before."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{tag.SWEEP}` = '{sweep_id}' and tags.`{tag.ROLE}` = '{tag.ROLE_SWEEP}'",
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    def start_run(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
+                  parent: str | None = None) -> str:
+        """Create a run with its tags and params in one batch; returns its id."""
+        all_tags = {key: redact(str(value)) for key, value in tags.items()} | ({tag.PARENT: parent} if parent else {})
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
+        self.log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log params in batches of 100 (MLflow's limit per call), with any password in a URL redacted."""
+        items = [Param(key, redact(str(value))[:_MAX_PARAM]) for key, value in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0,
+                    synchronous: bool = True) -> None:
+        """Log several metrics at one step in one call."""
+        now = get_current_time_millis()
+        self._log_batch(run_id, [Metric(key, float(value), now, step) for key, value in metrics.items()], synchronous)
+
+    def log_series(self, run_id: str, key: str, values: Sequence[float], steps: Sequence[int],
+                   timestamps: Sequence[int]) -> None:
+        """Log many points of one metric asynchronously, in as few calls as MLflow allows."""
+        points = [Metric(key, value, time, step) for value, step, time in zip(values, steps, timestamps)]
+        for start in range(0, len(points), _MAX_METRICS):
+            self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
+
+    def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
+        if synchronous:
+            self.client.log_batch(run_id, metrics=metrics)
+        else:
+            self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set tags, with any password in a URL redacted."""
+        self.client.log_batch(run_id, tags=[RunTag(key, redact(str(value))) for key, value in tags.items()])
+
+    def wait(self, run_id: str) -> None:
+        """Wait until a run's asynchronous logging has reached the store."""
+        for pending in self._pending.pop(run_id, []):
+            pending.result()
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Close a run as ``FINISHED``, ``FAILED`` or ``KILLED``, after its pending async logging."""
+        self.wait(run_id)
+        self.client.set_terminated(run_id, status=status)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy for another process (DDP): the same store and experiment, a client and logging thread of its own."""
+        return {"uri": self.client.tracking_uri, "experiment_id": self.experiment_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.client, self.experiment_id = MlflowClient(state["uri"]), state["experiment_id"]
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
+        self._pending = {}
+
+    def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
+        """Copy the artifact folder ``path`` of run ``source`` to folder ``dest`` of run ``target``, if it exists."""
+        if not self.client.list_artifacts(source, path):
+            return
+        with tempfile.TemporaryDirectory() as temp:
+            self.client.log_artifacts(target, self.client.download_artifacts(source, path, temp), dest)
+
+    def reopen(self, run_id: str) -> None:
+        self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+
+    def children(self, parent: str, status: str | None = None) -> list[Any]:
+        """The child runs of a parent run, only those with ``status`` (e.g. ``RUNNING``) if given."""
+        where = f"tags.`{tag.PARENT}` = '{parent}'" + (f" and attributes.status = '{status}'" if status else "")
+        return self.client.search_runs([self.experiment_id], filter_string=where, max_results=10000)

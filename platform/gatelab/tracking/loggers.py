@@ -1,0 +1,104 @@
+"""Lightning callbacks that track a training run in MLflow: per-epoch metrics, per-step loss, the task's figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from mlflow.utils.time import get_current_time_millis
+
+from gatelab.tracking.client import Tracker
+from gatelab.training.module import TaskModule
+
+__all__ = ["FIGURES", "EpochMetricsLogger", "FigureLogger", "StepLossLogger", "run_loggers"]
+
+FIGURES = "figures"
+"""The artifact folder of a run's figures."""
+
+
+class EpochMetricsLogger(pl.Callback):
+    """Logs each epoch's train and validation metrics to one MLflow run, one batch per epoch, asynchronously."""
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
+        self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.tracker.wait(self.run_id)  # a DDP process may end right after fitting
+
+
+class FigureLogger(pl.Callback):
+    """Logs the DataModule's figures of the test metrics (``SequenceDataModule.figures``) on one MLflow run."""
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: TaskModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        arrays = {key: value for key, value in pl_module.arrays.items() if key.startswith("test/")}
+        for name, figure in trainer.datamodule.figures(arrays).items():
+            self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{name}")
+
+
+class StepLossLogger(pl.Callback):
+    """Logs every training step's loss to one MLflow run without a host sync per step.
+
+    The losses stay on the device; every ``flush_every`` steps, at the end of each epoch and when
+    training stops on an exception (a pruned trial), they are copied to the host in one transfer and
+    sent as one asynchronous batch. Each point keeps the wall time of its own step.
+
+    Args:
+        tracker: the task's MLflow experiment.
+        run_id: the run to log to.
+        flush_every: steps per transfer and MLflow batch.
+    """
+
+    #: the metric's name; its step is the number of optimiser steps done.
+    key = "train/step_loss"
+
+    def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100) -> None:
+        self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
+        self._losses: list[torch.Tensor] = []
+        self._steps: list[int] = []
+        self._times: list[int] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        if not isinstance(loss, torch.Tensor) or not trainer.is_global_zero:
+            return
+        self._losses.append(loss.detach())
+        self._steps.append(trainer.global_step)
+        self._times.append(get_current_time_millis())
+        if len(self._losses) >= self.flush_every:
+            self.flush()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.flush()
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.tracker.wait(self.run_id)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        """Send the buffered losses (one device-to-host copy, one asynchronous MLflow batch)."""
+        if not self._losses:
+            return
+        values = torch.stack(self._losses).float().tolist()
+        self.tracker.log_series(self.run_id, self.key, values, self._steps, self._times)
+        self._losses, self._steps, self._times = [], [], []
+
+
+def run_loggers(tracker: Tracker, run_id: str) -> list[pl.Callback]:
+    """The callbacks that track one training run: per-epoch metrics, per-step loss, the task's figures."""
+    return [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id), FigureLogger(tracker, run_id)]

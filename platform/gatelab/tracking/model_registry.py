@@ -1,0 +1,101 @@
+"""MLflow's Model Registry: trained models saved as MLflow models, and the verdict's models registered.
+
+Every selection run stores its model (``model`` artifact, MLflow's PyTorch flavour, with a
+signature and an input example of real test sequences). The report registers the chosen cell's
+model as a version of ``gatelab-<task>`` with the alias ``champion``, and the runner-up's as another
+version tagged ``gatelab.role = runner-up``. Registering is idempotent: a run that already has a
+version is not registered again. Only ``MlflowClient`` is used, never MLflow's fluent run API.
+Models are saved as exported programs (``torch.export``, MLflow's ``pt2`` format): loading one
+back needs torch and MLflow, not gatelab: ``mlflow.pytorch.load_model("models:/gatelab-fraud@champion")``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from torch import Tensor, nn
+
+from gatelab.tracking import tags as tag
+from gatelab.tracking.client import Tracker
+from gatelab.training.module import TaskModule
+
+__all__ = ["CHAMPION", "EXAMPLE_ROWS", "MODEL_ARTIFACT", "RUNNER_UP", "Scorer", "register", "registered_name",
+           "save_model"]
+
+MODEL_ARTIFACT = "model"
+EXAMPLE_ROWS = 5
+CHAMPION, RUNNER_UP = "champion", "runner-up"
+_REQUIREMENTS = ("torch", "mlflow")
+
+
+class Scorer(nn.Module):
+    """What is served: a batch of sequences in, probabilities out.
+
+    Args:
+        module: the trained task module; its ``score(x)`` gives the probabilities.
+    """
+
+    def __init__(self, module: TaskModule) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.module.score(x)
+
+
+def registered_name(task: str) -> str:
+    """The registered model of a task: ``gatelab-<task>``."""
+    return f"gatelab-{task}"
+
+
+def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tensor) -> None:
+    """Store ``module`` as the run's ``model`` artifact with its signature and ``example`` as input example."""
+    scorer = Scorer(module).cpu().eval()
+    example = example.cpu()
+    with torch.inference_mode():
+        output = scorer(example)
+    signature = infer_signature(example.numpy(), output.numpy())
+    requirements = [f"{name}=={version(name)}" for name in _REQUIREMENTS]
+    import mlflow.pytorch  # here: importing it configures logging, which a plain sweep does not need
+
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        # torch.export notes that recurrent layers keep their weights in a plain list attribute: harmless here.
+        warnings.filterwarnings("ignore", message=r".*were assigned during export.*")
+        path = Path(folder) / MODEL_ARTIFACT
+        mlflow.pytorch.save_model(scorer, str(path), signature=signature, input_example=example.numpy(),
+                                  pip_requirements=requirements, serialization_format="pt2")
+        tracker.client.log_artifacts(run_id, str(path), MODEL_ARTIFACT)
+
+
+def register(tracker: Tracker, task: str, sweep: str, roles: dict[str, str]) -> dict[str, str]:
+    """Register each role's run model (``{"champion": run_id, "runner-up": run_id}``); returns role -> version.
+
+    The champion gets the alias ``champion``; every version is tagged with its role, cell and sweep.
+    A run registered before keeps its version (re-running the report adds none).
+    """
+    client, name = tracker.client, registered_name(task)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description=f"gatelab's chosen models for task '{task}'")
+    versions = {}
+    for role, run_id in roles.items():
+        run = client.get_run(run_id)
+        existing = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        if existing:
+            number = existing[0].version
+        else:
+            source = f"{run.info.artifact_uri}/{MODEL_ARTIFACT}"
+            number = client.create_model_version(name, source, run_id=run_id).version
+        tags = {tag.ROLE: role, tag.SWEEP: sweep, tag.CELL: run.data.tags[tag.CELL], tag.SEED: run.data.tags[tag.SEED]}
+        for key, value in tags.items():
+            client.set_model_version_tag(name, number, key, value)
+        versions[role] = str(number)
+    client.set_registered_model_alias(name, CHAMPION, versions[CHAMPION])
+    return versions

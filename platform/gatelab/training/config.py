@@ -1,0 +1,174 @@
+"""The config parser that builds a run: YAML files validated into the settings and a task's DataModule.
+
+A task's file (``configs/<task>.yaml``) names its DataModule by class path and gives the model,
+optimiser, trainer and sweep settings plus the search space. A user's files are layered over
+it, later keys winning. Every unknown key or bad value is a ``ConfigError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentParser, Namespace
+
+from gatelab.errors import ConfigError
+from gatelab.models import CELLS, ModelConfig, check_cell
+from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.training.task import SequenceDataModule
+
+__all__ = [
+    "RunConfig",
+    "build_parser",
+    "configs_dir",
+    "instantiate_run",
+    "list_tasks",
+    "load_config",
+    "resolve_config",
+    "with_overrides",
+]
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs, instantiated."""
+
+    task: str
+    data: SequenceDataModule
+    model: ModelConfig
+    optim: OptimConfig
+    trainer: TrainerConfig
+    seed: int = 0
+
+
+def configs_dir() -> Path:
+    """The folder of task configs: ``GATELAB_CONFIGS``, else ``configs/`` beside the engine's source."""
+    return Path(os.environ.get("GATELAB_CONFIGS", Path(__file__).resolve().parents[3] / "configs"))
+
+
+def list_tasks() -> list[str]:
+    """The tasks that have a config file."""
+    return sorted(path.stem for path in configs_dir().glob("*.yaml"))
+
+
+def build_parser() -> ArgumentParser:
+    """The parser every config file is checked against."""
+    parser = ArgumentParser(exit_on_error=False, default_env=False)
+    parser.add_argument("--config", action="config")
+    parser.add_argument("--task", type=str, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_subclass_arguments(SequenceDataModule, "data", required=True)
+    parser.add_class_arguments(ModelConfig, "model")
+    parser.add_class_arguments(OptimConfig, "optim")
+    parser.add_class_arguments(TrainerConfig, "trainer")
+    parser.add_class_arguments(SweepConfig, "sweep")
+    parser.add_argument("--search_space", type=list[SearchParam], default=[])
+    return parser
+
+
+def _config_error(error: Exception) -> ConfigError:
+    message = str(error).strip().replace("\n", " ")
+    return ConfigError(f"invalid configuration: {' '.join(message.split())}")
+
+
+def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[str, Any] | None = None) -> Namespace:
+    """Read a task's config, layer the user's files or presets and ``overrides`` (dotted keys) over it, validate.
+
+    Raises:
+        ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
+    """
+    base = configs_dir() / f"{task}.yaml"
+    if not base.is_file():
+        raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
+    parser = build_parser()
+    args = [f"--config={path}" for path in (base, *(resolve_config(task, name) for name in extra))]
+    try:
+        cfg = parser.parse_args(args)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    if cfg.task != task:
+        raise ConfigError(f"{base}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
+    cfg = with_overrides(parser, cfg, dict(overrides or {}))
+    _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
+    _check_search_space(parser, cfg)
+    return cfg
+
+
+def resolve_config(task: str, name: str | Path) -> Path:
+    """A user's config: a YAML file path, or the name of a preset in ``configs/<task>/``."""
+    if Path(name).is_file():
+        return Path(name)
+    preset = configs_dir() / task / f"{name}.yaml"
+    if preset.is_file():
+        return preset
+    presets = sorted(path.stem for path in (configs_dir() / task).glob("*.yaml"))
+    raise ConfigError(f"config '{name}' is neither a YAML file nor a preset of task '{task}' "
+                      f"(presets: {', '.join(presets) or 'none'}); give an existing file's path.")
+
+
+def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[str, Any]) -> Namespace:
+    """A validated copy of ``cfg`` with dotted keys set to new values."""
+    cfg = cfg.clone()
+    for key, value in overrides.items():
+        if key not in cfg:
+            raise ConfigError(f"unknown config key '{key}'.")
+        cfg[key] = value
+    try:
+        parser.validate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    return cfg
+
+
+def _check_cells(cells: Sequence[str], bidirectional: bool) -> None:
+    unknown = [cell for cell in cells if cell not in CELLS]
+    if unknown or not cells:
+        raise ConfigError(f"sweep.cells: unknown or no cells {unknown}; choose from {sorted(CELLS)}.")
+    if len(set(cells)) != len(cells):
+        raise ConfigError(f"sweep.cells: {list(cells)} names a cell twice.")
+    for cell in cells:
+        check_cell(cell, bidirectional)
+
+
+def _check_search_space(parser: ArgumentParser, cfg: Namespace) -> None:
+    """Each parameter must name a config key and its every value must be valid there."""
+    for param in cfg.search_space:
+        where = f"search_space '{param.name}'"
+        if param.name == "model.cell" or param.name not in cfg:
+            raise ConfigError(f"{where}: not a tunable config key (e.g. model.hidden_size, optim.lr).")
+        if param.type == "categorical":
+            if not param.choices:
+                raise ConfigError(f"{where}: a categorical parameter needs 'choices'.")
+            values = list(param.choices)
+        else:
+            if param.low is None or param.high is None or not param.low <= param.high:
+                raise ConfigError(f"{where}: needs 'low' <= 'high'.")
+            if param.log and param.low <= 0:
+                raise ConfigError(f"{where}: 'log: true' needs 'low' > 0.")
+            cast = int if param.type == "int" else float
+            values = [cast(param.low), cast(param.high)]
+        for value in values:
+            try:
+                with_overrides(parser, cfg, {param.name: value})
+            except ConfigError as error:
+                raise ConfigError(f"{where}: value {value!r} is not valid: {error}") from None
+
+
+def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:
+    """Build the DataModule and the typed settings of one run from a validated config."""
+    try:
+        objects = parser.instantiate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error) from None
+    return RunConfig(
+        task=objects.task,
+        data=objects.data,
+        model=objects.model,
+        optim=objects.optim,
+        trainer=objects.trainer,
+        seed=objects.seed,
+    )

@@ -1,0 +1,147 @@
+"""``train(cfg) -> metrics``: the one function the CLI, the Optuna objective and the tests call."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import statistics
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.multiprocessing
+from lightning.fabric.plugins.environments import LightningEnvironment
+from optuna_integration import PyTorchLightningPruningCallback
+
+from gatelab.training.callbacks import BestWeights, EpochProgress, EpochTimer
+from gatelab.training.config import RunConfig
+
+__all__ = ["quiet_lightning", "train"]
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's start-up chatter and hints that say nothing about the run itself."""
+    # pytorch_lightning: the standalone package's loggers, which importing mlflow.pytorch brings in.
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero",
+                 "pytorch_lightning", "pytorch_lightning.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=r".*(LeafSpec|treespec).*")
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available.*")  # runs make their own processes
+    # Under DDP the metrics are already gathered by torchmetrics (and the loss logged with sync_dist).
+    warnings.filterwarnings("ignore", message=r".*It is recommended to use `self.log\(.*sync_dist=True.*")
+
+
+def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: str | None = None,
+          pruning: PyTorchLightningPruningCallback | None = None) -> dict[str, float]:
+    """Fit on the training split, keep the weights of the best validation epoch, score them on test.
+
+    With ``trainer.devices`` above 1 the run uses Lightning's DDP over that many fresh processes
+    (gloo on CPUs, NCCL on GPUs), started here and gone when it ends, so a long-lived caller (a
+    sweep's worker) can train one run after another. Their callbacks are copies: only rank 0 logs;
+    the pruning callback's decision is read back afterwards (``check_pruned``, Optuna's way for DDP).
+
+    Args:
+        cfg: the run's settings, with its DataModule.
+        callbacks: extra Lightning callbacks (tracking).
+        progress_name: show a per-epoch progress bar with this name; none when None.
+        pruning: Optuna's pruning callback of the trial this run is, if any.
+
+    Returns:
+        The best validation metrics (``best_val/...``), the test metrics of those weights
+        (``test/...``), ``best_epoch``, ``epochs``, ``params``, ``seconds_per_epoch`` and
+        ``seconds_to_best_epoch`` (training seconds up to and including the best epoch).
+    """
+    callbacks = [*callbacks, *([pruning] if pruning is not None else [])]
+    processes = cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1
+    if processes == 1:
+        return _fit_and_test(cfg, callbacks, progress_name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = torch.multiprocessing.get_context("spawn").SimpleQueue()
+    try:
+        torch.multiprocessing.start_processes(_rank, args=(processes, port, cfg, list(callbacks), progress_name, results),
+                                              nprocs=processes, start_method="spawn")
+    except torch.multiprocessing.ProcessRaisedException as error:  # its message holds the process's traceback
+        if not results.empty():
+            raise results.get() from error
+        raise
+    metrics = results.get()
+    if pruning is not None:
+        pruning.check_pruned()
+    return metrics
+
+
+def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[pl.Callback],
+          progress_name: str | None, results: Any) -> None:
+    """One DDP process: rank 0 sends back its metrics, or the exception that stopped it."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(processes), NODE_RANK="0",
+                      LOCAL_RANK=str(rank))
+    try:
+        metrics = _fit_and_test(cfg, callbacks, progress_name if rank == 0 else None, distributed=True)
+    except BaseException as error:
+        if rank == 0:
+            results.put(error)
+        raise
+    if rank == 0:
+        results.put(metrics)
+
+
+def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None,
+                  distributed: bool = False) -> dict[str, float]:
+    """``train``'s work in one process (one of several when ``distributed``)."""
+    quiet_lightning()
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = cfg.data
+    data.prepare_data()
+    data.setup("fit")
+    module = data.make_module(cfg.model, cfg.optim)
+    best = BestWeights(data.objective, data.direction)
+    timer = EpochTimer()
+    extra = [EpochProgress(progress_name)] if progress_name else []
+    trainer = pl.Trainer(
+        max_epochs=cfg.trainer.max_epochs,
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices if distributed else 1,
+        # A DDP run's processes exist already (``train`` started them): Lightning joins them. Inside a
+        # Slurm job the run still makes its own processes, not the job's tasks.
+        plugins=[LightningEnvironment()],
+        **({"strategy": "ddp"} if distributed else {}),
+        gradient_clip_val=cfg.trainer.gradient_clip_val or None,
+        limit_train_batches=cfg.trainer.limit_train_batches,
+        limit_val_batches=cfg.trainer.limit_eval_batches,
+        limit_test_batches=cfg.trainer.limit_eval_batches,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[best, timer, *extra, *callbacks],
+    )
+    try:
+        trainer.fit(module, datamodule=data)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        # Lightning ends a Ctrl-C with sys.exit(1) after its own shutdown (and ignores SIGINT from then
+        # on): hand the interrupt on, so that the caller closes its runs as killed and says how to resume.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt from None
+    if best.state is None:
+        raise RuntimeError(f"no validation epoch produced '{data.objective}'")
+    module.load_state_dict(best.state)
+    (test,) = trainer.test(module, datamodule=data, verbose=False)
+    return {
+        **{f"best_{key}": value for key, value in best.metrics.items()},
+        **{key: float(value) for key, value in test.items()},
+        "best_epoch": float(best.best_epoch),
+        "epochs": float(len(timer.seconds)),
+        "params": float(sum(p.numel() for p in module.parameters())),
+        "seconds_per_epoch": statistics.median(timer.seconds) if timer.seconds else float("nan"),
+        "seconds_to_best_epoch": sum(timer.seconds[: best.best_epoch + 1]),
+    }

@@ -1,0 +1,76 @@
+"""Configs: every shipped YAML loads against the code; bad keys and values are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatelab.training.config import build_parser, configs_dir, instantiate_run, list_tasks, load_config, with_overrides
+from gatelab.errors import ConfigError
+
+
+@pytest.mark.parametrize("task", list_tasks())
+def test_every_shipped_config_loads_and_instantiates(task: str) -> None:
+    cfg = load_config(task)
+    run = instantiate_run(build_parser(), cfg)
+    assert run.task == task
+    assert cfg.search_space, "a task config needs a search space"
+    assert set(cfg.sweep.cells) >= {"lstm", "gru"}
+
+
+def test_the_fraud_task_exists() -> None:
+    assert "fraud" in list_tasks() and (configs_dir() / "fraud.yaml").is_file()
+
+
+def test_user_file_layers_over_task_defaults(tmp_path: Path) -> None:
+    user = tmp_path / "mine.yaml"
+    user.write_text("model: {hidden_size: 12}\ndata: {init_args: {history: 3}}\n")
+    cfg = load_config("fraud", [user])
+    assert cfg.model.hidden_size == 12 and cfg.data.init_args.history == 3
+    assert cfg.optim.lr == load_config("fraud").optim.lr
+
+
+@pytest.mark.parametrize(
+    ("yaml", "names"),
+    [
+        ("model: {hidden_size: 0}", "model.hidden_size"),
+        ("optim: {lr: -0.1}", "optim.lr"),
+        ("model: {hiden_size: 3}", "hiden_size"),
+        ("data: {init_args: {batchsize: 3}}", "batchsize"),
+        ("sweep: {trials: 0}", "sweep.trials"),
+        ("sweep: {cells: [lstm, transformer]}", "sweep.cells"),
+        ("search_space: [{name: model.hidden_size, type: int, low: 0, high: 8}]", "model.hidden_size"),
+        ("search_space: [{name: model.width, type: int, low: 1, high: 8}]", "model.width"),
+        ("search_space: [{name: optim.lr, type: float, low: 0.1, high: 0.01}]", "optim.lr"),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_key(tmp_path: Path, yaml: str, names: str) -> None:
+    user = tmp_path / "bad.yaml"
+    user.write_text(yaml + "\n")
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        load_config("fraud", [user])
+
+
+def test_unknown_cell_is_rejected_before_training() -> None:
+    with pytest.raises(ConfigError, match="model.cell"):
+        cfg = load_config("fraud", overrides={"model.cell": "transformer"})
+        instantiate_run(build_parser(), cfg)
+
+
+def test_unknown_task_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown task 'frod'.*fraud"):
+        load_config("frod")
+
+
+def test_missing_user_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nothere.yaml"):
+        load_config("fraud", [tmp_path / "nothere.yaml"])
+
+
+def test_overrides_are_validated() -> None:
+    parser = build_parser()
+    cfg = load_config("fraud")
+    assert with_overrides(parser, cfg, {"trainer.max_epochs": 2}).trainer.max_epochs == 2
+    with pytest.raises(ConfigError, match="trainer.max_epochs"):
+        with_overrides(parser, cfg, {"trainer.max_epochs": 0})
