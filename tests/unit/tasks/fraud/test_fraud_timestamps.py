@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from gatelab.errors import ConfigError, DataError
+from tasks.fraud.datamodule import FraudDataModule
 from tasks.fraud.sources import ColumnMap, CsvSource
+from tasks.fraud.splits import TimeSplit
 
 CASES = Path(__file__).parents[3] / "fixtures" / "cases"
 COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id", label="is_fraud")
@@ -155,3 +157,20 @@ def test_bad_timestamp_settings_name_the_setting(settings: dict, field: str) -> 
 def test_a_bad_strftime_format_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"timestamp_format '%Q' is not a strftime format"):
         load(tmp_path, ["1,2024-03-01,1,1,0"], timestamp_format="%Q")
+
+
+def test_case_with_paris_offsets_across_the_march_change_is_read_in_utc(tmp_path: Path) -> None:
+    """Own input: the case's times as Paris wall-clock times with their offsets (+01:00, then +02:00 from 31 March)."""
+    raw = pd.read_csv(CASES / "fraud_semicolon_decimal_comma.csv", sep=";", decimal=",")
+    paris = iso_twin().dt.tz_localize("Europe/Paris", nonexistent="shift_forward")
+    raw["tx_time"] = paris.map(lambda stamp: stamp.isoformat())
+    assert raw["tx_time"].str.endswith("+01:00").any() and raw["tx_time"].str.endswith("+02:00").any()
+    path = tmp_path / "paris.csv"
+    raw.to_csv(path, index=False)
+    data = FraudDataModule(source=CsvSource(path=str(path), columns=COLUMNS), history=5,
+                           split=TimeSplit(warmup_days=5, train_days=14, delay_days=3, val_gap_days=3, val_days=7,
+                                           test_gap_days=0, test_days=7))
+    data.setup("fit")
+    frame = data.source.load()
+    assert frame["timestamp"].sort_values().tolist() == paris.dt.tz_convert("UTC").sort_values().tolist()
+    assert data.data_report()["data.time_zone"] == "UTC"
