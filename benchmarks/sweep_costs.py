@@ -25,6 +25,7 @@ QUICK_DATA = {
     "data.init_args.source.init_args.n_customers": 150,
     "data.init_args.source.init_args.n_terminals": 300,
     "data.init_args.source.init_args.n_days": 52,
+    "data.init_args.source.init_args.seed": 1,
     "data.init_args.split.train_days": 7,
     "data.init_args.split.val_days": 3,
     "data.init_args.split.test_days": 3,

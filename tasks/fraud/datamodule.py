@@ -16,16 +16,15 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
-from gatelab.errors import DataError
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.task import ClassificationDataModule
 from tasks.fraud.features import transaction_features
 from tasks.fraud.metrics import CardPrecisionAtK
-from tasks.fraud.schema import CARD, LABEL, TIME
+from tasks.fraud.schema import CARD, LABEL, TIME, TRANSACTION_KEY
 from tasks.fraud.sequences import history_index, hours_since_previous
 from tasks.fraud.simulator import SimulatedSource
 from tasks.fraud.sources import TransactionSource
-from tasks.fraud.splits import TimeSplit, split_masks
+from tasks.fraud.splits import TimeSplit, check_split_labels, split_masks
 
 __all__ = ["FraudDataModule", "prepare_splits"]
 
@@ -34,10 +33,12 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class PreparedSplits:
-    """Sequences, labels, card ids and day indices of each split, plus the positive rate of training."""
+    """Sequences, labels, card ids and day indices of each split, the features per step, and what
+    loading did to the data (``FraudDataModule.data_report``)."""
 
     tensors: dict[str, dict[str, Tensor]]
     input_size: int
+    report: dict[str, int | float | str]
 
 
 def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: int,
@@ -61,10 +62,20 @@ def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: in
 
 
 @functools.lru_cache(maxsize=2)
-def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, windows: tuple[int, ...]) -> PreparedSplits:
-    """Load, featurise and cut the data into sequence tensors; cached per process (trials share it)."""
+def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, windows: tuple[int, ...],
+                   drop_duplicates: bool = True) -> PreparedSplits:
+    """Load, featurise and cut the data into sequence tensors; cached per process (trials share it).
+
+    Raises:
+        DataError: from the source, the split, or a split without both labels (``check_split_labels``).
+    """
     frame = source.load()
+    # a repeat of a transaction is a copy (repeats with different labels are refused by the source)
+    repeat = frame.duplicated(list(TRANSACTION_KEY)).to_numpy()
+    if drop_duplicates:
+        frame = frame[~repeat].reset_index(drop=True)
     masks = split_masks(frame, split)
+    counts = check_split_labels(frame, masks, split, source.origin())
     steps = _step_features(frame, windows, split.delay_days, source.extra_columns, masks["train"])
     # Row -1 (padding) reads an all-zero step; a presence flag tells real steps from padding.
     padded = np.vstack([np.hstack([steps, np.ones((len(steps), 1), np.float32)]),
@@ -80,10 +91,18 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
             "card": torch.from_numpy(frame[CARD].to_numpy()[rows]),
             "day": torch.from_numpy(days[rows].astype(np.int64)),
         }
-        if name == "train" and int(tensors[name]["y"].sum()) == 0:
-            raise DataError(f"{source}: the training split has no fraud, so there is nothing to learn; "
-                            "widen split.train_days or use more data.")
-    return PreparedSplits(tensors=tensors, input_size=padded.shape[1])
+    zone = frame[TIME].dt.tz
+    report: dict[str, int | float | str] = {
+        "data.transactions": len(frame),
+        "data.duplicate_transactions": int(repeat.sum()),
+        "data.dropped_duplicates": int(repeat.sum()) if drop_duplicates else 0,
+        "data.time_zone": str(zone) if zone is not None else "none (times as written)",
+    }
+    for name, found in counts.items():
+        report[f"data.{name}"] = f"{found.first}..{found.last}: {found.transactions} transactions, {found.frauds} frauds"
+        if name != "train":
+            report[f"data.{name}_known_compromised_removed"] = found.removed
+    return PreparedSplits(tensors=tensors, input_size=padded.shape[1], report=report)
 
 
 class FraudDataModule(ClassificationDataModule[PreparedSplits]):
@@ -101,6 +120,8 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         top_k: k of card precision@k (cards checked per day).
         num_workers: DataLoader worker processes (0: load in the training process); none: chosen for
             the machine (``gatelab.training.loaders.auto_workers``: in-process, as the sequences are tensors in memory).
+        drop_duplicates: drop repeats of a transaction (same card, time, amount and terminal), keeping
+            the first; false keeps them. Repeats with different labels are always refused.
     """
 
     objective = "val/auprc"
@@ -117,17 +138,29 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         imbalance: Literal["pos_weight", "oversample", "none"] = "pos_weight",
         top_k: PositiveInt = 100,
         num_workers: NonNegativeInt | None = None,
+        drop_duplicates: bool = True,
     ) -> None:
         super().__init__()
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
+        self.drop_duplicates = drop_duplicates
 
     def prepare_data(self) -> None:
         self.source.prepare()
 
     def load(self) -> PreparedSplits:
-        return prepare_splits(self.source, self.split, self.history, self.windows)
+        return prepare_splits(self.source, self.split, self.history, self.windows, self.drop_duplicates)
+
+    def data_report(self) -> dict[str, int | float | str]:
+        """What loading did to the data, for the sweep to print once and log on its parent run.
+
+        Keys: ``data.transactions`` (after dropping duplicates), ``data.duplicate_transactions``
+        (repeats found), ``data.dropped_duplicates``, ``data.time_zone``, ``data.train`` /
+        ``data.val`` / ``data.test`` (days, transactions, frauds) and ``data.val_known_compromised_removed``
+        / ``data.test_known_compromised_removed`` (rows of known-compromised cards left out).
+        """
+        return dict(self.prepared.report)
 
     @property
     def input_size(self) -> int:
@@ -138,7 +171,8 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         return 1
 
     def fingerprint(self) -> str:
-        text = f"{self.source.fingerprint()}:{self.split}:{self.history}:{self.windows}"
+        kept = "" if self.drop_duplicates else ":duplicates kept"
+        text = f"{self.source.fingerprint()}:{self.split}:{self.history}:{self.windows}{kept}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _positive_ratio(self) -> float:

@@ -40,7 +40,7 @@ from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
 from gatelab.errors import DataError
 from gatelab.files import atomic_file
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
-from tasks.fraud.sources import TransactionSource, file_sha256, validate_transactions
+from tasks.fraud.sources import TransactionSource, csv_line, file_sha256, validate_transactions
 
 __all__ = [
     "CONTENT_SHA256",
@@ -117,6 +117,9 @@ class HandbookSource(TransactionSource):
         """The file this source reads."""
         return Path(self.path).expanduser() if self.path is not None else default_path()
 
+    def origin(self) -> str:
+        return str(self.file())
+
     def prepare(self) -> Path:
         """Make sure the file is there (downloading it into the cache if that is where it belongs).
 
@@ -152,7 +155,7 @@ class HandbookSource(TransactionSource):
         frame[TIME] = frame[TIME].astype("datetime64[ns]")
         if SCENARIO in frame.columns:
             frame[SCENARIO] = frame[SCENARIO].astype("int8")
-        return validate_transactions(frame, str(path))
+        return validate_transactions(frame, str(path), where=csv_line)
 
     def fingerprint(self) -> str:
         """The default file's known sha256, or the given file's sha256."""

@@ -14,7 +14,7 @@ Sources may add extra numeric columns; the DataModule is told their names.
 
 from __future__ import annotations
 
-__all__ = ["AMOUNT", "CARD", "LABEL", "REQUIRED", "SCENARIO", "TERMINAL", "TIME"]
+__all__ = ["AMOUNT", "CARD", "LABEL", "REQUIRED", "SCENARIO", "TERMINAL", "TIME", "TRANSACTION_KEY"]
 
 CARD = "card_id"
 TIME = "timestamp"
@@ -24,3 +24,6 @@ LABEL = "label"
 SCENARIO = "scenario"
 
 REQUIRED = (CARD, TIME, AMOUNT, TERMINAL, LABEL)
+
+TRANSACTION_KEY = (CARD, TIME, AMOUNT, TERMINAL)
+"""The columns that identify one transaction: rows equal on all four are the same transaction."""

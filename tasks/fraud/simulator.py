@@ -144,7 +144,7 @@ class SimulatedSource(TransactionSource):
             raise ConfigError(f"SimulatedSource.start_date {self.start_date!r} has a time zone; {hint}")
         return start.as_unit("ns").to_datetime64()
 
-    def _origin(self) -> str:
+    def origin(self) -> str:
         settings = ", ".join(f"{field.name}={getattr(self, field.name)!r}" for field in dataclasses.fields(self))
         return f"simulated({settings})"
 
@@ -193,7 +193,7 @@ class SimulatedSource(TransactionSource):
         n_tx = card.size
         if n_tx == 0:
             raise DataError(
-                f"{self._origin()}: the simulation produced no transactions; "
+                f"{self.origin()}: the simulation produced no transactions; "
                 "raise n_customers, n_days or radius (no customer has a terminal within the radius)."
             )
         amount = rng_transactions.normal(mean_amount[card], std_amount[card])
@@ -234,7 +234,7 @@ class SimulatedSource(TransactionSource):
                 SCENARIO: scenario[order],
             }
         )
-        transactions = validate_transactions(frame, origin=self._origin())
+        transactions = validate_transactions(frame, origin=self.origin())
 
         customers = pd.DataFrame(
             {

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import abc
+import codecs
+import dataclasses
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from gatelab.errors import DataError
-from tasks.fraud.schema import AMOUNT, CARD, LABEL, REQUIRED, TERMINAL, TIME
+from gatelab.errors import ConfigError, DataError
+from tasks.fraud.schema import AMOUNT, CARD, LABEL, REQUIRED, TERMINAL, TIME, TRANSACTION_KEY
+from tasks.fraud.timestamps import TimestampOptions, python_value, read_timestamps
 
-__all__ = ["ColumnMap", "CsvSource", "TransactionSource", "file_sha256", "validate_transactions"]
+__all__ = ["ColumnMap", "CsvSource", "TransactionSource", "csv_line", "file_sha256", "table_row",
+           "validate_transactions"]
 
 
 class TransactionSource(abc.ABC):
@@ -26,6 +31,10 @@ class TransactionSource(abc.ABC):
     def prepare(self) -> object:
         """Fetch the data where it must be downloaded first; nothing to do by default."""
         return None
+
+    def origin(self) -> str:
+        """What the data comes from (a file path), as named in error messages."""
+        return type(self).__name__
 
     @abc.abstractmethod
     def load(self) -> pd.DataFrame:
@@ -45,59 +54,103 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def table_row(position: int) -> str:
+    """A row's place in a table without lines (Parquet, generated data): ``row 1`` is the first."""
+    return f"row {position + 1}"
+
+
+def csv_line(position: int) -> str:
+    """A row's place in a CSV file with a header, one line per row: ``line 2`` is the first row."""
+    return f"line {position + 2}"
+
+
 def validate_transactions(frame: pd.DataFrame, origin: str, extra: tuple[str, ...] = (),
-                          file_columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+                          file_columns: Mapping[str, str] | None = None,
+                          where: Callable[[int], str] = table_row) -> pd.DataFrame:
     """Check a canonical table and return it typed and sorted by time.
 
+    Card and terminal ids that are not integers (e.g. text) are numbered in order of appearance.
+
     Args:
-        frame: the table, with the columns of ``tasks.fraud.schema.REQUIRED`` plus ``extra``.
+        frame: the table, with the columns of ``tasks.fraud.schema.REQUIRED`` plus ``extra``, rows in
+            the order of the source (index 0..n-1).
         origin: what the table came from (a file path), named in every error.
         extra: names of additional numeric feature columns.
         file_columns: canonical name -> the column's name in the file, so errors name both.
+        where: row position -> its place in the source (``csv_line``: ``line 5``), named in errors.
 
     Raises:
-        DataError: naming ``origin`` and the problem: no rows, a missing column, NaN or negative
-            amounts, labels other than 0/1, non-numeric, missing or infinite extra values.
+        DataError: naming ``origin``, the problem and the first bad row with its value: no rows, a
+            missing column, missing, non-numeric, infinite or negative amounts, labels other than
+            0/1, non-numeric or infinite extra values, rows that are the same transaction (card,
+            time, amount, terminal) with different labels.
     """
     def named(column: str) -> str:
         in_file = (file_columns or {}).get(column, column)
         return f"'{column}'" if in_file == column else f"'{column}' (file column '{in_file}')"
+
+    def refuse(column: str, bad: pd.Series | np.ndarray, problem: str, fix: str) -> None:
+        bad = np.asarray(bad, dtype=bool)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{origin}: column {named(column)} {problem} ({where(first)}: "
+                            f"{python_value(frame[column], first)!r}, {int(bad.sum())} row(s) in all); {fix}.")
 
     if frame.empty:
         raise DataError(f"{origin}: no transactions (the table is empty); point the source at a file with data.")
     missing = [column for column in (*REQUIRED, *extra) if column not in frame.columns]
     if missing:
         raise DataError(f"{origin}: missing column(s) {missing}; map them in the source's 'columns' setting.")
-    for column in (CARD, TERMINAL, AMOUNT, LABEL, *extra):
-        if frame[column].isna().any():
-            rows = np.flatnonzero(frame[column].isna().to_numpy())[:5].tolist()
-            raise DataError(f"{origin}: column {named(column)} has missing or NaN values (rows {rows}); "
-                            "fix or drop them.")
+    frame = frame.reset_index(drop=True)
+    for column in (CARD, TIME, TERMINAL, AMOUNT, LABEL, *extra):
+        refuse(column, frame[column].isna(), "has missing values", "fill or drop those rows")
     if not pd.api.types.is_datetime64_any_dtype(frame[TIME]):
         raise DataError(f"{origin}: column {named(TIME)} is not a timestamp; give it in ISO format, "
                         "e.g. 2018-04-01 00:00:31.")
-    if frame[TIME].isna().any():
-        raise DataError(f"{origin}: column {named(TIME)} has missing timestamps; fix or drop those rows.")
     amounts = pd.to_numeric(frame[AMOUNT], errors="coerce")
-    if amounts.isna().any() or not np.isfinite(amounts.to_numpy()).all() or (amounts < 0).any():
-        raise DataError(f"{origin}: column {named(AMOUNT)} must hold finite numbers >= 0.")
-    labels = set(pd.unique(frame[LABEL]).tolist())
-    if not labels <= {0, 1}:
-        raise DataError(f"{origin}: column {named(LABEL)} must be 0 or 1, found {sorted(labels, key=str)[:5]}.")
+    if amounts.isna().any():
+        comma = frame[AMOUNT].astype(str).str.contains(",", regex=False)
+        refuse(AMOUNT, amounts.isna() & comma, "is not numeric",
+               "if the file writes decimals with a comma, set decimal: ',' on the source")
+        refuse(AMOUNT, amounts.isna(), "is not numeric", "fix those rows")
+    refuse(AMOUNT, ~np.isfinite(amounts.to_numpy(np.float64)) | (amounts < 0).to_numpy(),
+           "must hold finite numbers >= 0", "fix those rows")
+    labels = pd.to_numeric(frame[LABEL], errors="coerce")
+    refuse(LABEL, ~labels.isin([0, 1]), "must be 0 or 1", "fix those rows (1 for fraud, 0 otherwise)")
     for column in extra:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            raise DataError(f"{origin}: extra column '{column}' is not numeric.")
-        if not np.isfinite(frame[column].to_numpy(np.float64)).all():
-            raise DataError(f"{origin}: extra column '{column}' has infinite values; fix or drop them.")
+        values = pd.to_numeric(frame[column], errors="coerce")
+        refuse(column, values.isna(), "is not numeric", "fix those rows or leave the column out of 'extra'")
+        refuse(column, ~np.isfinite(values.to_numpy(np.float64)), "has infinite values", "fix or drop those rows")
     typed = frame.assign(
-        **{
-            CARD: frame[CARD].astype("int64"),
-            TERMINAL: frame[TERMINAL].astype("int64"),
-            AMOUNT: amounts.astype("float64"),
-            LABEL: frame[LABEL].astype("int8"),
-        }
+        **{AMOUNT: amounts.astype("float64"), LABEL: labels.astype("int8")},
+        **{column: pd.to_numeric(frame[column]) for column in extra},
     )
+    _refuse_conflicting_labels(typed, origin, where)
+    for column in (CARD, TERMINAL):
+        if not pd.api.types.is_integer_dtype(typed[column]):
+            typed[column] = pd.factorize(typed[column])[0]
+    typed = typed.astype({CARD: "int64", TERMINAL: "int64"})
     return typed.sort_values(TIME, kind="stable").reset_index(drop=True)
+
+
+def _refuse_conflicting_labels(frame: pd.DataFrame, origin: str, where: Callable[[int], str]) -> None:
+    """Raise DataError, naming the rows, when one transaction (card, time, amount, terminal) has both labels."""
+    repeated = frame[frame.duplicated(list(TRANSACTION_KEY), keep=False)]
+    if repeated.empty:
+        return
+    labels = repeated.groupby(list(TRANSACTION_KEY), sort=False)[LABEL].transform("nunique")
+    conflicting = repeated[labels > 1]
+    if conflicting.empty:
+        return
+    first = conflicting.iloc[0]
+    same = conflicting[(conflicting[list(TRANSACTION_KEY)] == first[list(TRANSACTION_KEY)]).all(axis=1)]
+    rows = ", ".join(f"{where(int(position))} (label {label})" for position, label in same[LABEL].items())
+    count = conflicting.groupby(list(TRANSACTION_KEY), sort=False).ngroups
+    raise DataError(
+        f"{origin}: {rows} are the same transaction (card {first[CARD]}, time {first[TIME]}, amount "
+        f"{first[AMOUNT]}, terminal {first[TERMINAL]}) with different labels ({count} such transaction(s) in "
+        "all); keep the row with the right label and remove the others."
+    )
 
 
 @dataclass(frozen=True)
@@ -106,7 +159,7 @@ class ColumnMap:
 
     Args:
         card: the card (customer) id.
-        timestamp: the transaction time (anything pandas parses, e.g. ISO 8601).
+        timestamp: the transaction time (read by the rules of ``tasks.fraud.timestamps``).
         amount: the amount.
         terminal: the terminal (merchant) id.
         label: the fraud label, 0 or 1.
@@ -126,25 +179,71 @@ class ColumnMap:
         object.__setattr__(self, "extra", extra)
 
 
+_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'", ",": "','"}
+
+
 @dataclass(frozen=True)
 class CsvSource(TransactionSource):
     """Any transactions file, CSV (optionally gzipped) or Parquet, with a column mapping.
 
+    Timestamps are read by the rules of ``tasks.fraud.timestamps`` (ISO 8601 as written; anything
+    else only with ``timestamp_format`` or ``dayfirst``; numbers only with ``unit``).
+
     Args:
         path: the file.
         columns: where the canonical fields are in it.
+        sep: the CSV field separator, one character (``;``, ``\t``, ``|``).
+        decimal: the CSV decimal mark, ``.`` or ``,``.
+        encoding: the CSV text encoding (a Python codec name: ``utf-8``, ``latin-1``, ``cp1252``).
+        timestamp_format: strftime format of the time column (e.g. ``%d/%m/%Y %H:%M:%S``).
+        dayfirst: for non-ISO dates without a format: true for day/month/year, false for month/day/year.
+        timezone: IANA zone (``Europe/Paris``) of times without a UTC offset; the table is kept in it.
+        unit: ``s`` or ``ms`` for a time column of numbers since 1970-01-01 UTC.
+
+    Raises:
+        ConfigError: naming the setting, for a separator or decimal mark that is not one character
+            (or the two equal), an unknown encoding or time zone, or both ``timestamp_format`` and
+            ``dayfirst``.
     """
 
     path: str
     columns: ColumnMap = ColumnMap()
+    sep: str = ","
+    decimal: Literal[".", ","] = "."
+    encoding: str = "utf-8"
+    timestamp_format: str | None = None
+    dayfirst: bool | None = None
+    timezone: str | None = None
+    unit: Literal["s", "ms"] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sep, str) or len(self.sep) != 1 or self.sep in "\"\r\n":
+            raise ConfigError(f"sep: must be one character such as ',', ';', '|' or \"\\t\", got {self.sep!r}.")
+        if self.decimal == self.sep:
+            raise ConfigError(f"decimal: {self.decimal!r} is also the separator (sep); set one of them to another mark.")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError(f"encoding: {self.encoding!r} is not a known text encoding; use e.g. utf-8, latin-1 "
+                              "or cp1252.") from None
+        self.timestamps  # built here so that a bad timestamp setting is refused when the config is read
+
+    @property
+    def timestamps(self) -> TimestampOptions:
+        """The settings that say how the time column is read."""
+        return TimestampOptions(self.timestamp_format, self.dayfirst, self.timezone, self.unit)
 
     @property
     def extra_columns(self) -> tuple[str, ...]:  # type: ignore[override]
         return self.columns.extra
 
+    def origin(self) -> str:
+        return self.path
+
     def load(self) -> pd.DataFrame:
         path = Path(self.path)
-        raw = _read_table(path)
+        raw = self._read(path)
+        where = table_row if path.suffix == ".parquet" else csv_line
         mapping = {self.columns.card: CARD, self.columns.timestamp: TIME, self.columns.amount: AMOUNT,
                    self.columns.terminal: TERMINAL, self.columns.label: LABEL}
         named = [self.columns.card, self.columns.timestamp, self.columns.amount, self.columns.terminal,
@@ -158,46 +257,42 @@ class CsvSource(TransactionSource):
             raise DataError(f"{path}: missing column(s) {missing} (the file has {list(raw.columns)[:12]}); "
                             "fix the source's 'columns' mapping.")
         frame = raw[[*mapping, *self.columns.extra]].rename(columns=mapping)
-        frame[TIME] = _parse_times(frame[TIME], path, self.columns.timestamp)
-        for column in (CARD, TERMINAL):
-            if not pd.api.types.is_integer_dtype(frame[column]):
-                frame[column] = pd.factorize(frame[column])[0]
+        frame[TIME] = read_timestamps(frame[TIME], self.timestamps, f"{path}: column '{self.columns.timestamp}'", where)
         file_columns = {canonical: name for name, canonical in mapping.items()}
-        return validate_transactions(frame, str(path), self.columns.extra, file_columns)
+        return validate_transactions(frame, str(path), self.columns.extra, file_columns, where)
 
     def fingerprint(self) -> str:
-        text = f"{file_sha256(Path(self.path))}:{self.columns}"
+        settings = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "path"}
+        text = f"{file_sha256(Path(self.path))}:{settings}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def _read(self, path: Path) -> pd.DataFrame:
+        """The file as pandas reads it with this source's dialect; a header of one column that holds
+        another separator is refused, naming the separator."""
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; set the source's 'path' to an existing CSV or Parquet file.")
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        try:
+            if kind == "Parquet":
+                return pd.read_parquet(path)
+            header = pd.read_csv(path, sep=self.sep, encoding=self.encoding, nrows=0).columns
+            self._check_separator(path, header)
+            return pd.read_csv(path, sep=self.sep, decimal=self.decimal, encoding=self.encoding)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: the file is empty; it needs a header row and transactions.") from None
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}: is not {self.encoding} text (byte {error.object[error.start:error.start + 1]!r} at "
+                            f"offset {error.start}); set encoding: on the source (e.g. latin-1 or cp1252).") from None
+        except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as error:
+            raise DataError(f"{path}: cannot be read as {kind}: {error}") from None
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; set the source's 'path' to an existing CSV or Parquet file.")
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; it needs a header row and transactions.") from None
-    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {error}") from None
-
-
-def _parse_times(values: pd.Series, path: Path, column: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    if pd.api.types.is_numeric_dtype(values) and values.notna().any():
-        # pandas would read numbers as nanoseconds since 1970: every transaction on 1970-01-01
-        raise DataError(f"{path}: column '{column}' holds numbers ({values.dropna().iloc[0]!r}), not timestamps; "
-                        "give date-times, e.g. 2018-04-01 00:00:31.")
-    try:
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    except ValueError as error:  # e.g. offsets that differ between rows
-        raise DataError(f"{path}: column '{column}' has timestamps that cannot be read together ({error}); give "
-                        "all of them in one time zone, e.g. 2018-04-01 00:00:31 or 2018-04-01 00:00:31+02:00.") from None
-    bad = parsed.isna() & values.notna()
-    if bad.any() or values.isna().any():
-        example = values[bad | values.isna()].iloc[0]
-        raise DataError(f"{path}: column '{column}' has a timestamp that cannot be parsed ({example!r}, "
-                        f"row {int(np.flatnonzero((bad | values.isna()).to_numpy())[0])}); use e.g. 2018-04-01 00:00:31.")
-    return parsed
+    def _check_separator(self, path: Path, header: pd.Index) -> None:
+        if len(header) != 1:
+            return
+        name = str(header[0])
+        for separator, shown in _SEPARATORS.items():
+            if separator != self.sep and separator in name:
+                also = " (and decimal: ',' if amounts are written like 16,75)" if separator == ";" else ""
+                setting = '"\\t"' if separator == "\t" else repr(separator)
+                raise DataError(f"{path}: the header reads as one column {name!r} with sep {self.sep!r}; the file looks "
+                                f"{shown}-separated: set sep: {setting} on the source{also}.")

@@ -27,9 +27,12 @@ import pandas as pd
 from gatelab.errors import ConfigError, DataError
 from tasks.fraud.schema import CARD, LABEL, TIME
 
-__all__ = ["HANDBOOK_SPLIT", "SPLIT_NAMES", "TimeSplit", "known_compromised", "split_masks", "split_ranges"]
+__all__ = ["HANDBOOK_SPLIT", "SPLIT_NAMES", "SplitCounts", "TimeSplit", "check_split_labels", "known_compromised",
+           "split_masks", "split_ranges"]
 
 SPLIT_NAMES = ("train", "val", "test")
+_MOVERS = {"train": "train_start or train_days", "val": "val_gap_days, val_days or train_start",
+           "test": "test_gap_days, test_days or train_start"}
 _NON_NEGATIVE = ("warmup_days", "delay_days", "val_gap_days", "test_gap_days")
 _POSITIVE = ("train_days", "val_days", "test_days")
 
@@ -177,6 +180,64 @@ def split_masks(frame: pd.DataFrame, split: TimeSplit) -> dict[str, np.ndarray]:
                 "move train_start or lengthen the block."
             )
     return masks
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """One split on the data: its days (ISO, inclusive), transactions and frauds in it, and the
+    transactions of known-compromised cards removed from it."""
+
+    first: str
+    last: str
+    transactions: int
+    frauds: int
+    removed: int
+
+
+def check_split_labels(frame: pd.DataFrame, masks: dict[str, np.ndarray], split: TimeSplit,
+                       origin: str) -> dict[str, SplitCounts]:
+    """Each split's counts; a split without both frauds and genuine transactions is refused.
+
+    A split with one label cannot be scored (AUPRC and ROC-AUC are undefined: a search would
+    optimise a constant), and a training split with one label has nothing to learn.
+
+    Args:
+        frame: the canonical transaction table.
+        masks: ``split_masks(frame, split)``.
+        split: the time split.
+        origin: what the data came from, starting the error.
+
+    Raises:
+        DataError: naming the split, its dates, its counts, the nearest days with fraud and the
+            settings that move it.
+    """
+    days = _row_days(frame)
+    labels = frame[LABEL].to_numpy() == 1
+    counts = {}
+    for name, (a, b) in split_ranges(frame, split).items():
+        block = (days >= np.datetime64(a)) & (days <= np.datetime64(b))
+        mask = masks[name]
+        counts[name] = SplitCounts(a, b, int(mask.sum()), int(labels[mask].sum()), int(block.sum() - mask.sum()))
+    for name in SPLIT_NAMES:
+        found = counts[name]
+        if 0 < found.frauds < found.transactions:
+            continue
+        lacking = "no fraud" if found.frauds == 0 else "no genuine transaction"
+        removal = ", after removing known-compromised cards" if name != "train" and split.remove_known_compromised else ""
+        raise DataError(
+            f"{origin}: split '{name}' ({found.first}..{found.last}) has {lacking}: {found.transactions} transactions, "
+            f"{found.frauds} frauds{removal}; each of train, val and test needs both, or its scores mean nothing: "
+            f"move it with {_MOVERS[name]}{_nearest_fraud_days(days[labels], found.first, found.last)}, or use more data."
+        )
+    return counts
+
+
+def _nearest_fraud_days(fraud_days: np.ndarray, first: str, last: str) -> str:
+    """The nearest days with fraud before ``first`` and after ``last``, as a hint."""
+    before = fraud_days[fraud_days < np.datetime64(first)]
+    after = fraud_days[fraud_days > np.datetime64(last)]
+    near = ([f"{before.max()} before it"] if len(before) else []) + ([f"{after.min()} after it"] if len(after) else [])
+    return f" (the nearest days with fraud: {', '.join(near)})" if near else " (the data has no fraud at all)"
 
 
 def known_compromised(
