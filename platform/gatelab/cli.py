@@ -24,6 +24,7 @@ from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import run_loggers
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.task import describe_data_report
 from gatelab.training.train import train
 
 __all__ = ["main"]
@@ -189,8 +190,12 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
     run_cfg = instantiate_run(parser, cfg)
     tracker = Tracker(store, task)
+    run_cfg.data.prepare_data()
+    run_cfg.data.setup("fit")  # bad data stops here, before a run is recorded
+    report = run_cfg.data.data_report()
+    print(describe_data_report(report), end="", file=sys.stderr, flush=True)
     tags = run_tags(task, run_cfg.model.cell, run_cfg.seed, git_sha()) | {tag.ROLE: tag.ROLE_TRAIN}
-    with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg)) as run_id:
+    with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg) | report) as run_id:
         metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
         tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
         tracker.log_metrics(run_id, metrics)

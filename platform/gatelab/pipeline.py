@@ -35,12 +35,8 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, flatten, git_sha, redact, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
 from gatelab.tracking.tags import run_tags
-from gatelab.training.config import (
-    build_parser,
-    instantiate_run,
-    load_config,
-    with_overrides,
-)
+from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+from gatelab.training.task import describe_data_report
 from gatelab.verdict import COST, Verdict, best_trials, cell_result, decide
 
 __all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
@@ -102,8 +98,7 @@ class Sweep:
                 0 skips the selection and the report (``report`` makes them later) and returns None.
         """
         self.open()
-        for key, value in self.data_report.items():
-            print(f"gatelab: data: {key.removeprefix('data.')}: {value}", file=sys.stderr, flush=True)
+        print(describe_data_report(self.data_report), end="", file=sys.stderr, flush=True)
         if seeds == 0:
             with tracked(self.tracker, self.parent):
                 self.launch(self) if self.launch else self.work()

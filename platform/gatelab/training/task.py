@@ -21,7 +21,7 @@ from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.module import SequenceClassifier, TaskModule
 
-__all__ = ["ClassificationDataModule", "SequenceDataModule"]
+__all__ = ["ClassificationDataModule", "SequenceDataModule", "describe_data_report"]
 
 Prepared = TypeVar("Prepared")
 
@@ -118,3 +118,8 @@ class ClassificationDataModule(SequenceDataModule[Prepared]):
     def make_module(self, model: ModelConfig, optim: OptimConfig) -> TaskModule:
         return SequenceClassifier(self.input_size, self.output_size, model, optim, self.make_loss(),
                                   self.make_metrics())
+
+
+def describe_data_report(report: Mapping[str, Any]) -> str:
+    """``data_report()`` as lines for the terminal (``gatelab: data: <what>: <value>``); empty when nothing was done."""
+    return "".join(f"gatelab: data: {key.removeprefix('data.')}: {value}\n" for key, value in report.items())
