@@ -33,10 +33,22 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class PreparedSplits:
-    """Sequences, labels, card ids and day indices of each split, plus the positive rate of training."""
+    """Sequences, labels, card ids and day indices of each split, and every transaction as one event.
+
+    Args:
+        tensors: per split, ``x`` (rows, history, input_size) windows, ``y``, ``card`` and ``day``.
+        input_size: features per step (the presence flag last).
+        events: (transactions, input_size) each transaction's own step, in time order, every split and the
+            warm-up days included: what a streaming scorer consumes (a window's padding step is all zeros).
+        cards: (transactions,) each event's card id.
+        rows: per split, the indices into ``events`` of its rows, in the order of ``tensors``.
+    """
 
     tensors: dict[str, dict[str, Tensor]]
     input_size: int
+    events: Tensor
+    cards: Tensor
+    rows: dict[str, Tensor]
 
 
 def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: int,
@@ -70,9 +82,10 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
                         np.zeros((1, steps.shape[1] + 1), np.float32)])
     index = history_index(frame[CARD].to_numpy(), history)
     days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
-    tensors = {}
+    tensors, split_rows = {}, {}
     for name in SPLITS:
         rows = np.flatnonzero(masks[name])
+        split_rows[name] = torch.from_numpy(rows)
         tensors[name] = {
             "x": torch.from_numpy(padded[index[rows]]),
             "y": torch.from_numpy(frame[LABEL].to_numpy()[rows].astype(np.int64)),
@@ -82,7 +95,8 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
         if name == "train" and int(tensors[name]["y"].sum()) == 0:
             raise DataError(f"{source}: the training split has no fraud, so there is nothing to learn; "
                             "widen split.train_days or use more data.")
-    return PreparedSplits(tensors=tensors, input_size=padded.shape[1])
+    return PreparedSplits(tensors=tensors, input_size=padded.shape[1], events=torch.from_numpy(padded[:-1]),
+                          cards=torch.tensor(frame[CARD].to_numpy()), rows=split_rows)
 
 
 class FraudDataModule(SequenceDataModule):
