@@ -102,12 +102,15 @@ class StreamingScorer:
             raise ValueError("a key comes twice in one call: score a key's later event in a later call")
         with torch.inference_mode():
             rows = [self._rows.get(key) or self._admit(key) for key in keys]
-            counts = torch.tensor([len(key_rows) for key_rows in rows], device=self._device)
-            index = torch.tensor(list(itertools.chain.from_iterable(rows)), device=self._device)
-            x = events.to(self._device).repeat_interleave(counts, dim=0).unsqueeze(1)
-            logits, state = self.net(x, map_state(lambda part: part[:, index], self._pool))
+            flat = list(itertools.chain.from_iterable(rows))
+            index = torch.tensor(flat, device=self._device)
+            x = events.to(self._device)
+            if len(flat) > len(keys):  # some keys still carry candidates: each gets its key's event
+                counts = torch.tensor([len(key_rows) for key_rows in rows], device=self._device)
+                x = x.repeat_interleave(counts, dim=0)
+            logits, state = self.net(x.unsqueeze(1), map_state(lambda part: part[:, index], self._pool))
             _assign(self._pool, index, state)
-            last = logits[counts.cumsum(0) - 1, 0]
+            last = logits[:, 0] if len(flat) == len(keys) else logits[counts.cumsum(0) - 1, 0]
             for key_rows in rows:
                 if len(key_rows) > 1:  # that candidate's window is scored; it is not needed again
                     self._free.append(key_rows.pop())
