@@ -77,9 +77,9 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
             window = torch.cat([model.score(x) for x in test["x"].split(4096)])
         streamed = StreamingScorer(model, history).score_stream(data.cards.tolist(), data.events)[data.rows["test"]]
         for name, scores in (("window", window), ("stream", streamed)):
-            figures.append(Figure(f"streaming.{cell}_test_auprc_{name}", float(binary_average_precision(scores, test["y"])),
-                                  "AUPRC", note=f"{cell}, {epochs} epochs, history {history}, "
-                                                f"{len(scores)} test transactions"))
+            auprc = float(binary_average_precision(scores, test["y"]))
+            figures.append(Figure(f"streaming.{cell}_test_auprc_{name}", auprc, "AUPRC",
+                                  note=f"{cell}, {epochs} epochs, history {history}, {len(scores)} test transactions"))
         models[cell], streams[cell] = model, StreamingScorer(model, history)
 
     cards = data.cards.numpy()
@@ -114,8 +114,9 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
             figures += [Figure(f"streaming.{cell}_{name}_p50_ms_batch1", _percentile_ms(kept, 50), "ms",
                                note=f"one event, {what}"),
                         Figure(f"streaming.{cell}_{name}_p99_ms_batch1", _percentile_ms(kept, 99), "ms"),
-                        Figure(f"streaming.{cell}_{name}_events_per_s", 1 / statistics.median(seconds[f"{cell}.{name}.many"]),
-                               "events/s", note=f"{keys} keys, one event each per call")]
+                        Figure(f"streaming.{cell}_{name}_events_per_s",
+                               1 / statistics.median(seconds[f"{cell}.{name}.many"]), "events/s",
+                               note=f"{keys} keys, one event each per call")]
         figures.append(ratio_figure(f"streaming.{cell}_stream_vs_window_events_ratio", seconds[f"{cell}.window.many"],
                                     seconds[f"{cell}.stream.many"], note="events/s, streaming / windowed"))
     return figures

@@ -257,7 +257,7 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
 
 
 def serve_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001, store: Path = Path("mlruns")) -> None:
-    """Serve the task's champion model over HTTP with MLflow's scoring server (bound to 127.0.0.1 unless told otherwise).
+    """Serve the task's champion over HTTP with MLflow's scoring server (bound to 127.0.0.1 unless told otherwise).
 
     POST /invocations takes {"inputs": [...]}, a batch of sequences (n, history, features), and answers
     {"predictions": [...]}, one probability per sequence; GET /ping answers once the model is loaded.
@@ -279,7 +279,8 @@ def serve_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001
     # MLflow starts uvicorn by name: this environment's scripts go first on the PATH. The server replaces
     # this process, so that signals reach it directly.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    os.execve(sys.executable, command, os.environ | {"MLFLOW_TRACKING_URI": uri, "PATH": path})
+    quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # no download bar for a model read from disk
+    os.execve(sys.executable, command, quiet | os.environ | {"MLFLOW_TRACKING_URI": uri, "PATH": path})
 
 
 def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001, batch: int = 1,
@@ -299,6 +300,7 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
         store: folder of the MLflow store (or $MLFLOW_TRACKING_URI), for the input example.
     """
     uri = tracking_uri(store)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     sequences = input_example(champion(task, uri), uri)
     url = f"http://{host}:{port}/invocations"
     result = bench_server(url, sequences, batch=batch, count=requests, seconds=seconds)

@@ -15,7 +15,6 @@ import mlflow
 import mlflow.pytorch
 import pytest
 import requests
-import torch
 
 from gatelab.cli import main
 from gatelab.config import build_parser, instantiate_run, load_config
@@ -80,8 +79,8 @@ def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep
         assert answer.json()["predictions"] == pytest.approx(expected.tolist(), abs=1e-6)
 
         short = requests.post(f"{url}/invocations", json={"inputs": sequences[:, 1:].tolist()}, timeout=60)
-        words = requests.post(f"{url}/invocations", json={"inputs": [[["a"] * sequences.shape[2]] * sequences.shape[1]]},
-                              timeout=60)
+        text = [[["a"] * sequences.shape[2]] * sequences.shape[1]]
+        words = requests.post(f"{url}/invocations", json={"inputs": text}, timeout=60)
         assert short.status_code == 400 and "does not match expected shape" in short.json()["message"]
         assert words.status_code == 400 and "could not convert string to float" in words.json()["message"]
         assert requests.post(f"{url}/invocations", json={"inputs": sequences[:1].tolist()}, timeout=60).ok
@@ -89,8 +88,8 @@ def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep
         code, out, err = run_cli(capsys, "serve-bench", "--task", "fraud", "--store", str(store), "--port", str(port),
                                  "--requests", "20", "--seconds", "20")
         assert code == 0, err
-        figures = re.search(r"(\d+) requests of 1 sequence.* ([\d.]+) requests/s; latency p50 ([\d.]+) ms, p99 ([\d.]+)",
-                            out)
+        figures = re.search(r"(\d+) requests of 1 sequence.* ([\d.]+) requests/s; "
+                            r"latency p50 ([\d.]+) ms, p99 ([\d.]+)", out)
         assert figures and int(figures[1]) >= 1 and all(float(value) > 0 for value in figures.groups()[1:]), out
     finally:  # the server and its uvicorn process share the command's process group
         os.killpg(server.pid, signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -94,10 +95,12 @@ def test_fraud_events_stream_to_the_windows_scores(cell: str) -> None:
     windows = torch.cat([prepared.events, torch.zeros(1, prepared.input_size)])[history_index(cards, HISTORY)]
     for name in ("train", "val", "test"):  # the events are the steps the task's windows hold
         assert torch.equal(windows[prepared.rows[name]], prepared.tensors[name]["x"])
+    kept = torch.from_numpy(np.isin(cards, np.unique(cards)[:50]))  # 50 cards' streams, for speed
+    cards, events, windows = cards[kept.numpy()], prepared.events[kept], windows[kept]
     model = classifier(cell, input_size=prepared.input_size)
-    streamed = StreamingScorer(model, history=HISTORY).score_stream(cards.tolist(), prepared.events)
+    streamed = StreamingScorer(model, history=HISTORY).score_stream(cards.tolist(), events)
     young = torch.from_numpy(pd.Series(cards).groupby(cards).cumcount().to_numpy() < HISTORY)
     with torch.inference_mode():
         expected = model.score(windows[young])
-    assert int(young.sum()) > 300 and (~young).any()
+    assert int(young.sum()) > 150 and (~young).any()
     assert streamed[young] == pytest.approx(expected, abs=1e-5)
