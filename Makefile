@@ -24,6 +24,8 @@ THREADS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DASHBOARD_PORT ?= 8080
+# make serve: the champion's scoring server, beside make ui.
+SERVE_PORT ?= 5001
 # Several workers, on this machine (LAUNCHER=local) or as a Slurm job array (LAUNCHER=slurm).
 WORKERS ?=
 LAUNCHER ?=
@@ -48,7 +50,7 @@ SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
 	$(if $(SEED),--seed $(SEED)) $(if $(DEVICES),--devices $(DEVICES))
 
-.PHONY: install sweep worker report train ui dashboard mlflow-server test bench clean-venv
+.PHONY: install sweep worker report train ui dashboard serve serve-bench mlflow-server test bench clean-venv
 
 install: $(STAMP)
 
@@ -78,6 +80,13 @@ ui: $(STAMP)
 
 dashboard: $(STAMP)
 	$(BIN)/gatelab dashboard --task $(TASK) $(if $(SWEEP),--sweep $(SWEEP)) --host $(HOST) --port $(DASHBOARD_PORT)
+
+# The task's champion over HTTP (MLflow's scoring server); serve-bench measures it from a second shell.
+serve: $(STAMP)
+	$(BIN)/gatelab serve --task $(TASK) --host $(HOST) --port $(SERVE_PORT)
+
+serve-bench: $(STAMP)
+	$(BIN)/gatelab serve-bench --task $(TASK) --host $(HOST) --port $(SERVE_PORT)
 
 # An MLflow tracking server for workers elsewhere: BACKEND=postgresql://... (default: the local store).
 mlflow-server: $(STAMP)

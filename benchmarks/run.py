@@ -23,6 +23,7 @@ from benchmarks.common import Figure
 from benchmarks.data_pipeline import data_pipeline
 from benchmarks.layers import layer_overhead, mingru_speed
 from benchmarks.lm_throughput import lm_throughput
+from benchmarks.streaming import streaming_scoring
 from benchmarks.sweep_costs import sweep_costs
 from benchmarks.tracking_overhead import tracking_overhead
 
@@ -36,6 +37,7 @@ BENCHMARKS: list[Callable[[bool], list[Figure]]] = [
     sweep_costs,
     lm_throughput,
     mingru_speed,
+    streaming_scoring,
 ]
 
 

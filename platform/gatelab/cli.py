@@ -22,6 +22,7 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
 from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import run_loggers
+from gatelab.tracking.serving import bench_server, champion, input_example
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.task import describe_data_report
@@ -259,8 +260,62 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
                        "--port", str(port)])
 
 
+def serve_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001, store: Path = Path("mlruns")) -> None:
+    """Serve the task's champion over HTTP with MLflow's scoring server (bound to 127.0.0.1 unless told otherwise).
+
+    POST /invocations takes {"inputs": [...]}, a batch of sequences (n, history, features), and answers
+    {"predictions": [...]}, one probability per sequence; GET /ping answers once the model is loaded.
+
+    Args:
+        task: the task whose champion (gatelab-<task>@champion) is served.
+        host: address to bind.
+        port: port to listen on.
+        store: folder of the MLflow store (or $MLFLOW_TRACKING_URI).
+    """
+    uri = tracking_uri(store)
+    version = champion(task, uri)
+    model = f"models:/{version.name}/{version.version}"
+    print(f"gatelab: serving {model} (the champion: {version.tags.get('gatelab.cell', '?')} of sweep "
+          f"{version.tags.get('gatelab.sweep', '?')}) on http://{host}:{port}/invocations; POST "
+          '{"inputs": [[[...]]]} (sequences x steps x features); Ctrl-C stops it.', flush=True)
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "--model-uri", model, "--host", host, "--port",
+               str(port), "--env-manager", "local"]
+    # MLflow starts uvicorn by name: this environment's scripts go first on the PATH. The server replaces
+    # this process, so that signals reach it directly.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # no download bar for a model read from disk
+    os.execve(sys.executable, command, quiet | os.environ | {"MLFLOW_TRACKING_URI": uri, "PATH": path})
+
+
+def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001, batch: int = 1,
+                        requests: int = 500, seconds: float = 30.0, store: Path = Path("mlruns")) -> None:
+    """Measure a running `gatelab serve`: requests per second and p50/p99 latency from a local client.
+
+    It sends the champion's stored input example (real test sequences), one request at a time, until
+    `requests` are timed or `seconds` have passed (after 5 untimed requests).
+
+    Args:
+        task: the task whose champion the server serves.
+        host: the server's address.
+        port: the server's port.
+        batch: sequences per request.
+        requests: the most timed requests.
+        seconds: the most seconds of timed requests.
+        store: folder of the MLflow store (or $MLFLOW_TRACKING_URI), for the input example.
+    """
+    uri = tracking_uri(store)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    sequences = input_example(champion(task, uri), uri)
+    url = f"http://{host}:{port}/invocations"
+    result = bench_server(url, sequences, batch=batch, count=requests, seconds=seconds)
+    print(f"gatelab: {url}: {result.requests} requests of {batch} sequence(s) of shape {sequences.shape[1:]} in "
+          f"{result.seconds:.1f} s, one at a time: {result.per_second:.1f} requests/s; latency p50 "
+          f"{result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms.", flush=True)
+
+
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
-            "report": report_command, "dashboard": dashboard_command}
+            "report": report_command, "dashboard": dashboard_command, "serve": serve_command,
+            "serve-bench": serve_bench_command}
 
 
 def _make_spelling(error: GatelabError) -> str:

@@ -33,11 +33,24 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class PreparedSplits:
-    """Sequences, labels, card ids and day indices of each split, the features per step, and what
-    loading did to the data (``FraudDataModule.data_report``)."""
+    """Sequences, labels, card ids and day indices of each split, every transaction as one event, and what
+    loading did to the data.
+
+    Args:
+        tensors: per split, ``x`` (rows, history, input_size) windows, ``y``, ``card`` and ``day``.
+        input_size: features per step (the presence flag last).
+        events: (transactions, input_size) each transaction's own step, in time order, every split and the
+            warm-up days included: what a streaming scorer consumes (a window's padding step is all zeros).
+        cards: (transactions,) each event's card id.
+        rows: per split, the indices into ``events`` of its rows, in the order of ``tensors``.
+        report: ``data.*`` counts and dates for ``FraudDataModule.data_report``.
+    """
 
     tensors: dict[str, dict[str, Tensor]]
     input_size: int
+    events: Tensor
+    cards: Tensor
+    rows: dict[str, Tensor]
     report: dict[str, int | float | str]
 
 
@@ -82,9 +95,10 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
                         np.zeros((1, steps.shape[1] + 1), np.float32)])
     index = history_index(frame[CARD].to_numpy(), history)
     days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
-    tensors = {}
+    tensors, split_rows = {}, {}
     for name in SPLITS:
         rows = np.flatnonzero(masks[name])
+        split_rows[name] = torch.from_numpy(rows)
         tensors[name] = {
             "x": torch.from_numpy(padded[index[rows]]),
             "y": torch.from_numpy(frame[LABEL].to_numpy()[rows].astype(np.int64)),
@@ -102,7 +116,8 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
         report[f"data.{name}"] = f"{found.first}..{found.last}: {found.transactions} transactions, {found.frauds} frauds"
         if name != "train":
             report[f"data.{name}_known_compromised_removed"] = found.removed
-    return PreparedSplits(tensors=tensors, input_size=padded.shape[1], report=report)
+    return PreparedSplits(tensors=tensors, input_size=padded.shape[1], events=torch.from_numpy(padded[:-1]),
+                          cards=torch.tensor(frame[CARD].to_numpy()), rows=split_rows, report=report)
 
 
 class FraudDataModule(ClassificationDataModule[PreparedSplits]):

@@ -1,0 +1,122 @@
+"""The champion over HTTP: finding it in the store, and measuring the server from a local client.
+
+``gatelab serve`` runs MLflow's own scoring server (``mlflow models serve``) on a task's champion. The
+server takes ``POST /invocations`` with ``{"inputs": [...]}``, a batch of sequences of shape ``(n,
+history, features)`` as nested lists (MLflow's tensor input, checked against the model's signature; a
+wrong shape or type is answered with 400), and answers ``{"predictions": [...]}``, one probability per
+sequence.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import requests
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+
+from gatelab.errors import GatelabError, MissingResultsError
+from gatelab.tracking.model_registry import CHAMPION, registered_name
+from gatelab.tracking.client import redact
+
+__all__ = ["ServerBench", "bench_server", "champion", "input_example"]
+
+
+def champion(task: str, uri: str) -> ModelVersion:
+    """The version of ``gatelab-<task>`` with the alias ``champion`` in the store at ``uri``.
+
+    Raises:
+        MissingResultsError: there is none (no sweep of the task has ended with a verdict yet).
+    """
+    name = registered_name(task)
+    # A SQLite store that is not there yet stays so: MlflowClient would create an empty one.
+    missing = uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists()
+    try:
+        if not missing:
+            return MlflowClient(uri).get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        pass
+    raise MissingResultsError(f"{redact(uri)}: no champion model of task '{task}' ({name}@{CHAMPION}); run "
+                              f"`gatelab sweep --task {task}` first (its verdict registers the champion), or "
+                              f"`gatelab report --task {task}` after a sweep run with --seeds 0.", task)
+
+
+def input_example(version: ModelVersion, uri: str) -> np.ndarray:
+    """The real test sequences stored with the model version as its input example, ``(rows, history, features)``."""
+    with tempfile.TemporaryDirectory() as folder:
+        local = MlflowClient(uri).download_artifacts(version.run_id, "model", folder)
+        return Model.load(local).load_input_example(local)
+
+
+@dataclass(frozen=True)
+class ServerBench:
+    """Requests answered by the server, timed at the client.
+
+    Args:
+        requests: timed requests (after the warm-up).
+        sequences: sequences per request.
+        seconds: wall seconds of the timed requests.
+        p50_ms: median latency of a request, milliseconds.
+        p99_ms: 99th-percentile latency, milliseconds.
+    """
+
+    requests: int
+    sequences: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second, one client sending one request at a time."""
+        return self.requests / self.seconds
+
+
+def bench_server(url: str, sequences: np.ndarray, batch: int = 1, count: int = 500, seconds: float = 30.0,
+                 warmup: int = 5) -> ServerBench:
+    """Send ``batch`` sequences per request to ``url`` (``.../invocations``), one request at a time, until
+    ``count`` are timed or ``seconds`` have passed.
+
+    Args:
+        url: the server's invocations endpoint.
+        sequences: ``(rows, history, features)`` sequences to send, cycled through.
+        batch: sequences per request.
+        count: the most timed requests.
+        seconds: the most wall seconds of timed requests.
+        warmup: untimed requests first.
+
+    Raises:
+        GatelabError: the server is not there, or answers with an error.
+    """
+    rows = np.resize(np.arange(len(sequences)), (count + warmup, batch))
+    bodies = [{"inputs": sequences[index].tolist()} for index in rows]
+    latencies = []
+    with requests.Session() as session:
+        start = time.perf_counter()
+        for number, body in enumerate(bodies):
+            if number == warmup:
+                start = time.perf_counter()
+            sent = time.perf_counter()
+            try:
+                answer = session.post(url, json=body, timeout=60)
+            except requests.ConnectionError:
+                raise GatelabError(f"{url}: no server answers; start one with `gatelab serve` (--port for another "
+                                   "port) and run the bench beside it.") from None
+            if answer.status_code != 200:
+                raise GatelabError(f"{url}: the server answered {answer.status_code}: {answer.text[:300]}")
+            if number >= warmup:
+                latencies.append(time.perf_counter() - sent)
+                if time.perf_counter() - start > seconds:
+                    break
+        wall = time.perf_counter() - start
+    milliseconds = np.array(latencies) * 1000
+    return ServerBench(len(latencies), batch, wall, statistics.median(milliseconds),
+                       float(np.percentile(milliseconds, 99)))
+

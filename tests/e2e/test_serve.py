@@ -1,0 +1,103 @@
+"""`gatelab serve`: MLflow's scoring server on a tiny sweep's champion, asked over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import mlflow.pytorch
+import pytest
+import requests
+
+from gatelab.cli import main
+from gatelab.training.config import build_parser, instantiate_run, load_config
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the `gatelab` command in this process; returns exit code, stdout, stderr."""
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_serve_without_a_champion_says_which_sweep_to_run(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "serve", "--task", "fraud", "--store", str(tmp_path / "mlruns"))
+    assert code == 2 and "no champion model of task 'fraud'" in err and "make sweep TASK=fraud" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "mlruns").exists()
+
+
+def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep, tmp_path: Path, capsys) -> None:
+    store, _ = tiny_sweep
+    data = instantiate_run(build_parser(), load_config("fraud", [store.parent / "tiny.yaml"])).data
+    data.setup("test")
+    sequences = next(iter(data.test_dataloader()))["x"][:32]  # real test sequences of the sweep's data
+    mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+    try:
+        model = mlflow.pytorch.load_model("models:/gatelab-fraud@champion")
+    finally:
+        mlflow.set_tracking_uri(None)
+    expected = model(sequences).detach().numpy()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "gatelab.cli", "serve", "--task", "fraud", "--store", str(store),
+                               "--port", str(port)], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the scoring server did not answer /ping"
+            try:
+                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        answer = requests.post(f"{url}/invocations", json={"inputs": sequences.tolist()}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == pytest.approx(expected.tolist(), abs=1e-6)
+
+        short = requests.post(f"{url}/invocations", json={"inputs": sequences[:, 1:].tolist()}, timeout=60)
+        text = [[["a"] * sequences.shape[2]] * sequences.shape[1]]
+        words = requests.post(f"{url}/invocations", json={"inputs": text}, timeout=60)
+        assert short.status_code == 400 and "does not match expected shape" in short.json()["message"]
+        assert words.status_code == 400 and "could not convert string to float" in words.json()["message"]
+        assert requests.post(f"{url}/invocations", json={"inputs": sequences[:1].tolist()}, timeout=60).ok
+
+        code, out, err = run_cli(capsys, "serve-bench", "--task", "fraud", "--store", str(store), "--port", str(port),
+                                 "--requests", "20", "--seconds", "20")
+        assert code == 0, err
+        figures = re.search(r"(\d+) requests of 1 sequence.* ([\d.]+) requests/s; "
+                            r"latency p50 ([\d.]+) ms, p99 ([\d.]+)", out)
+        assert figures and int(figures[1]) >= 1 and all(float(value) > 0 for value in figures.groups()[1:]), out
+    finally:  # the server and its uvicorn process share the command's process group
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+    printed = (tmp_path / "serve.log").read_text()
+    assert f"on http://127.0.0.1:{port}/invocations" in printed and "models:/gatelab-fraud/" in printed
