@@ -33,7 +33,8 @@ def test_classes_missing_from_validation_are_reported(tmp_path: Path) -> None:
 def test_a_validation_split_of_one_class_is_refused(tmp_path: Path) -> None:
     split = PatientSplit(train_records=(114, 200, 208, 232), val_records=(114,), test_records=(210, 233))
     with pytest.raises(DataError, match=r"^validation records 114: beats of fewer than two classes \(beats per class: "
-                                        r"N 54, S 0, V 0, F 0\), .*; choose split.val_records that hold more classes\.$"):
+                                        r"N 54, S 0, V 0, F 0\), .*; choose split.val_records that hold more "
+                                        r"classes\.$"):
         report(tmp_path, split)
 
 
