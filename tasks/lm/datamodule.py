@@ -17,31 +17,42 @@ from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.task import SequenceDataModule
 from tasks.lm.batching import BpttWindows, batchify
-from tasks.lm.corpus import SPLITS, Corpus
+from tasks.lm.corpus import INLINE_SEPARATORS, SPLITS, Corpus, tokenize
 from tasks.lm.metrics import BitsPerCharacter, Perplexity
 from tasks.lm.module import LanguageModule, LRSchedule
 from tasks.lm.sources import TinyShakespeare
-from tasks.lm.vocab import Vocabulary
+from tasks.lm.vocab import UNK, Vocabulary
 
 __all__ = ["EncodedCorpus", "LanguageModelDataModule", "encode_corpus"]
 
 
 @dataclass(frozen=True)
 class EncodedCorpus:
-    """Each split's token ids and origin, and the training split's vocabulary."""
+    """Each split's token ids and origin, the training split's vocabulary, and what reading did to the text."""
 
     vocabulary: Vocabulary
     ids: dict[str, Tensor]
     origins: dict[str, str]
+    report: dict[str, int | float | str]
 
 
 @functools.lru_cache(maxsize=2)
 def encode_corpus(corpus: Corpus) -> EncodedCorpus:
     """Tokenise every split and encode it with the vocabulary of the training split; cached per process."""
-    tokens = corpus.tokens()
-    vocabulary = Vocabulary.build(tokens["train"][0])
-    ids = {split: vocabulary.encode(*tokens[split]) for split in SPLITS}
-    return EncodedCorpus(vocabulary, ids, {split: origin for split, (_, origin) in tokens.items()})
+    texts = corpus.texts()
+    tokens = {split: tokenize(text, corpus.level) for split, (text, _) in texts.items()}
+    vocabulary = Vocabulary.build(tokens["train"])
+    origins = {split: origin for split, (_, origin) in texts.items()}
+    ids = {split: vocabulary.encode(tokens[split], origins[split]) for split in SPLITS}
+    report: dict[str, int | float | str] = {
+        "data.inline_separators": sum(text.count(char) for text, _ in texts.values() for char in INLINE_SEPARATORS)}
+    for split in SPLITS:
+        text = texts[split][0]
+        report[f"data.{split}_lines"] = text.count("\n") + (not text.endswith("\n"))
+        report[f"data.{split}_tokens"] = len(tokens[split])
+        if split != "train" and UNK in vocabulary.index:
+            report[f"data.{split}_unseen_as_unk"] = sum(token not in vocabulary.index for token in tokens[split])
+    return EncodedCorpus(vocabulary, ids, origins, report)
 
 
 class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
@@ -98,6 +109,20 @@ class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
                     f"one batch of {batch} streams needs ({2 * batch}: an input and a target each); use more text "
                     f"or a smaller {'batch_size' if split == 'train' else 'eval_batch_size'}.")
         return data
+
+    def data_report(self) -> dict[str, int | float | str]:
+        """What reading the corpus did to its text; call after ``setup``. Keys:
+
+        - ``data.{train,valid,test}_lines``: lines of each split's text; at word level each ends in one
+          ``<eos>`` (lines end at ``\n``, ``\r\n`` or ``\r`` only; a leading byte-order mark is dropped).
+        - ``data.{train,valid,test}_tokens``: tokens of each split.
+        - ``data.inline_separators``: U+2028, U+2029, U+0085, form feeds, vertical tabs and U+001C..U+001E
+          inside lines, read as whitespace at word level and kept as characters at character level.
+        - ``data.{valid,test}_unseen_as_unk``: tokens the training split never has, read as ``<unk>``
+          (only where the vocabulary has ``<unk>``; without it such a token is an error).
+        """
+        return dict(self.prepared.report)
+
 
     @property
     def vocabulary(self) -> Vocabulary:

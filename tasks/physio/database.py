@@ -7,8 +7,11 @@ Where the records come from, in order:
 3. ``~/.cache/gatelab/physio/mitdb``, where missing records are downloaded from PhysioNet with
    ``wfdb`` on first use, each checked before it is moved into place.
 
-Every record is checked when it is read: its ``.dat`` size must match the header (samples x
-channels in the storage format) and the per-channel checksums in the header must match the
+Records are read the way the WFDB format defines them, by ``wfdb``: a header may omit the sample
+count (the length is then the signal file's), and the format's invalid-sample value (-32768 in
+format 16, -2048 in format 212, ...) becomes a missing value (NaN) in the physical signal. On top,
+every record is checked: where the header gives the sample count, the ``.dat`` size must match it
+(samples x channels in the storage format), and where it gives checksums, they must match the
 samples. Data: Moody GB, Mark RG, *The impact of the MIT-BIH Arrhythmia Database*, IEEE EMB
 20(3):45-50, 2001; PhysioNet (Goldberger et al. 2000), ODC-By 1.0.
 """
@@ -57,7 +60,8 @@ class RecordData:
     Args:
         name: the record's name (``"114"``).
         fs: sampling frequency in Hz.
-        signal: the chosen leads in mV, shape (samples, leads).
+        signal: the chosen leads in mV, shape (samples, leads); NaN where a sample holds the format's
+            invalid-sample value (a missing value).
         beat_samples: sample index of every beat annotation (R peak), ascending.
         beat_labels: the AAMI class code of each of those beats (``tasks.physio.aami``).
     """
@@ -155,7 +159,11 @@ def _fix(directory: Path, record: str) -> str:
 
 
 def _read_checked(directory: Path, record: str) -> wfdb.Record:
-    """Read a record's digital samples after checking its files against its header."""
+    """Read a record's digital samples after checking its files against its header.
+
+    A header without the sample count (legal WFDB) leaves the length to ``wfdb``, which takes it from
+    the signal file's size; the size check needs the count and is skipped then, the checksums are not.
+    """
     missing = _missing_files(directory, record)
     if missing:
         raise DataError(f"record {record}: {', '.join(missing)} not found in {directory}; {_fix(directory, record)}.")
@@ -170,7 +178,10 @@ def _read_checked(directory: Path, record: str) -> wfdb.Record:
         channels = sum(name == file_name for name in header.file_name)
         fmt = fmts.pop()
         if fmts or fmt not in _BYTES_PER_SAMPLE:
-            raise DataError(f"record {record}: storage format(s) {header.fmt} of {file_name} are not supported.")
+            raise DataError(f"record {record}: storage format(s) {header.fmt} of {file_name} are not supported; "
+                            f"convert the record to format 16 or 212 (e.g. with wfdb.wrsamp).")
+        if header.sig_len is None:
+            continue
         expected = math.ceil(header.sig_len * channels * _BYTES_PER_SAMPLE[fmt])
         actual = (directory / file_name).stat().st_size
         if actual != expected:
@@ -217,7 +228,7 @@ def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_record(directory: Path, record: str, leads: tuple[str, ...]) -> RecordData:
-    """Read a checked record: the named leads in mV and its beats with their AAMI classes.
+    """Read a checked record: the named leads in mV (NaN where invalid) and its beats with their AAMI classes.
 
     Args:
         directory: the database folder.
@@ -236,12 +247,11 @@ def read_record(directory: Path, record: str, leads: tuple[str, ...]) -> RecordD
             f"non-paced MIT-BIH records), or leave this record out of the split."
         )
     columns = [signals.sig_name.index(lead) for lead in leads]
-    digital = signals.d_signal[:, columns].astype(np.float64)
-    gain = np.asarray(signals.adc_gain, dtype=np.float64)[columns]
-    baseline = np.asarray(signals.baseline, dtype=np.float64)[columns]
+    # wfdb's digital-to-physical conversion, the one rdrecord(physical=True) runs: the format's
+    # invalid-sample value becomes NaN.
+    physical = signals.dac(return_res=64)[:, columns]
     samples, labels = _read_beats(directory, record)
-    return RecordData(name=record, fs=float(signals.fs), signal=(digital - baseline) / gain,
-                      beat_samples=samples, beat_labels=labels)
+    return RecordData(name=record, fs=float(signals.fs), signal=physical, beat_samples=samples, beat_labels=labels)
 
 
 def files_fingerprint(directory: Path, records: Iterable[str]) -> str:

@@ -19,17 +19,17 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchmetrics import MetricCollection
 
-from gatelab.errors import ConfigError, DataError
+from gatelab.errors import ConfigError
 from gatelab.training.loaders import keep_batch
 from gatelab.training.task import ClassificationDataModule
 from tasks.physio.aami import AAMI_CLASSES
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
-from tasks.physio.preprocess import Beats, Preprocessing, cut_beats
-from tasks.physio.splits import PatientSplit
+from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes, cut_beats
+from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text
 
-__all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "prepare_beats"]
+__all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "data_report", "prepare_beats"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class BeatBatches(Dataset):
 
 @dataclass(frozen=True)
 class PreparedBeats:
-    """Each split's beats as tensors, the training class counts and the data's fingerprint."""
+    """Each split's beats as tensors, the training class counts, the data's fingerprint and its report."""
 
     wave: dict[str, Tensor]
     rr: dict[str, Tensor]
@@ -71,11 +71,50 @@ class PreparedBeats:
     train_counts: tuple[int, ...]
     fingerprint: str
     from_cache: bool
+    report: dict[str, int | float | str]
 
 
-def _build(directory: Path, records: tuple[int, ...], cfg: Preprocessing) -> Beats:
+def _build(directory: Path, records: tuple[int, ...], cfg: Preprocessing) -> tuple[Beats, RecordNotes]:
     _LOG.info("preprocessing %d MIT-BIH records from %s", len(records), directory)
-    return Beats.concatenate([cut_beats(read_record(directory, str(record), cfg.leads), cfg) for record in records])
+    cut = [cut_beats(read_record(directory, str(record), cfg.leads), cfg) for record in records]
+    return Beats.concatenate([beats for beats, _ in cut]), RecordNotes.concatenate([notes for _, notes in cut])
+
+
+def _by_record(notes: RecordNotes) -> str:
+    listed = [f"{record}: {samples:,} invalid samples, {beats:,} beats dropped"
+              for record, samples, beats in zip(notes.record.tolist(), notes.invalid_samples.tolist(),
+                                                notes.dropped_invalid.tolist()) if samples or beats]
+    return "; ".join(listed) or "none"
+
+
+def data_report(notes: RecordNotes, cfg: Preprocessing, other_classes: int, counts: dict[str, np.ndarray],
+                classes: tuple[str, ...], missing: dict[str, str]) -> dict[str, int | float | str]:
+    """What reading, cutting and splitting did to the beats, as ``data.*`` entries (``PhysioDataModule.data_report``).
+
+    Args:
+        notes: every record's notes.
+        cfg: the preprocessing.
+        other_classes: beats left out because their class is not in ``classes``.
+        counts: beats per class of each split.
+        classes: the class names.
+        missing: the classes validation and test lack (``PatientSplit.check_classes``).
+    """
+    resampled = ~np.isclose(notes.stored_fs, cfg.sampling_rate_hz)
+    rates = [f"{record} ({fs:g} Hz)" for record, fs in zip(notes.record[resampled].tolist(),
+                                                          notes.stored_fs[resampled].tolist())]
+    return {
+        "data.sampling_rate_hz": cfg.sampling_rate_hz,
+        "data.resampled_records": int(resampled.sum()),
+        "data.resampled_from": ", ".join(rates) or "none",
+        "data.invalid_samples": int(notes.invalid_samples.sum()),
+        "data.dropped_beats_invalid": int(notes.dropped_invalid.sum()),
+        "data.invalid_by_record": _by_record(notes),
+        "data.dropped_beats_edges": int(notes.dropped_edges.sum()),
+        "data.dropped_beats_other_classes": other_classes,
+        **{f"data.{name}_beats": class_counts_text(counts[name], classes) for name in SPLITS},
+        **{f"data.{name}_missing_classes": f"{lacked} (macro-F1 averages over the classes present)" if lacked
+           else "none" for name, lacked in missing.items()},
+    }
 
 
 @functools.lru_cache(maxsize=2)
@@ -86,13 +125,13 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     Cached per process too, so the trials of a sweep share one copy.
 
     Raises:
-        DataError: a damaged or missing record, an unknown lead, a window longer than a record, or a
-            class without training beats.
+        DataError: a damaged or missing record, an unknown lead, a window longer than a record, a class
+            without training beats, or a validation or test split with fewer than two classes.
     """
     records = split.records()
     fingerprint = files_fingerprint(directory, map(str, records))
     key = cache_key(cfg, records, fingerprint)
-    beats, from_cache = load_or_build(cache_dir, key, lambda: _build(directory, records, cfg))
+    beats, notes, from_cache = load_or_build(cache_dir, key, lambda: _build(directory, records, cfg))
     codes = [AAMI_CLASSES.index(cls) for cls in classes]
     kept = np.isin(beats.label, codes)
     remap = np.full(len(AAMI_CLASSES), -1, dtype=np.int64)
@@ -100,11 +139,8 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     label, record = remap[beats.label[kept]], beats.record[kept]
     wave, rr = beats.wave[kept], beats.rr[kept]
     index = split.assign(record, label)
-    counts = np.bincount(label[index["train"]], minlength=len(classes))
-    absent = [cls for cls, count in zip(classes, counts) if count == 0]
-    if absent:
-        raise DataError(f"class(es) {absent} have no beats in the training records {split.train_records}; drop them "
-                        "from data.init_args.classes or add training records that have them.")
+    counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
+    missing = split.check_classes(counts, classes)
     # RR features are standardised with the training beats' statistics only.
     mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
     rr = (rr - mean) / np.where(std > 0, std, 1.0)
@@ -113,9 +149,10 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
         rr={name: torch.from_numpy(rr[rows].astype(np.float32)) for name, rows in index.items()},
         label={name: torch.from_numpy(label[rows]) for name, rows in index.items()},
         records={name: tuple(sorted(set(record[rows].tolist()))) for name, rows in index.items()},
-        train_counts=tuple(int(count) for count in counts),
+        train_counts=tuple(int(count) for count in counts["train"]),
         fingerprint=key,
         from_cache=from_cache,
+        report=data_report(notes, cfg, int((~kept).sum()), counts, classes, missing),
     )
 
 
@@ -174,6 +211,24 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     def load(self) -> PreparedBeats:
         return prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
+
+    def data_report(self) -> dict[str, int | float | str]:
+        """What the loader did to the beats; call after ``setup``. Keys:
+
+        - ``data.sampling_rate_hz``: the rate beats are cut at; ``data.resampled_records``: how many
+          records were stored at another rate and resampled, ``data.resampled_from``: which, at what rate.
+        - ``data.invalid_samples``: samples holding their format's invalid-sample value (read as missing)
+          in the chosen leads; ``data.dropped_beats_invalid``: beats dropped because their window touches a
+          missing value; ``data.invalid_by_record``: both per record
+          (``"210: 1,080 invalid samples, 5 beats dropped"``).
+        - ``data.dropped_beats_edges``: beats whose window runs over a record's start or end;
+          ``data.dropped_beats_other_classes``: beats of classes not in ``classes`` (e.g. Q).
+        - ``data.{train,val,test}_beats``: beats per class (``"N 134, S 39, V 30, F 11"``).
+        - ``data.{val,test}_missing_classes``: the classes a split lacks (``"none"`` if it has all); they
+          are not scored, and the split's macro-F1 averages over the classes present.
+        """
+        return dict(self.prepared.report)
+
 
     @property
     def input_size(self) -> int:

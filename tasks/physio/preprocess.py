@@ -1,18 +1,26 @@
-"""From a record to beats: filtering, per-record normalisation, windows around R peaks, RR intervals."""
+"""From a record to beats: resampling, filtering, per-record normalisation, windows around R peaks, RR intervals.
+
+Missing values (NaN, where a record holds its format's invalid-sample value) are never filled in:
+each stretch of valid samples is filtered on its own, normalisation ignores missing values, and a
+beat whose window touches one is dropped and counted (``RecordNotes``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import math
+from dataclasses import dataclass, fields, replace
+from fractions import Fraction
+from typing import Literal, Self
 
 import numpy as np
-from jsonargparse.typing import NonNegativeFloat, PositiveInt
+from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy import signal as sps
 
 from gatelab.errors import ConfigError, DataError
 from tasks.physio.database import RecordData
 
-__all__ = ["RR_FEATURES", "Beats", "Preprocessing", "cut_beats", "filter_signal", "rr_intervals"]
+__all__ = ["RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal", "resample",
+           "rr_intervals"]
 
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "pre_over_local")
 """The RR-interval features of each beat (seconds, and a ratio); see ``rr_intervals``."""
@@ -25,6 +33,8 @@ class Preprocessing:
 
     Args:
         leads: lead names as in the headers (``sig_name``); MLII by default.
+        sampling_rate_hz: the rate beats are cut at; a record stored at another rate is resampled to
+            it (scipy's polyphase resampler). 360 Hz is the MIT-BIH rate.
         before_s: seconds of signal before the R peak in each beat's window.
         after_s: seconds after the R peak; the window is ``before_s + after_s`` long.
         highpass_hz: high-pass cut-off that removes baseline wander (0 turns it off).
@@ -32,11 +42,16 @@ class Preprocessing:
             lie below the Nyquist frequency after downsampling.
         filter_order: order of the Butterworth filters, run forwards and backwards (zero phase).
         normalize: ``zscore`` scales each record's filtered leads to mean 0 and standard deviation 1
-            (gain and electrode differences between patients); ``none`` keeps millivolts.
+            (gain and electrode differences between patients), over its valid samples; ``none`` keeps
+            millivolts.
         downsample: keep every n-th sample of a window (after the low-pass filter), e.g. 3: 360 -> 120 Hz.
+
+    Raises:
+        ConfigError: naming the setting that is out of range.
     """
 
     leads: tuple[str, ...] = ("MLII",)
+    sampling_rate_hz: PositiveFloat = 360.0
     before_s: NonNegativeFloat = 0.25
     after_s: NonNegativeFloat = 0.45
     highpass_hz: NonNegativeFloat = 0.5
@@ -55,14 +70,25 @@ class Preprocessing:
                               f"({self.lowpass_hz}).")
         if self.downsample > 1 and not self.lowpass_hz:
             raise ConfigError("preprocess.downsample > 1 needs preprocess.lowpass_hz > 0 (anti-aliasing).")
+        _check_cutoffs(self.sampling_rate_hz, self)
 
     def window(self, fs: float) -> tuple[int, int]:
         """Samples before and after the R peak at sampling frequency ``fs``."""
         return round(self.before_s * fs), round(self.after_s * fs)
 
 
+class _Rows:
+    """Arrays aligned on their first axis (a dataclass of numpy arrays)."""
+
+    @classmethod
+    def concatenate(cls, parts: list[Self]) -> Self:
+        """One table of several parts' rows, in the given order."""
+        return cls(**{field.name: np.concatenate([getattr(part, field.name) for part in parts])
+                      for field in fields(cls)})  # type: ignore[arg-type]
+
+
 @dataclass
-class Beats:
+class Beats(_Rows):
     """Beats of one or more records, aligned on the first axis.
 
     Args:
@@ -70,7 +96,7 @@ class Beats:
         rr: RR-interval features (``RR_FEATURES``), shape (beats, 4), float32.
         label: AAMI class codes, shape (beats,).
         record: the record number of each beat.
-        sample: the R peak's sample index in its record.
+        sample: the R peak's sample index in its record, at ``Preprocessing.sampling_rate_hz``.
     """
 
     wave: np.ndarray
@@ -79,33 +105,87 @@ class Beats:
     record: np.ndarray
     sample: np.ndarray
 
-    @classmethod
-    def concatenate(cls, parts: list[Beats]) -> Beats:
-        """One Beats of several records' beats, in the given order."""
-        names = cls.__dataclass_fields__
-        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names})
+
+@dataclass
+class RecordNotes(_Rows):
+    """What reading and cutting did to each record, aligned on records (for the data report).
+
+    Args:
+        record: the record number.
+        stored_fs: the rate the record is stored at, Hz (resampled where it is not the cutting rate).
+        invalid_samples: samples at which a chosen lead holds the format's invalid-sample value.
+        dropped_invalid: annotated beats dropped because their window touches a missing value.
+        dropped_edges: annotated beats dropped because their window runs over the record's start or end.
+    """
+
+    record: np.ndarray
+    stored_fs: np.ndarray
+    invalid_samples: np.ndarray
+    dropped_invalid: np.ndarray
+    dropped_edges: np.ndarray
+
+
+def _check_cutoffs(fs: float, cfg: Preprocessing) -> None:
+    nyquist = fs / 2 / cfg.downsample
+    if cfg.lowpass_hz >= nyquist or cfg.highpass_hz >= fs / 2:
+        raise ConfigError(f"preprocess.lowpass_hz ({cfg.lowpass_hz}) and highpass_hz ({cfg.highpass_hz}) must lie "
+                          f"below {nyquist:g} Hz, the Nyquist frequency of {fs:g} Hz downsampled by {cfg.downsample}.")
+
+
+def _valid_runs(valid: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each stretch of True in a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], valid, [False]]).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def resample(record: RecordData, fs: float) -> RecordData:
+    """The record at ``fs`` Hz, by scipy's polyphase resampler (``resample_poly``); beat indices mapped.
+
+    The rate ratio is taken as a fraction with a denominator of at most 1000. A missing value (NaN)
+    is missing at every output sample within the resampler's reach of it (its anti-aliasing filter's
+    half-length, ``10 * max(up, down)`` samples at the upsampled rate). A beat at input sample ``i``
+    lies at ``round(i * up / down)``.
+    """
+    ratio = Fraction(fs / record.fs).limit_denominator(1000)
+    up, down = ratio.numerator, ratio.denominator
+    missing = np.isnan(record.signal).any(axis=1)
+    out = sps.resample_poly(np.nan_to_num(record.signal, nan=0.0), up, down, axis=0)
+    if missing.any():
+        reach = math.ceil(10 * max(up, down) / up) + 1
+        near = np.convolve(missing, np.ones(2 * reach + 1), mode="same") > 0
+        nearest = np.minimum(np.round(np.arange(len(out)) * down / up).astype(np.int64), len(missing) - 1)
+        out[near[nearest]] = np.nan
+    samples = np.round(record.beat_samples * up / down).astype(np.int64)
+    return replace(record, fs=record.fs * up / down, signal=out, beat_samples=samples)
 
 
 def filter_signal(signal: np.ndarray, fs: float, cfg: Preprocessing) -> np.ndarray:
     """Zero-phase Butterworth high-/low-pass filtering of (samples, leads), then per-record normalisation.
 
+    A sample missing in any lead (NaN) is missing in all: each stretch of samples valid in every lead
+    is filtered on its own (as a record of its own), a stretch too short for the filter's padding
+    (``3 * (2 * sections + 1)`` samples) is left missing, and the z-score uses the valid samples only.
+
     Raises:
         ConfigError: a cut-off at or above the Nyquist frequency (after downsampling).
     """
-    nyquist = fs / 2 / cfg.downsample
-    if cfg.lowpass_hz >= nyquist or cfg.highpass_hz >= fs / 2:
-        raise ConfigError(f"preprocess.lowpass_hz ({cfg.lowpass_hz}) and highpass_hz ({cfg.highpass_hz}) must lie "
-                          f"below {nyquist:g} Hz, the Nyquist frequency of {fs:g} Hz downsampled by {cfg.downsample}.")
+    _check_cutoffs(fs, cfg)
     bands = {(True, True): ("bandpass", [cfg.highpass_hz, cfg.lowpass_hz]),
              (True, False): ("highpass", cfg.highpass_hz), (False, True): ("lowpass", cfg.lowpass_hz)}
     band = bands.get((cfg.highpass_hz > 0, cfg.lowpass_hz > 0))
     out = signal.astype(np.float64)
+    valid = ~np.isnan(out).any(axis=1)
+    out[~valid] = np.nan
     if band is not None:
         sos = sps.butter(cfg.filter_order, band[1], btype=band[0], fs=fs, output="sos")
-        out = sps.sosfiltfilt(sos, out, axis=0)
-    if cfg.normalize == "zscore":
-        std = out.std(axis=0)
-        out = (out - out.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        for start, stop in _valid_runs(valid):
+            if stop - start > 3 * (2 * len(sos) + 1):
+                out[start:stop] = sps.sosfiltfilt(sos, out[start:stop], axis=0)
+            else:
+                out[start:stop] = np.nan
+    if cfg.normalize == "zscore" and not np.isnan(out).all():
+        std = np.nanstd(out, axis=0)
+        out = (out - np.nanmean(out, axis=0)) / np.where(std > 0, std, 1.0)
     return out
 
 
@@ -128,31 +208,51 @@ def rr_intervals(samples: np.ndarray, fs: float) -> np.ndarray:
     return np.stack([pre, post, local, pre / local], axis=1).astype(np.float32)
 
 
-def cut_beats(record: RecordData, cfg: Preprocessing) -> Beats:
-    """The record's beats whose whole window lies inside the record (beats at its edges are dropped).
+def cut_beats(record: RecordData, cfg: Preprocessing) -> tuple[Beats, RecordNotes]:
+    """The record's beats whose whole window lies inside the record and holds no missing value.
+
+    The record is first resampled to ``cfg.sampling_rate_hz`` where it is stored at another rate.
+    Beats at the record's edges and beats whose window touches a missing value are dropped; the
+    notes count them.
+
+    Returns:
+        the kept beats and the record's notes (one row).
 
     Raises:
         DataError: the window is longer than the record, naming it and the fix.
     """
-    before, after = cfg.window(record.fs)
+    stored_fs = record.fs
+    invalid = int(np.isnan(record.signal).any(axis=1).sum())
+    if not math.isclose(record.fs, cfg.sampling_rate_hz):
+        record = resample(record, cfg.sampling_rate_hz)
+    fs = cfg.sampling_rate_hz
+    before, after = cfg.window(fs)
     length = before + after
     total = len(record.signal)
     if length > total:
         raise DataError(
             f"record {record.name}: the beat window ({cfg.before_s} s before + {cfg.after_s} s after the R peak = "
-            f"{length} samples) is longer than the record ({total} samples, {total / record.fs:.2f} s); shorten "
+            f"{length} samples at {fs:g} Hz) is longer than the record ({total} samples, {total / fs:.2f} s); shorten "
             f"data.init_args.preprocess.before_s / after_s or leave this record out."
         )
-    filtered = filter_signal(record.signal, record.fs, cfg)
-    rr = rr_intervals(record.beat_samples, record.fs)
-    inside = (record.beat_samples - before >= 0) & (record.beat_samples + after <= total)
-    starts = record.beat_samples[inside] - before
-    index = starts[:, None] + np.arange(0, length, cfg.downsample)[None, :]
-    kept = int(inside.sum())
-    return Beats(
+    filtered = filter_signal(record.signal, fs, cfg)
+    rr = rr_intervals(record.beat_samples, fs)
+    starts, stops = record.beat_samples - before, record.beat_samples + after
+    inside = (starts >= 0) & (stops <= total)
+    missing_before = np.concatenate([[0], np.cumsum(np.isnan(filtered).any(axis=1))])
+    touched = missing_before[np.clip(stops, 0, total)] > missing_before[np.clip(starts, 0, total)]
+    kept = inside & ~touched
+    index = starts[kept][:, None] + np.arange(0, length, cfg.downsample)[None, :]
+    beats = Beats(
         wave=filtered[index].astype(np.float32),
-        rr=rr[inside],
-        label=record.beat_labels[inside].astype(np.int8),
-        record=np.full(kept, int(record.name), dtype=np.int32),
-        sample=record.beat_samples[inside],
+        rr=rr[kept],
+        label=record.beat_labels[kept].astype(np.int8),
+        record=np.full(int(kept.sum()), int(record.name), dtype=np.int32),
+        sample=record.beat_samples[kept],
     )
+    notes = RecordNotes(
+        record=np.array([int(record.name)], dtype=np.int32), stored_fs=np.array([stored_fs]),
+        invalid_samples=np.array([invalid]), dropped_invalid=np.array([int((inside & touched).sum())]),
+        dropped_edges=np.array([int((~inside).sum())]),
+    )
+    return beats, notes

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from jsonargparse.typing import OpenUnitInterval
 
-from gatelab.errors import ConfigError
+from gatelab.errors import ConfigError, DataError
 from tasks.physio.aami import DS1, DS2, PACED
 
-__all__ = ["DEFAULT_VAL_RECORDS", "SPLITS", "PatientSplit"]
+__all__ = ["DEFAULT_VAL_RECORDS", "SPLITS", "PatientSplit", "class_counts_text"]
 
 SPLITS = ("train", "val", "test")
+_SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
 DEFAULT_VAL_RECORDS: tuple[int, ...] = (124, 205, 220, 223)
 """DS1 records held out for validation: 201 S, 592 V and 30 F beats, so that every class is scored
 (the F beats of DS1 are mostly in record 208, which stays in training)."""
@@ -75,6 +77,56 @@ class PatientSplit:
         """Every record the protocol reads, sorted."""
         return tuple(sorted({*self.train_records, *self.test_records}))
 
+    def split_records(self) -> dict[str, tuple[int, ...]]:
+        """The records each split draws its beats from (intra-patient: every record, for every split)."""
+        if self.protocol == "intra":
+            return dict.fromkeys(SPLITS, self.records())
+        train = tuple(sorted(set(self.train_records) - set(self.val_records)))
+        return {"train": train, "val": tuple(sorted(self.val_records)), "test": tuple(sorted(self.test_records))}
+
+    def _fix(self, name: str) -> str:
+        if self.protocol == "intra":
+            fraction = {"train": "lower split.val_fraction / test_fraction", "val": "raise split.val_fraction",
+                        "test": "raise split.test_fraction"}[name]
+            return f"{fraction} or add records that hold more classes"
+        key = {"train": "split.train_records", "val": "split.val_records", "test": "split.test_records"}[name]
+        return f"choose {key} that hold more classes"
+
+    def check_classes(self, counts: dict[str, np.ndarray], classes: Sequence[str]) -> dict[str, str]:
+        """Refuse a degenerate split before training; name the classes validation and test lack.
+
+        Training must hold every class in ``classes``; validation and test must hold at least two (a
+        macro-F1 over one class cannot tell models apart). The classes they lack are not scored: the
+        macro-F1 then averages over the classes present in the targets or the predictions.
+
+        Args:
+            counts: beats per class of each split (``train``, ``val``, ``test``), in ``classes`` order.
+            classes: the class names.
+
+        Returns:
+            ``{"val": "S, F", "test": ""}``: the classes each evaluation split lacks, comma-separated.
+
+        Raises:
+            DataError: naming the split, its records, its beats per class and the fix.
+        """
+        where = {name: f"{_SPLIT_NAMES[name]} records {', '.join(map(str, records))}"
+                 for name, records in self.split_records().items()}
+        absent = {name: [cls for cls, count in zip(classes, counts[name]) if count == 0] for name in SPLITS}
+        if absent["train"]:
+            raise DataError(
+                f"{where['train']}: no beats of class(es) {', '.join(absent['train'])} (beats per class: "
+                f"{class_counts_text(counts['train'], classes)}); drop them from data.init_args.classes or "
+                f"{self._fix('train')}."
+            )
+        for name in ("val", "test"):
+            if len(classes) - len(absent[name]) < 2:
+                raise DataError(
+                    f"{where[name]}: beats of fewer than two classes (beats per class: "
+                    f"{class_counts_text(counts[name], classes)}), so a macro-F1 on them cannot tell models "
+                    f"apart; {self._fix(name)}."
+                )
+        return {name: ", ".join(absent[name]) for name in ("val", "test")}
+
     def assign(self, record: np.ndarray, label: np.ndarray) -> dict[str, np.ndarray]:
         """Indices of the training, validation and test beats.
 
@@ -83,10 +135,7 @@ class PatientSplit:
             label: each beat's class (stratifies the intra-patient shuffle).
         """
         if self.protocol == "inter":
-            train = np.isin(record, self.train_records) & ~np.isin(record, self.val_records)
-            masks = {"train": train, "val": np.isin(record, self.val_records),
-                     "test": np.isin(record, self.test_records)}
-            return {name: np.flatnonzero(mask) for name, mask in masks.items()}
+            return {name: np.flatnonzero(np.isin(record, records)) for name, records in self.split_records().items()}
         rng = np.random.default_rng(self.seed)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
         for cls in np.unique(label):
@@ -96,3 +145,9 @@ class PatientSplit:
             parts["test"].append(members[n_val : n_val + n_test])
             parts["train"].append(members[n_val + n_test :])
         return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def class_counts_text(counts: Sequence[int], classes: Sequence[str]) -> str:
+    """Beats per class as text, e.g. ``"N 53, S 0, V 34, F 0"``."""
+    return ", ".join(f"{cls} {count:,}" for cls, count in zip(classes, counts))
+

@@ -29,18 +29,19 @@ def test_windows_at_record_edges_are_dropped_and_kept_ones_are_exact() -> None:
     assert (before, after) == (90, 162)
     # the first fits exactly (starts at 0), the second would start at -1, the last ends exactly at the end
     beats = [90, 89, 1000, 3600 - 162, 3600 - 161]
-    cut = cut_beats(synthetic(sorted(beats)), RAW)
+    cut, notes = cut_beats(synthetic(sorted(beats)), RAW)
     assert cut.sample.tolist() == [90, 1000, 3438]
     assert cut.wave.shape == (3, 252, 1)
     for sample, wave in zip(cut.sample, cut.wave):
         assert wave[:, 0].tolist() == list(range(sample - 90, sample + 162))
     assert cut.record.tolist() == [900] * 3
+    assert notes.dropped_edges.tolist() == [2] and notes.dropped_invalid.tolist() == [0]
 
 
 def test_downsampling_keeps_every_nth_sample_of_the_filtered_window() -> None:
     record = read_record(FIXTURES, "232", ("MLII",))
-    full = cut_beats(record, Preprocessing(lowpass_hz=40.0))
-    lean = cut_beats(record, Preprocessing(lowpass_hz=40.0, downsample=3))
+    full, _ = cut_beats(record, Preprocessing(lowpass_hz=40.0))
+    lean, _ = cut_beats(record, Preprocessing(lowpass_hz=40.0, downsample=3))
     assert full.wave.shape[1:] == (252, 1) and lean.wave.shape[1:] == (84, 1)
     assert np.array_equal(lean.wave, full.wave[:, ::3]) and np.array_equal(lean.sample, full.sample)
 
@@ -79,7 +80,7 @@ def test_local_rr_uses_the_last_ten_beats_only() -> None:
 def test_real_record_beats() -> None:
     record = read_record(FIXTURES, "208", ("MLII",))
     cfg = Preprocessing(downsample=3)
-    cut = cut_beats(record, cfg)
+    cut, _ = cut_beats(record, cfg)
     # 208's first beat (sample 46) is too close to the start for 0.25 s before it, its last (21,560 of
     # 21,600) too close to the end for 0.45 s after it: both are dropped, every other beat is kept
     assert record.beat_samples[0] == 46 and record.beat_samples[-1] == 21_560

@@ -55,7 +55,7 @@ def test_prepared_splits_of_the_fixture_share_no_record(tmp_path: Path) -> None:
     assert data.records == {"train": (114, 208, 232), "val": (200,), "test": (210, 233)}
     # every beat of every record is in exactly one split (the fixtures have no Q beats)
     for name, records in data.records.items():
-        beats = sum(len(cut_beats(read_record(FIXTURES, str(record), cfg.leads), cfg).label) for record in records)
+        beats = sum(len(cut_beats(read_record(FIXTURES, str(record), cfg.leads), cfg)[0].label) for record in records)
         assert len(data.label[name]) == len(data.wave[name]) == beats
 
 
