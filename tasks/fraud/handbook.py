@@ -23,7 +23,6 @@ import gzip
 import hashlib
 import io
 import logging
-import os
 import pickle
 import urllib.error
 import urllib.request
@@ -38,7 +37,7 @@ import pyarrow.csv as pacsv
 from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
 
 from gatelab.errors import DataError
-from gatelab.files import atomic_file
+from gatelab.files import atomic_file, cache_dir, data_dir, data_root
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
 from tasks.fraud.sources import TransactionSource, csv_line, file_sha256, validate_transactions
 
@@ -49,8 +48,6 @@ __all__ = [
     "ManifestEntry",
     "RestrictedUnpickler",
     "SHA256",
-    "cache_path",
-    "data_root",
     "default_path",
     "download_handbook",
     "frames_to_csv",
@@ -85,21 +82,9 @@ _OPTIONAL = ("TX_FRAUD_SCENARIO",)
 _LOG = logging.getLogger(__name__)
 
 
-def data_root() -> Path | None:
-    """The folder named by ``GATELAB_DATA``, or None when it is unset or empty."""
-    root = os.environ.get("GATELAB_DATA")
-    return Path(root).expanduser() if root else None
-
-
-def cache_path() -> Path:
-    """Where the file is downloaded when ``GATELAB_DATA`` is unset."""
-    return Path.home() / ".cache" / "gatelab" / "fraud" / FILENAME
-
-
 def default_path() -> Path:
-    """``$GATELAB_DATA/fraud/<FILENAME>``, else the cache path."""
-    root = data_root()
-    return root / "fraud" / FILENAME if root is not None else cache_path()
+    """``$GATELAB_DATA/fraud/<FILENAME>``, else the download cache's copy."""
+    return data_dir("fraud") / FILENAME
 
 
 @dataclass(frozen=True)
@@ -135,7 +120,7 @@ class HandbookSource(TransactionSource):
         raise DataError(
             f"{path}: no such file ({where}). Set GATELAB_DATA to the folder holding fraud/{FILENAME}, "
             f"give the source's 'path' to a copy of it, or unset GATELAB_DATA to download it into "
-            f"{cache_path().parent}."
+            f"{cache_dir('fraud')}."
         )
 
     def load(self) -> pd.DataFrame:

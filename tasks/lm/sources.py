@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import ClassVar
 from jsonargparse.typing import OpenUnitInterval
 
 from gatelab.errors import ConfigError, DataError
-from gatelab.files import atomic_file
+from gatelab.files import atomic_file, data_dir, data_root
 from tasks.lm.corpus import Corpus, Level, read_text, sha256_of
 
 __all__ = ["PTB_FILES", "PennTreebank", "TINY_SHAKESPEARE", "TinyShakespeare", "ptb_default_root"]
@@ -74,8 +73,7 @@ class TinyShakespeare(Corpus):
 
 def ptb_default_root() -> Path:
     """``$GATELAB_DATA/lm/ptb`` when ``GATELAB_DATA`` is set, else ``~/.cache/gatelab/lm/ptb``."""
-    root = os.environ.get("GATELAB_DATA")
-    return Path(root).expanduser() / "lm" / "ptb" if root else Path.home() / ".cache" / "gatelab" / "lm" / "ptb"
+    return data_dir("lm", "ptb")
 
 
 def _download(url: str, sha256: str, dest: Path) -> None:
@@ -113,7 +111,7 @@ class PennTreebank(Corpus):
         return {split: root / name for split, (name, _) in PTB_FILES.items()}
 
     def prepare(self) -> None:
-        if self.root is not None or os.environ.get("GATELAB_DATA"):
+        if self.root is not None or data_root() is not None:
             return
         for split, path in self.files().items():
             name, sha256 = PTB_FILES[split]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gatelab.files import atomic_file
+from gatelab.files import atomic_file, cache_dir
 from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes
 
 __all__ = ["FORMAT", "cache_key", "default_cache_dir", "load_or_build"]
@@ -26,7 +26,7 @@ _LOG = logging.getLogger(__name__)
 
 def default_cache_dir() -> Path:
     """``~/.cache/gatelab/physio/beats``."""
-    return Path.home() / ".cache" / "gatelab" / "physio" / "beats"
+    return cache_dir("physio", "beats")
 
 
 def cache_key(cfg: Preprocessing, records: tuple[int, ...], data_fingerprint: str) -> str:

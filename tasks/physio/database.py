@@ -30,12 +30,12 @@ import numpy as np
 import wfdb
 
 from gatelab.errors import DataError
+from gatelab.files import cache_dir, data_dir, data_root
 from tasks.physio.aami import aami_labels
 
 __all__ = [
     "DATABASE",
     "RecordData",
-    "cache_dir",
     "database_dir",
     "download_records",
     "ensure_records",
@@ -73,11 +73,6 @@ class RecordData:
     beat_labels: np.ndarray
 
 
-def cache_dir() -> Path:
-    """Where the database is downloaded when ``GATELAB_DATA`` is unset."""
-    return Path.home() / ".cache" / "gatelab" / "physio" / DATABASE
-
-
 def database_dir(path: str | None) -> tuple[Path, bool]:
     """The folder of the records, and whether missing records may be downloaded into it.
 
@@ -86,10 +81,7 @@ def database_dir(path: str | None) -> tuple[Path, bool]:
     """
     if path is not None:
         return Path(path).expanduser(), False
-    root = os.environ.get("GATELAB_DATA")
-    if root:
-        return Path(root).expanduser() / "physio" / DATABASE, False
-    return cache_dir(), True
+    return data_dir("physio", DATABASE), data_root() is None
 
 
 def _missing_files(directory: Path, record: str) -> list[str]:
@@ -153,7 +145,7 @@ def download_records(directory: Path, records: list[str], fetch: Fetch) -> None:
 
 
 def _fix(directory: Path, record: str) -> str:
-    if directory.resolve().is_relative_to(cache_dir().resolve()):
+    if directory.resolve().is_relative_to(cache_dir("physio", DATABASE).resolve()):
         return f"delete {directory / record}.* and run again to download it afresh"
     return f"replace {directory / record}.* with PhysioNet's original files (see physio/SOURCE.md)"
 

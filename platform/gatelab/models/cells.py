@@ -15,11 +15,14 @@ from torch import Tensor, nn
 from gatelab.errors import ConfigError
 from gatelab.models.mincells import MinGRU, MinLSTM
 
-__all__ = ["CELLS", "HiddenState", "check_cell", "detach_state", "map_state", "set_forget_bias"]
+__all__ = ["CELLS", "FORWARD_ONLY", "HiddenState", "check_cell", "detach_state", "map_state", "set_forget_bias"]
 
 #: Recurrent layers by name; each takes ``nn.GRU``'s constructor keywords and returns ``(outputs, state)``.
 CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "mingru": MinGRU,
                                      "minlstm": MinLSTM}
+
+#: The cells that read sequences forwards only (the min-cells' parallel scan): no ``bidirectional``.
+FORWARD_ONLY = frozenset({"mingru", "minlstm"})
 
 HiddenState = Union[Tensor, tuple[Tensor, ...]]
 
@@ -28,7 +31,7 @@ def check_cell(cell: str, bidirectional: bool) -> None:
     """Raise a ``ConfigError`` if ``cell`` is unknown, or cannot read sequences both ways when asked to."""
     if cell not in CELLS:
         raise ConfigError(f"model.cell: unknown cell '{cell}'; choose one of {sorted(CELLS)}.")
-    if bidirectional and not getattr(CELLS[cell], "supports_bidirectional", True):
+    if bidirectional and cell in FORWARD_ONLY:
         raise ConfigError(f"model.bidirectional: cell '{cell}' reads sequences forwards only; "
                           "set model.bidirectional: false or choose lstm, gru or rnn.")
 

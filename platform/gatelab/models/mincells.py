@@ -100,8 +100,6 @@ class _MinRNN(nn.Module, abc.ABC):
 
     #: linear outputs per hidden unit (gates and candidate).
     chunks: ClassVar[int]
-    #: a min-RNN's scan runs forwards only.
-    supports_bidirectional: ClassVar[bool] = False
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gatelab.errors import DataError
+from gatelab.files import cache_dir
 from tasks.physio.database import (
-    cache_dir,
     database_dir,
     download_records,
     ensure_records,
@@ -84,7 +84,7 @@ def test_where_records_are_looked_for(tmp_path: Path, monkeypatch: pytest.Monkey
     assert database_dir(None) == (tmp_path / "physio" / "mitdb", False)
     monkeypatch.delenv("GATELAB_DATA")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert database_dir(None) == (tmp_path / ".cache" / "gatelab" / "physio" / "mitdb", True) == (cache_dir(), True)
+    assert database_dir(None) == (tmp_path / ".cache" / "gatelab" / "physio" / "mitdb", True) == (cache_dir("physio", "mitdb"), True)
 
 
 def local_fetch(calls: list[list[str]], damage: str | None = None):
