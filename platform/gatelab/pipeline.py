@@ -32,7 +32,7 @@ from gatelab.search.studies import budget_status, check_tracking_store, open_stu
 from gatelab.search.workers import SharedSearch, Worker
 from gatelab.selection import retrain, selection_seeds
 from gatelab.tracking import tags as tag
-from gatelab.tracking.client import Tracker, flatten, git_sha, redact, tracking_uri
+from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
@@ -173,9 +173,8 @@ class Sweep:
             return existing
         tags = run_tags(self.cfg.task, ",".join(self.cells), self.cfg.seed, git_sha(), sweep=self.id,
                         fingerprint=self.fingerprint) | {tag.ROLE: tag.ROLE_SWEEP}
-        config = self.cfg.clone()
-        del config["search_space"]
-        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, flatten(config.as_dict()) | self.data_report)
+        params = run_params(self.cfg, leave_out=("search_space",)) | self.data_report
+        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, params)
         self.tracker.client.log_text(run_id, self.parser.dump(self.cfg), "sweep_config.yaml")
         return run_id
 

@@ -34,6 +34,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from gatelab.errors import ConfigError, DataError
 from gatelab.tracking.client import redact
+from gatelab.tracking.tags import WORKER
 
 __all__ = ["OWNER_ATTR", "STORAGE_ENV", "JournalStore", "PostgresStore", "StudyStore", "journal_path", "open_store",
            "owner_token"]
@@ -41,7 +42,7 @@ __all__ = ["OWNER_ATTR", "STORAGE_ENV", "JournalStore", "PostgresStore", "StudyS
 #: The environment variable read when no ``--storage`` is given (keeps passwords off command lines).
 STORAGE_ENV = "GATELAB_STORAGE"
 #: The trial's user attribute naming the worker process that runs it (``host:pid:start``).
-OWNER_ATTR = "gatelab.worker"
+OWNER_ATTR = WORKER
 #: A killed trial is retried with the same hyperparameters at most this many times.
 MAX_RETRY = 2
 

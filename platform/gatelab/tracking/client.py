@@ -94,10 +94,11 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def run_params(cfg: Namespace) -> dict[str, Any]:
-    """A run's params: its config flattened, without the sweep's settings and search space."""
+def run_params(cfg: Namespace, leave_out: tuple[str, ...] = ("search_space", "sweep")) -> dict[str, Any]:
+    """A run's params: its config flattened, without the keys ``leave_out`` (a trial's run: the search space
+    and the sweep's settings; a sweep's parent run keeps its settings)."""
     params = cfg.clone()
-    for key in ("search_space", "sweep"):
+    for key in leave_out:
         del params[key]
     return flatten(params.as_dict())
 

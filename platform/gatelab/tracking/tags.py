@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __all__ = ["CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING", "PARENT",
            "ROLE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT",
-           "run_tags"]
+           "WORKER", "run_tags"]
 
 TASK = "gatelab.task"
 CELL = "gatelab.cell"
@@ -28,6 +28,8 @@ MEMORY = "gatelab.memory"
 VERDICT = "gatelab.verdict"
 MISSING = "gatelab.missing"
 CHAMPION_VERSION = "gatelab.champion_version"
+#: Not an MLflow tag: the Optuna trial's user attribute naming the worker process that runs it (``host:pid:start``).
+WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
 PARENT = "mlflow.parentRunId"
 
