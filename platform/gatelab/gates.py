@@ -211,7 +211,8 @@ def gate_summary(layers: Sequence[LayerGates], low: float = 0.1, high: float = 0
     per_step = per_step.double().cpu()
     overall, per_step = per_step.mean(dim=2).tolist(), per_step.tolist()  # every step weighs the same
     statistics = ("mean", "saturated_low", "saturated_high")
-    summary: list[dict[str, Any]] = [{"layer": layer.layer, "direction": layer.direction, "gates": {}} for layer in layers]
+    summary: list[dict[str, Any]] = [{"layer": layer.layer, "direction": layer.direction, "gates": {}}
+                                     for layer in layers]
     for (position, name, _), totals, steps in zip(entries, overall, per_step):
         gate: dict[str, Any] = {key: round(value, 5) for key, value in zip(statistics, totals)}
         gate["per_step"] = {key: [round(value, 5) for value in values] for key, values in zip(statistics, steps)}
@@ -247,8 +248,9 @@ class GateTelemetry(pl.Callback):
     random numbers from the training's generators. Only the global-zero process computes and logs.
 
     Args:
-        sample_x: ``(batch, time, features)`` sequences, or a count: the first ``sample_x`` sequences
-            (``batch["x"]``) of the DataModule's validation loader, drawn once when fitting starts.
+        sample_x: sequences as the backbone reads them (``(batch, time, features)``; token ids ``(batch, time)``
+            for a language model), or a count: the first ``sample_x`` sequences (``batch["x"]``) of the
+            DataModule's validation loader, drawn once when fitting starts.
         log: called as ``log(epoch, summary)`` with the epoch counted from 0 (as the metrics' steps).
     """
 
