@@ -13,9 +13,9 @@ import time
 import lightning.pytorch as pl
 
 from benchmarks.common import Figure, interleave, ratio_figure
-from gatelab.config import RunConfig, build_parser, instantiate_run, load_config
-from gatelab.gates import GateTelemetry
-from gatelab.train import train
+from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config
+from gatelab.training.callbacks import GateTelemetry
+from gatelab.training.train import train
 
 __all__ = ["gate_telemetry_cost"]
 

@@ -33,7 +33,7 @@ def bare_loop(data: SyntheticTask, model: ModelConfig, epochs: int) -> float:
     net = SequenceModel(data.input_size, 1, model)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     loss_fn = nn.BCEWithLogitsLoss()
-    x, y = data.tensors["train"]["x"], data.tensors["train"]["y"]
+    x, y = data.prepared["train"]["x"], data.prepared["train"]["y"]
     seconds = []
     for _ in range(epochs):
         start = time.perf_counter()

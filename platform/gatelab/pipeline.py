@@ -32,7 +32,7 @@ from gatelab.search.studies import budget_status, check_tracking_store, open_stu
 from gatelab.search.workers import SharedSearch, Worker
 from gatelab.selection import retrain, selection_seeds
 from gatelab.tracking import tags as tag
-from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
+from gatelab.tracking.client import Tracker, git_sha, run_params, store_relative_uri, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
@@ -129,9 +129,10 @@ class Sweep:
         reopened ends it (never left RUNNING).
         """
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        uri = redact(tracking_uri(self.store))
+        uri = store_relative_uri(tracking_uri(self.store), self.store)
         self.study_store: StudyStore = open_store(self.storage, self.store, self.heartbeat)
-        check_tracking_store(self.study_store.storage, self.cfg.task, self.id, uri, self.study_store.display)
+        check_tracking_store(self.study_store.storage, self.cfg.task, self.id, uri,
+                             f"{self.study_store.display} (<store> is {self.store.resolve()})")
         ddp = isinstance(self.cfg.trainer.devices, int) and self.cfg.trainer.devices > 1
         if ddp and self.cfg.sweep.prune and not isinstance(self.study_store.storage, RDBStorage):
             raise ConfigError(f"trainer.devices {self.cfg.trainer.devices} trains each trial with DDP, where Optuna's "

@@ -15,12 +15,14 @@ import lightning.pytorch as pl
 import optuna
 import torch
 
+from gatelab.models.gates import GATES
 from gatelab.search.context import SweepContext
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import run_params
 from gatelab.tracking.lifecycle import tracked_run
-from gatelab.tracking.loggers import run_loggers
+from gatelab.tracking.loggers import GateSummaryLogger, run_loggers
 from gatelab.tracking.model_registry import EXAMPLE_ROWS, Scorer, save_model
+from gatelab.training.callbacks import GateTelemetry
 from gatelab.training.config import RunConfig, instantiate_run, with_overrides
 from gatelab.training.costs import device_name, inference_costs, peak_memory
 from gatelab.training.module import TaskModule
@@ -30,6 +32,8 @@ __all__ = ["SEED_OFFSET", "SeedRun", "retrain", "selection_seeds"]
 
 #: Selection seeds start here, above the trials' seeds (``seed + trial number``), so no model is reused.
 SEED_OFFSET = 10_000
+#: Validation sequences whose gate activations each selection run records per epoch (cells with gates).
+GATE_SAMPLE = 256
 
 
 def selection_seeds(sweep_seed: int, count: int) -> list[int]:
@@ -94,8 +98,9 @@ def _retrain_one(context: SweepContext, cell: str, trial: optuna.trial.FrozenTri
     with tracked_run(tracker, f"{cell}-seed-{seed}", tags, run_params(cfg), parent=context.parent) as run_id:
         tracker.client.log_text(run_id, context.parser.dump(cfg), "config.yaml")
         capture = _Capture()
+        gates = [GateTelemetry(GATE_SAMPLE, GateSummaryLogger(tracker, run_id))] if cell in GATES else []
         with peak_memory(_training_device(run_cfg)) as peak:
-            metrics = train(run_cfg, [capture, *run_loggers(tracker, run_id)],
+            metrics = train(run_cfg, [capture, *gates, *run_loggers(tracker, run_id)],
                             progress_name=f"{cell} seed {seed}" if context.progress else None)
         sequences = next(iter(run_cfg.data.test_dataloader()))["x"]
         metrics |= {"peak_train_memory_mib": peak.mib}

@@ -25,7 +25,8 @@ from mlflow.models import Model
 from gatelab.cli import main
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
-         "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png"}
+         "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png",
+         "gates_lstm_means.png", "gates_lstm_saturation.png", "gates_gru_means.png", "gates_gru_saturation.png"}
 
 
 def open_store(store: Path) -> tuple[MlflowClient, str, list]:
@@ -78,6 +79,23 @@ def test_report_files_agree_with_the_runs(tiny_sweep, tmp_path: Path) -> None:
     assert verdict["sentence"] in markdown and markdown in result.stdout
     assert page.count("data:image/png;base64,") == len(PLOTS) and "<table>" in page and "src='http" not in page
     assert not (store.parent / "mlflow.db").exists(), "the sweep wrote an MLflow store in its working folder"
+
+
+def test_selection_runs_record_their_gates_every_epoch(tiny_sweep, tmp_path: Path) -> None:
+    store, _ = tiny_sweep
+    client, _, runs = open_store(store)
+    selection = [run for run in runs if run.data.tags.get("gatelab.role") == "selection"]
+    assert {run.data.tags["gatelab.cell"] for run in selection} == {"lstm", "gru"}
+    for run in selection:
+        epochs = int(run.data.metrics["epochs"])
+        names = {Path(item.path).name for item in client.list_artifacts(run.info.run_id, "gates")}
+        assert names == {f"epoch-{epoch}.json" for epoch in range(epochs)}
+        summary = json.loads(Path(client.download_artifacts(run.info.run_id, "gates/epoch-0.json", str(tmp_path)))
+                             .read_text())
+        expected = {"lstm": {"input", "forget", "output"}, "gru": {"reset", "update"}}[run.data.tags["gatelab.cell"]]
+        (layer,) = summary["layers"]
+        assert set(layer["gates"]) == expected
+        assert all(0.0 < gate["mean"] < 1.0 for gate in layer["gates"].values())
 
 
 def test_the_champion_is_registered_and_loads_and_predicts(tiny_sweep, tmp_path: Path) -> None:

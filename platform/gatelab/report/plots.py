@@ -24,10 +24,11 @@ from gatelab.verdict import Verdict  # noqa: E402
 
 __all__ = ["report_plots"]
 
-_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
 
-def _png(figure: Figure) -> bytes:
+def png(figure: Figure) -> bytes:
+    """The figure as PNG bytes (110 dpi); the figure is closed."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     pyplot.close(figure)
@@ -42,7 +43,7 @@ def _error(interval: Interval) -> list[list[float]]:
 def validation_curves(tracker: Tracker, studies: Mapping[str, optuna.Study], objective: str, top: int = 3) -> bytes:
     """Per-epoch validation objective of each cell's ``top`` best trials, overlaid (the best one bold)."""
     figure, axes = pyplot.subplots(figsize=(7, 4.2))
-    for color, (cell, study) in zip(_COLORS, studies.items()):
+    for color, (cell, study) in zip(COLORS, studies.items()):
         complete = [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
         reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
         for rank, trial in enumerate(sorted(complete, key=lambda trial: trial.value, reverse=reverse)[:top]):
@@ -54,26 +55,26 @@ def validation_curves(tracker: Tracker, studies: Mapping[str, optuna.Study], obj
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize="small")
     axes.grid(alpha=0.3)
-    return _png(figure)
+    return png(figure)
 
 
 def seed_metric(verdict: Verdict) -> bytes:
     """The test metric of every selection seed per cell, with each cell's mean and confidence interval."""
     figure, axes = pyplot.subplots(figsize=(6, 4))
-    for index, (color, result) in enumerate(zip(_COLORS, verdict.cells)):
+    for index, (color, result) in enumerate(zip(COLORS, verdict.cells)):
         values, interval = result.test[verdict.metric], result.intervals[verdict.metric]
         axes.scatter([index] * len(values), values, color=color, alpha=0.7, label=f"{result.cell.upper()} seeds")
         axes.errorbar(index + 0.15, interval.mean, yerr=_error(interval), color="black", capsize=5, marker="D")
     axes.set_xticks(range(len(verdict.cells)), [result.cell.upper() for result in verdict.cells])
     axes.set(ylabel=verdict.metric, title=f"{verdict.metric} per seed (diamond: mean, 95% interval)")
     axes.grid(alpha=0.3, axis="y")
-    return _png(figure)
+    return png(figure)
 
 
 def metric_vs_latency(verdict: Verdict) -> bytes:
     """Each cell's mean test metric (with its interval) against its inference latency per sequence."""
     figure, axes = pyplot.subplots(figsize=(6, 4))
-    for color, result in zip(_COLORS, verdict.cells):
+    for color, result in zip(COLORS, verdict.cells):
         interval, latency = result.intervals[verdict.metric], result.costs[verdict.cost]
         axes.errorbar(latency, interval.mean, yerr=_error(interval), color=color, capsize=5, marker="o", markersize=8,
                       label=result.cell.upper())
@@ -81,14 +82,14 @@ def metric_vs_latency(verdict: Verdict) -> bytes:
              title=f"{verdict.metric} versus inference latency")
     axes.legend()
     axes.grid(alpha=0.3)
-    return _png(figure)
+    return png(figure)
 
 
 def _optuna_plot(draw: object, study: optuna.Study) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         axes = draw(study)  # type: ignore[operator]
-    return _png(axes.figure)
+    return png(axes.figure)
 
 
 def report_plots(verdict: Verdict, tracker: Tracker, studies: Mapping[str, optuna.Study],

@@ -43,15 +43,14 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, studies: Mapping[st
         studies: each cell's study (for the search's time and Optuna's plots).
         objective: the validation metric the search optimised.
     """
-    from gatelab.report.plots import (
-        report_plots,  # matplotlib only when a report is made
-    )
+    from gatelab.report.gate_plots import gate_figures  # matplotlib only when a report is made
+    from gatelab.report.plots import report_plots
 
     compared = {result.cell: studies[result.cell] for result in verdict.cells}
     versions = register(tracker, verdict.task, verdict.sweep, {CHAMPION: verdict.cell(verdict.choice).model_run,
                                                                 RUNNER_UP: verdict.cell(verdict.runner_up).model_run})
     report = Report(verdict, *_search_time(compared), _selection_time(tracker, verdict.cells), versions,
-                    report_plots(verdict, tracker, compared, objective))
+                    report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells))
     client = tracker.client
     client.log_text(parent, report.to_markdown(), "verdict.md")
     client.log_text(parent, report.to_json(), "verdict.json")

@@ -31,7 +31,7 @@ def check_tracking_store(storage: optuna.storages.BaseStorage, task: str, sweep:
         storage: the study storage.
         task: the sweep's task.
         sweep: the sweep's id.
-        uri: the tracking store the runs would go to now (password redacted).
+        uri: the tracking store the runs would go to now (``gatelab.tracking.client.store_relative_uri``).
         where: the study storage, as the message names it.
 
     Raises:

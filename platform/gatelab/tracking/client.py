@@ -23,7 +23,8 @@ from mlflow.utils.time import get_current_time_millis
 from gatelab.errors import ConfigError
 from gatelab.tracking import tags as tag
 
-__all__ = ["Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "tracking_uri"]
+__all__ = ["Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "store_relative_uri",
+           "tracking_uri"]
 
 _CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 # MLflow caps a param value's length; longer values are cut rather than refused.
@@ -58,6 +59,12 @@ def tracking_uri(store: Path) -> str:
                           "unset it to use the store's own database, or set MLFLOW_ALLOW_FILE_STORE=true for the "
                           "file store.")
     return uri
+
+
+def store_relative_uri(uri: str, store: Path) -> str:
+    """``uri`` with its password redacted and the store folder's path written ``<store>``: how a sweep's studies
+    record where its runs go, so that a store folder moved or copied whole still pairs with its runs."""
+    return redact(uri).replace(str(store.resolve()), "<store>")
 
 
 def artifact_root(uri: str, store: Path) -> Path:

@@ -12,10 +12,26 @@ from mlflow.utils.time import get_current_time_millis
 from gatelab.tracking.client import Tracker
 from gatelab.training.module import TaskModule
 
-__all__ = ["FIGURES", "EpochMetricsLogger", "FigureLogger", "StepLossLogger", "run_loggers"]
+__all__ = ["FIGURES", "GATES_FOLDER", "EpochMetricsLogger", "FigureLogger", "GateSummaryLogger", "StepLossLogger",
+           "run_loggers"]
 
 FIGURES = "figures"
 """The artifact folder of a run's figures."""
+GATES_FOLDER = "gates"
+"""The artifact folder of a run's gate summaries, one ``epoch-<n>.json`` per epoch (``GateTelemetry``)."""
+
+
+class GateSummaryLogger:
+    """``GateTelemetry``'s ``log``: each epoch's gate summary as the run's artifact ``gates/epoch-<n>.json``.
+
+    A class rather than a closure, so that DDP can send it to the processes it starts.
+    """
+
+    def __init__(self, tracker: Tracker, run_id: str) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def __call__(self, epoch: int, summary: dict[str, Any]) -> None:
+        self.tracker.client.log_dict(self.run_id, summary, f"{GATES_FOLDER}/epoch-{epoch}.json")
 
 
 class EpochMetricsLogger(pl.Callback):

@@ -5,12 +5,17 @@ from __future__ import annotations
 import copy
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
-__all__ = ["BestWeights", "EpochProgress", "EpochTimer"]
+from gatelab.models.gates import cell_name, gate_activations, gate_summary, rnn_input
+
+__all__ = ["BestWeights", "EpochProgress", "EpochTimer", "GateTelemetry"]
 
 
 class BestWeights(pl.Callback):
@@ -74,3 +79,51 @@ class EpochProgress(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         self.on_train_epoch_end(trainer, pl_module)
+
+
+class GateTelemetry(pl.Callback):
+    """At the end of each training epoch, ``gate_summary`` of a fixed sample of sequences, handed to ``log``.
+
+    Runs on the LightningModule's backbone ``pl_module.net`` (its recurrent layer ``net.rnn``, one of
+    ``GATES``) in evaluation mode without gradients, then restores every submodule's mode; it draws no
+    random numbers from the training's generators. Only the global-zero process computes and logs.
+
+    Args:
+        sample_x: sequences as the backbone reads them (``(batch, time, features)``; token ids ``(batch, time)``
+            for a language model), or a count: the first ``sample_x`` sequences (``batch["x"]``) of the
+            DataModule's validation loader, drawn once when fitting starts.
+        log: called as ``log(epoch, summary)`` with the epoch counted from 0 (as the metrics' steps).
+    """
+
+    def __init__(self, sample_x: Tensor | int, log: Callable[[int, dict[str, Any]], None]) -> None:
+        # Not ``self.log``: Lightning sets every callback's ``log`` to the LightningModule's when fitting starts.
+        self.sample_x, self._log = sample_x, log
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        cell_name(pl_module.net.rnn)  # a layer without gates fails before the first epoch, not after it
+        if isinstance(self.sample_x, Tensor):
+            return
+        if trainer.datamodule is None:
+            raise ValueError("GateTelemetry: without a DataModule, give sample_x as a tensor of sequences")
+        pieces, count = [], 0
+        with torch.random.fork_rng(devices=[]):  # a loader's iterator draws its base seed from torch's generator
+            for batch in trainer.datamodule.val_dataloader():
+                pieces.append(batch["x"][: self.sample_x - count])
+                count += len(pieces[-1])
+                if count == self.sample_x:
+                    break
+        self.sample_x = torch.cat(pieces)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        net = pl_module.net
+        modes = [(module, module.training) for module in net.modules()]
+        net.eval()
+        try:
+            with torch.no_grad():
+                summary = gate_summary(gate_activations(net.rnn, *rnn_input(net, self.sample_x.to(pl_module.device))))
+        finally:
+            for module, mode in modes:
+                module.training = mode
+        self._log(trainer.current_epoch, summary)

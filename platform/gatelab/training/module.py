@@ -38,7 +38,10 @@ class TaskModule(pl.LightningModule, abc.ABC):
 
     ``arrays`` holds the latest non-scalar metric results (e.g. ``test/confmat``), which Lightning's
     ``log_dict`` cannot take; ``FigureLogger`` draws the task's figures from them (none by default).
+    ``net`` is the plain network inside, whose recurrent layer is ``net.rnn`` (``GateTelemetry`` reads it).
     """
+
+    net: nn.Module
 
     def __init__(self) -> None:
         super().__init__()

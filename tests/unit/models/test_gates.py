@@ -12,11 +12,12 @@ import torch
 from matplotlib import image
 from torch import nn
 
-from gatelab.cells import CELLS, ModelConfig, SequenceModel
-from gatelab.config import build_parser, instantiate_run, load_config
-from gatelab.gate_plots import gate_means, gate_saturation
-from gatelab.gates import CANDIDATE, GATES, GateTelemetry, LayerGates, gate_activations, gate_summary, rnn_input
-from gatelab.train import train
+from gatelab.models import CELLS, ModelConfig, SequenceModel
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.report.gate_plots import gate_means, gate_saturation
+from gatelab.models.gates import CANDIDATE, GATES, LayerGates, gate_activations, gate_summary, rnn_input
+from gatelab.training.callbacks import GateTelemetry
+from gatelab.training.train import train
 
 
 @pytest.mark.parametrize("initial", ["zero", "nonzero"])
