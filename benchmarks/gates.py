@@ -1,7 +1,7 @@
 """Gate telemetry's cost: its time at each epoch's end as a fraction of a training epoch (default fraud config).
 
 Each round trains each cell twice with ``gatelab.train``, with and without ``GateTelemetry`` on 256
-validation sequences, interleaved. Run it alone with ``python -m benchmarks.gates [--quick]``.
+validation sequences, interleaved. Part of ``make bench``; alone: ``python -m benchmarks.gates [--quick]``.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import torch
 
 from benchmarks.common import Figure
 from benchmarks.data_pipeline import data_pipeline
+from benchmarks.gates import gate_telemetry_cost
 from benchmarks.layers import layer_overhead, mingru_speed
 from benchmarks.lm_throughput import lm_throughput
 from benchmarks.streaming import streaming_scoring
@@ -38,6 +39,7 @@ BENCHMARKS: list[Callable[[bool], list[Figure]]] = [
     lm_throughput,
     mingru_speed,
     streaming_scoring,
+    gate_telemetry_cost,
 ]
 
 
