@@ -191,7 +191,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     tracker = Tracker(store, task)
     tags = run_tags(task, run_cfg.model.cell, run_cfg.seed, git_sha()) | {tag.ROLE: tag.ROLE_TRAIN}
     with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg)) as run_id:
-        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
+        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell, test=True)
         tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
         tracker.log_metrics(run_id, metrics)
     width = max(map(len, metrics))

@@ -96,7 +96,7 @@ def _retrain_one(context: SweepContext, cell: str, trial: optuna.trial.FrozenTri
         capture = _Capture()
         with peak_memory(_training_device(run_cfg)) as peak:
             metrics = train(run_cfg, [capture, *run_loggers(tracker, run_id)],
-                            progress_name=f"{cell} seed {seed}" if context.progress else None)
+                            progress_name=f"{cell} seed {seed}" if context.progress else None, test=True)
         sequences = next(iter(run_cfg.data.test_dataloader()))["x"]
         metrics |= {"peak_train_memory_mib": peak.mib}
         metrics |= inference_costs(Scorer(capture.module), sequences, capture.device)
