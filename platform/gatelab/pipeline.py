@@ -11,8 +11,8 @@ import hashlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from gatelab.selection import retrain, selection_seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, flatten, git_sha, redact, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
+from gatelab.tracking.model_registry import load_saved_model
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import (
     build_parser,
@@ -41,12 +42,16 @@ from gatelab.training.config import (
     load_config,
     with_overrides,
 )
-from gatelab.verdict import COST, Verdict, best_trials, cell_result, decide
+from gatelab.training.costs import SideBySide, run_device, side_by_side
+from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative
 
 __all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
 
-# Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
-_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
+# Settings that may change without starting a new sweep: a bigger budget or another cell extends it, and
+# the cost that breaks a tie changes the verdict only.
+_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells", "sweep.cost")
+#: The parent run's artifact holding the side-by-side timings of the cells' models.
+SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
 #: Seeds each cell's best configuration is retrained with after the search.
 DEFAULT_SEEDS = 3
 
@@ -213,18 +218,48 @@ class Sweep:
         return publish(self.tracker, self.parent, verdict, self.studies, self.objective)
 
     def _select_and_decide(self, seeds: int, confidence: float = 0.95) -> Verdict:
-        """Retrain each cell's best trial on ``seeds`` seeds, summarise them, and apply the verdict's rule."""
+        """Retrain each cell's best trial on ``seeds`` seeds, time the cells' models side by side, and decide."""
         best = best_trials(self.studies, self.cfg.task, self.id)
-        results = []
-        for cell, trial in best.items():
-            runs = retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, seeds))
-            results.append(cell_result(cell, self.studies[cell], trial, runs, self.objective, self.direction,
-                                       confidence))
+        runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, seeds))
+                for cell, trial in best.items()}
+        models = {cell: representative(cell_runs, self.objective, self.direction).run_id
+                  for cell, cell_runs in runs.items()}
+        timed = self._side_by_side(models)
+        results = [cell_result(cell, self.studies[cell], best[cell], runs[cell], self.objective, self.direction,
+                               timed.rounds[cell], timed.memory_mib[cell], confidence) for cell in best]
+        ratios = cost_ratios(timed.rounds, {result.cell: result.costs["macs"] for result in results
+                                            if "macs" in result.costs}, confidence)
         metric = "test/" + self.objective.split("/", 1)[-1]
-        tolerance = self.cfg.sweep.tie_tolerance
-        choice, runner, comparisons, sentence = decide(results, metric, self.direction, COST, tolerance, confidence)
-        return Verdict(self.cfg.task, self.id, metric, self.direction, COST, tolerance, results, comparisons,
-                       choice, runner, sentence)
+        tolerance, cost = self.cfg.sweep.tie_tolerance, COSTS[self.cfg.sweep.cost]
+        decision = decide(results, metric, self.direction, cost, tolerance, ratios, confidence)
+        timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
+                  "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
+                  "form": "exported program (torch.export), as registered"}
+        return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
+                       decision.comparisons, decision.choice, decision.runner_up, decision.sentence, decision.rule,
+                       ratios, timing)
+
+    def _side_by_side(self, models: Mapping[str, str]) -> SideBySide:
+        """The timings of the cells' models (``{cell: run}``), measured side by side in this process on the
+        first one's saved input example, in the exported form that is registered; read back from the
+        parent run when these very models were timed before, so that a report made again decides alike."""
+        client = self.tracker.client
+        if client.list_artifacts(self.parent, SIDE_BY_SIDE_ARTIFACT.split("/")[0]):
+            with tempfile.TemporaryDirectory() as folder:
+                stored = json.loads(Path(client.download_artifacts(self.parent, SIDE_BY_SIDE_ARTIFACT,
+                                                                   folder)).read_text())
+            if stored["models"] == dict(models):
+                return SideBySide(**stored["measured"])
+        loaded = {cell: load_saved_model(self.tracker, run_id) for cell, run_id in models.items()}
+        sequences = next(iter(loaded.values()))[1]
+        if self.progress:
+            print(f"gatelab: timing {', '.join(cell.upper() for cell in loaded)} side by side", file=sys.stderr,
+                  flush=True)
+        measured = side_by_side({cell: model for cell, (model, _) in loaded.items()}, sequences,
+                                run_device(self.cfg.trainer.accelerator))
+        client.log_text(self.parent, json.dumps({"models": dict(models), "measured": asdict(measured)}),
+                        SIDE_BY_SIDE_ARTIFACT)
+        return measured
 
 
 def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:

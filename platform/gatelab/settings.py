@@ -95,6 +95,8 @@ class SweepConfig:
         pruner_startup_trials: trials that are never pruned.
         pruner_warmup_epochs: epochs before a trial may be pruned.
         tie_tolerance: objective differences up to this are treated as a tie (the cheaper cell wins).
+        cost: the cost that decides a tie: ``latency`` (per sequence at the large batch), ``latency_batch1``
+            or ``macs`` (multiply-accumulates per sequence).
     """
 
     cells: list[str] = field(default_factory=lambda: ["lstm", "gru"])
@@ -106,3 +108,4 @@ class SweepConfig:
     pruner_startup_trials: NonNegativeInt = 2
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
+    cost: Literal["latency", "latency_batch1", "macs"] = "latency"

@@ -1,7 +1,9 @@
-"""Intervals and paired tests over seeds: pure functions of numbers.
+"""Intervals and paired tests over seeds, and medians over timing rounds: pure functions of numbers.
 
 A mean over seeds gets a Student-t interval; two cells trained on the same seeds are compared by a
 paired t-test (seed ``i`` of one cell against seed ``i`` of the other), with the difference's interval.
+A measured cost is the median over interleaved timing rounds with a distribution-free interval, and
+two cells' costs are compared by the median of their per-round ratios.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Interval", "Paired", "mean_interval", "paired_comparison"]
+__all__ = ["Interval", "Median", "Paired", "mean_interval", "median_interval", "paired_comparison", "ratio_interval"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,23 @@ class Interval:
 
     def __str__(self) -> str:
         return f"{self.mean:.4f} [{self.low:.4f}, {self.high:.4f}]"
+
+
+@dataclass(frozen=True)
+class Median:
+    """A median over ``n`` rounds with its two-sided confidence interval ``[low, high]``."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.median:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+    def excludes(self, value: float) -> bool:
+        """Whether ``value`` lies outside the interval."""
+        return not self.low <= value <= self.high
 
 
 @dataclass(frozen=True)
@@ -83,3 +102,37 @@ def paired_comparison(first: Sequence[float], second: Sequence[float], confidenc
         statistic = interval.mean / (spread / math.sqrt(differences.size))
         p_value = float(2 * stats.t.sf(abs(statistic), differences.size - 1))
     return Paired(interval, statistic, p_value, confidence)
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> Median:
+    """The median of ``values`` and its distribution-free confidence interval from order statistics.
+
+    The interval is ``[x_(j), x_(n-j+1)]`` of the sorted values, with ``j`` the largest rank such that
+    a Binomial(n, 1/2) count falls below ``j`` with probability at most ``(1 - confidence) / 2``
+    (Conover, *Practical Nonparametric Statistics*, 3rd ed. 1999, section 3.2; computed by
+    ``scipy.stats.quantile_test(...).confidence_interval``). It assumes only independent rounds.
+
+    Raises:
+        ValueError: too few values for an interval at ``confidence`` (fewer than 6 at 95%).
+    """
+    data = np.asarray(values, dtype=float)
+    median = float(np.median(data)) if data.size else math.nan
+    if data.size == 0 or stats.binom.cdf(0, data.size, 0.5) > (1.0 - confidence) / 2:
+        raise ValueError(f"a {confidence:.0%} interval of a median needs more rounds than {data.size}")
+    interval = stats.quantile_test(data, q=median, p=0.5).confidence_interval(confidence)
+    return Median(median, float(interval.low), float(interval.high), int(data.size))
+
+
+def ratio_interval(numerators: Sequence[float], denominators: Sequence[float], confidence: float = 0.95) -> Median:
+    """The median of the per-round ratios ``numerators[i] / denominators[i]``, with ``median_interval``'s interval.
+
+    Round ``i``'s two values were measured back to back, so a change of the machine's load between
+    rounds falls on both and cancels in their ratio.
+
+    Raises:
+        ValueError: the sequences differ in length, or are too short for an interval.
+    """
+    a, b = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"ratios pair rounds: {a.size} vs {b.size} values")
+    return median_interval(a / b, confidence)
