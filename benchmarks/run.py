@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Figure
+from benchmarks.cost_ordering import cost_ordering
 from benchmarks.data_pipeline import data_pipeline
 from benchmarks.layers import layer_overhead, mingru_speed
 from benchmarks.lm_throughput import lm_throughput
@@ -36,6 +37,7 @@ BENCHMARKS: list[Callable[[bool], list[Figure]]] = [
     sweep_costs,
     lm_throughput,
     mingru_speed,
+    cost_ordering,
 ]
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from jsonargparse import ArgumentParser, Namespace
 from optuna.storages import RDBStorage
@@ -30,6 +31,7 @@ from gatelab.search.objective import close_orphan_runs, run_trial
 from gatelab.search.storage import StudyStore, open_store
 from gatelab.search.studies import budget_status, check_tracking_store, open_study, study_name
 from gatelab.search.workers import SharedSearch, Worker
+from gatelab.selection import SeedRun
 from gatelab.selection import retrain, selection_seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, flatten, git_sha, redact, tracking_uri
@@ -43,17 +45,20 @@ from gatelab.training.config import (
     with_overrides,
 )
 from gatelab.training.costs import SideBySide, run_device, side_by_side
+from gatelab.stats import paired_comparison, seeds_for_width
 from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative
 
 __all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
 
 # Settings that may change without starting a new sweep: a bigger budget or another cell extends it, and
 # the cost that breaks a tie changes the verdict only.
-_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells", "sweep.cost")
+_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells", "sweep.cost", "sweep.max_seeds")
 #: The parent run's artifact holding the side-by-side timings of the cells' models.
 SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
-#: Seeds each cell's best configuration is retrained with after the search.
+#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
 DEFAULT_SEEDS = 3
+#: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
+Seeds = int | str
 
 
 def sweep_id(cfg: Namespace) -> str:
@@ -99,7 +104,7 @@ class Sweep:
         self.budget: int = self.cfg.sweep.trials
         self.lock_name = f"{self.cfg.task}-{self.id}"
 
-    def run(self, seeds: int = DEFAULT_SEEDS) -> Report | None:
+    def run(self, seeds: Seeds = DEFAULT_SEEDS) -> Report | None:
         """Check the data, run each cell's remaining trials in step, then select, report and return the report.
 
         Args:
@@ -118,7 +123,7 @@ class Sweep:
             self.launch(self) if self.launch else self.work()
             return self._conclude(seeds)
 
-    def report(self, seeds: int = DEFAULT_SEEDS) -> Report:
+    def report(self, seeds: Seeds = DEFAULT_SEEDS) -> Report:
         """Select and report again on this sweep's search as it stands, without running any trial.
 
         Raises:
@@ -208,7 +213,7 @@ class Sweep:
         bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
         bar.refresh()
 
-    def _conclude(self, seeds: int) -> Report:
+    def _conclude(self, seeds: Seeds) -> Report:
         """Select, decide and report; a sweep whose results are missing says so on its parent run, and raises."""
         try:
             verdict = self._select_and_decide(seeds)
@@ -217,11 +222,15 @@ class Sweep:
             raise
         return publish(self.tracker, self.parent, verdict, self.studies, self.objective)
 
-    def _select_and_decide(self, seeds: int, confidence: float = 0.95) -> Verdict:
+    def _select_and_decide(self, seeds: Seeds, confidence: float = 0.95) -> Verdict:
         """Retrain each cell's best trial on ``seeds`` seeds, time the cells' models side by side, and decide."""
         best = best_trials(self.studies, self.cfg.task, self.id)
-        runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, seeds))
-                for cell, trial in best.items()}
+        if seeds == "auto":
+            runs, seeding = self._seeds_until_precise(best, confidence)
+        else:
+            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, int(seeds)))
+                    for cell, trial in best.items()}
+            seeding = f"{seeds} seeds, as given"
         models = {cell: representative(cell_runs, self.objective, self.direction).run_id
                   for cell, cell_runs in runs.items()}
         timed = self._side_by_side(models)
@@ -237,7 +246,43 @@ class Sweep:
                   "form": "exported program (torch.export), as registered"}
         return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
                        decision.comparisons, decision.choice, decision.runner_up, decision.sentence, decision.rule,
-                       ratios, timing)
+                       ratios, timing, seeding)
+
+    def _seeds_until_precise(self, best: Mapping[str, optuna.trial.FrozenTrial],
+                             confidence: float) -> tuple[dict[str, list[SeedRun]], str]:
+        """``--seeds auto``: retrain in rounds until the paired interval between the best cell and the runner-up
+        is narrower than twice the tie tolerance, or ``sweep.max_seeds`` is reached.
+
+        The target is a precision fixed in advance, never "until the difference is significant" (stopping
+        at significance inflates false differences). The first round has ``DEFAULT_SEEDS`` seeds; each
+        next round goes to the seeds the spread seen so far says the target needs (at least one more).
+
+        Returns:
+            Each cell's runs, and how the seeding ended, in words.
+        """
+        limit, target = self.cfg.sweep.max_seeds, 2 * self.cfg.sweep.tie_tolerance
+        metric = "test/" + self.objective.split("/", 1)[-1]
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        count = min(DEFAULT_SEEDS, limit)
+        while True:
+            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, count))
+                    for cell, trial in best.items()}
+            values = {cell: [run.metrics[metric] for run in cell_runs] for cell, cell_runs in runs.items()}
+            first, second = sorted(values, key=lambda cell: -sign * sum(values[cell]))[:2]
+            interval = paired_comparison(values[first], values[second], confidence).difference
+            width = interval.high - interval.low
+            if width < target:
+                return runs, (f"seeds=auto: {count} seeds; the paired interval of {first.upper()} and "
+                              f"{second.upper()} is {width:.3g} wide, narrower than twice the tie tolerance")
+            if count >= limit:
+                return runs, (f"seeds=auto: stopped at sweep.max_seeds={limit}; the paired interval of "
+                              f"{first.upper()} and {second.upper()} is still {width:.3g} wide, not narrower than "
+                              f"twice the tie tolerance ({target:.3g})")
+            spread = float(np.std(np.subtract(values[first], values[second]), ddof=1))
+            count = min(limit, max(count + 1, seeds_for_width(spread, target, confidence)))
+            if self.progress:
+                print(f"gatelab: seeds=auto: the paired interval is {width:.3g} wide; retraining up to {count} seeds",
+                      file=sys.stderr, flush=True)
 
     def _side_by_side(self, models: Mapping[str, str]) -> SideBySide:
         """The timings of the cells' models (``{cell: run}``), measured side by side in this process on the

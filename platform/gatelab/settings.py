@@ -15,9 +15,13 @@ from jsonargparse.typing import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    restricted_number_type,
 )
 
-__all__ = ["OptimConfig", "SearchParam", "SweepConfig", "TrainerConfig"]
+__all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
+
+#: A number of selection seeds: at least 2, the fewest that measure seed noise.
+SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 
 
 @dataclass
@@ -97,6 +101,7 @@ class SweepConfig:
         tie_tolerance: objective differences up to this are treated as a tie (the cheaper cell wins).
         cost: the cost that decides a tie: ``latency`` (per sequence at the large batch), ``latency_batch1``
             or ``macs`` (multiply-accumulates per sequence).
+        max_seeds: the most selection seeds ``--seeds auto`` retrains each cell with (at least 2).
     """
 
     cells: list[str] = field(default_factory=lambda: ["lstm", "gru"])
@@ -109,3 +114,4 @@ class SweepConfig:
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
     cost: Literal["latency", "latency_batch1", "macs"] = "latency"
+    max_seeds: SeedCount = 10

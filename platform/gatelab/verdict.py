@@ -19,22 +19,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple, Protocol
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
 from gatelab.errors import MissingResultsError
 from gatelab.search.objective import MLFLOW_RUN_ATTR
 from gatelab.search.studies import counts_towards_budget
-from gatelab.stats import Interval, Median, Paired, mean_interval, median_interval, paired_comparison, ratio_interval
+from gatelab.stats import (
+    Interval,
+    Median,
+    Paired,
+    bounded_interval,
+    detectable_difference,
+    holm,
+    mean_interval,
+    median_interval,
+    paired_comparison,
+    ratio_interval,
+    seeds_to_resolve,
+)
 from gatelab.training.costs import LARGE_BATCH, SEED_COSTS
 
-__all__ = ["COSTS", "COST_MARGIN", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
-           "best_trials", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "representative"]
+__all__ = ["BOUNDED_METRICS", "COSTS", "COST_MARGIN", "POWER", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
+           "best_trials", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded", "representative"]
 
 #: ``sweep.cost`` settings and the cost each names (lower is cheaper).
 COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
 #: A cost must differ by more than this (relative) to decide a tie on quality.
 COST_MARGIN = 0.10
+#: The power at which the detectable difference is stated.
+POWER = 0.8
+#: Test metrics that are scores in [0, 1] (torchmetrics' classification scores), by their name after ``test/``
+#: or its start: their per-cell intervals are computed on the logit scale, so that they stay in range.
+BOUNDED_METRICS = ("auprc", "auroc", "accuracy", "f1", "macro_f1", "precision", "recall", "se_", "ppv_")
 
 
 class SeedMeasurement(Protocol):
@@ -90,12 +108,27 @@ class CellResult:
 
 @dataclass
 class Comparison:
-    """A paired comparison of ``cell`` against the best cell on the verdict's metric."""
+    """A paired comparison of ``cell`` against the best cell on the verdict's metric.
+
+    Args:
+        cell: the cell compared.
+        against: the best cell.
+        paired: the paired t-test over the seeds (difference: best minus cell).
+        tied: within the seed noise (after Holm's correction) or below the tie tolerance.
+        p_adjusted: the p-value after Holm's correction over the comparisons (the p-value itself for one).
+        detectable: the smallest difference these seeds detect with ``POWER`` at the verdict's confidence.
+        target: the difference that ``seeds_needed`` would resolve (the tie tolerance, or half ``detectable``).
+        seeds_needed: seeds that would resolve ``target`` at the spread seen (None: more than 100).
+    """
 
     cell: str
     against: str
     paired: Paired
     tied: bool
+    p_adjusted: float = float("nan")
+    detectable: float = float("nan")
+    target: float = float("nan")
+    seeds_needed: int | None = None
 
 
 @dataclass
@@ -141,6 +174,7 @@ class Verdict:
     rule: str = ""
     cost_ratios: list[CostRatio] = field(default_factory=list)
     timing: dict[str, object] = field(default_factory=dict)
+    seeding: str = ""
 
     def cell(self, name: str) -> CellResult:
         return next(result for result in self.cells if result.cell == name)
@@ -231,8 +265,15 @@ def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial,
         cost_intervals=timed, device=runs[0].device,
         model_run=representative(runs, objective, direction).run_id,
     )
-    result.intervals = {key: mean_interval(values, confidence) for key, values in result.test.items()}
+    result.intervals = {key: (bounded_interval if is_bounded(key) else mean_interval)(values, confidence)
+                        for key, values in result.test.items()}
     return result
+
+
+def is_bounded(metric: str) -> bool:
+    """Whether a test metric is a score in [0, 1] (``BOUNDED_METRICS``)."""
+    name = metric.split("/", 1)[-1]
+    return any(name == bounded or (bounded.endswith("_") and name.startswith(bounded)) for bounded in BOUNDED_METRICS)
 
 
 def cost_ratios(timings: Mapping[str, Mapping[str, Sequence[float]]], macs: Mapping[str, float],
@@ -285,28 +326,53 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
     sign = 1.0 if direction == "maximize" else -1.0
     ranked = sorted(cells, key=lambda result: -sign * mean_interval(result.test[metric], confidence).mean)
     best = ranked[0]
+    tests = [paired_comparison(best.test[metric], other.test[metric], confidence) for other in ranked[1:]]
+    adjusted = holm([paired.p_value for paired in tests])
     comparisons = []
-    for other in ranked[1:]:
-        paired = paired_comparison(best.test[metric], other.test[metric], confidence)
-        tied = not paired.distinguishable or abs(paired.difference.mean) < tolerance
-        comparisons.append(Comparison(other.cell, best.cell, paired, tied))
+    for other, paired, p_adjusted in zip(ranked[1:], tests, adjusted, strict=True):
+        spread = float(np.std(np.subtract(best.test[metric], other.test[metric]), ddof=1))
+        detectable = detectable_difference(spread, paired.difference.n, confidence, POWER)
+        target = tolerance if tolerance > 0 else detectable / 2
+        tied = p_adjusted >= 1.0 - confidence or abs(paired.difference.mean) < tolerance
+        comparisons.append(Comparison(other.cell, best.cell, paired, tied, p_adjusted, detectable, target,
+                                      seeds_to_resolve(spread, target, confidence, POWER)))
     tied_cells = [best, *(ranked[index + 1] for index, comparison in enumerate(comparisons) if comparison.tied)]
     lookup = {(ratio.cost, ratio.cell, ratio.against): ratio.ratio for ratio in ratios}
     choice, rule, cheaper = _cheapest(tied_cells, cost, lookup)
     runner = ranked[1] if choice is best else best
     other = choice if choice is not best else runner
-    paired = next(comparison.paired for comparison in comparisons if comparison.cell == other.cell)
+    compared = next(comparison for comparison in comparisons if comparison.cell == other.cell)
+    paired = compared.paired
+    holm_note = f", Holm-adjusted over {len(comparisons)} comparisons p={compared.p_adjusted:.3g}" \
+        if len(comparisons) > 1 else ""
     evidence = (f"{metric} {_name(best)} {best.intervals[metric]} vs {_name(other)} {other.intervals[metric]} "
                 f"over {paired.difference.n} seeds; difference {paired.difference}, "
-                f"{paired.test} p={paired.p_value:.3g}")
+                f"{paired.test} p={paired.p_value:.3g}{holm_note}")
     price = _price(choice, runner, cost, lookup)
+    amount = _evidence(compared, metric)
     if len(tied_cells) > 1:
-        why = "within the seed noise" if not paired.distinguishable else f"smaller than the tie tolerance {tolerance}"
-        sentence = f"Pick {_name(choice)}: the difference is {why} ({evidence}), so {cheaper}. Cost: {price}"
+        noise = compared.p_adjusted >= 1.0 - confidence
+        why = "within the seed noise" if noise else f"smaller than the tie tolerance {tolerance}"
+        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so {cheaper}. {amount} "
+                    f"Cost: {price}")
     else:
         rule = "quality"
-        sentence = f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). Its price: {price}"
+        sentence = f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). {amount} Its price: {price}"
     return Decision(choice.cell, runner.cell, comparisons, sentence, rule)
+
+
+def _evidence(comparison: Comparison, metric: str) -> str:
+    """How much evidence a comparison rests on, in words: the difference its seeds could detect, and more seeds'."""
+    n, name = comparison.paired.difference.n, metric.removeprefix("test/")
+    more = (f"{comparison.seeds_needed} seeds would resolve {comparison.target:.3g}" if comparison.seeds_needed
+            else f"more than 100 seeds would be needed to resolve {comparison.target:.3g}")
+    text = (f"Evidence: {n} seeds detect (with {POWER:.0%} power) only differences larger than "
+            f"{comparison.detectable:.3g} {name}, against {abs(comparison.paired.difference.mean):.3g} observed; "
+            f"{more}.")
+    if n == 2:
+        text += (" With 2 seeds the test has 1 degree of freedom and can tell almost nothing: use --seeds auto "
+                 "(SEEDS=auto) or more seeds.")
+    return text
 
 
 def _cheapest(cells: Sequence[CellResult], cost: str,

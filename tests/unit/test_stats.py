@@ -1,4 +1,5 @@
-"""Medians over timing rounds and their ratios, with order-statistic intervals, on known numbers."""
+"""Medians over timing rounds and their ratios, detectable differences, Holm's correction and bounded intervals,
+on known numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gatelab.stats import median_interval, ratio_interval
+from gatelab.stats import (
+    bounded_interval,
+    detectable_difference,
+    holm,
+    mean_interval,
+    median_interval,
+    ratio_interval,
+    seeds_for_width,
+    seeds_to_resolve,
+)
 
 
 def test_median_interval_is_the_binomial_order_statistics() -> None:
@@ -35,3 +45,43 @@ def test_ratio_pairs_rounds_so_a_shared_load_cancels() -> None:
     assert unpaired.high - unpaired.low > 1.0
     with pytest.raises(ValueError, match="pair rounds"):
         ratio_interval([1.0, 2.0], [1.0])
+
+
+def test_detectable_difference_has_the_stated_power() -> None:
+    # simulated paired t-tests at the returned difference reject 80% of the time
+    delta = detectable_difference(1.0, 10)
+    rng = np.random.default_rng(0)
+    samples = rng.normal(delta, 1.0, size=(100_000, 10))
+    t = samples.mean(axis=1) / (samples.std(axis=1, ddof=1) / np.sqrt(10))
+    assert np.mean(np.abs(t) > stats.t.ppf(0.975, 9)) == pytest.approx(0.80, abs=0.005)
+    # the normal approximation (z_a + z_b) / sqrt(n) is far too optimistic for few seeds
+    assert delta == pytest.approx(0.996, abs=1e-3) and delta > (1.960 + 0.842) / np.sqrt(10)
+    assert detectable_difference(0.02, 2) > 9 * detectable_difference(0.02, 8)  # 2 seeds: almost blind
+    assert detectable_difference(0.0, 3) == 0.0
+
+
+def test_seeds_to_resolve_and_seeds_for_width_follow_the_spread() -> None:
+    needed = seeds_to_resolve(0.02, 0.01)
+    assert detectable_difference(0.02, needed) <= 0.01 < detectable_difference(0.02, needed - 1)
+    assert seeds_to_resolve(1.0, 1e-4) is None
+    width = seeds_for_width(0.02, 0.04)
+    assert 2 * stats.t.ppf(0.975, width - 1) * 0.02 / np.sqrt(width) < 0.04
+    assert 2 * stats.t.ppf(0.975, width - 2) * 0.02 / np.sqrt(width - 1) >= 0.04
+
+
+def test_holm_matches_the_step_down_procedure_by_hand() -> None:
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04 -> made monotone: 0.06 for the last
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.2]) == [0.2] and holm([0.5, 0.6]) == [1.0, 1.0]
+
+
+def test_bounded_intervals_stay_in_range_and_match_the_t_interval_when_tight() -> None:
+    wide = bounded_interval([0.048, 0.30])  # 2 seeds of a rare-event AUPRC
+    assert 0.0 <= wide.low < 0.048 and 0.30 < wide.high <= 1.0 and wide.mean == pytest.approx(0.174)
+    assert mean_interval([0.048, 0.30]).low < 0  # what the plain t-interval says
+    tight = bounded_interval([0.50, 0.51, 0.49, 0.50])
+    plain = mean_interval([0.50, 0.51, 0.49, 0.50])
+    assert (tight.low, tight.high) == (pytest.approx(plain.low, abs=2e-4), pytest.approx(plain.high, abs=2e-4))
+    assert bounded_interval([1.0, 1.0, 0.99]).high <= 1.0
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        bounded_interval([0.5, 1.2])

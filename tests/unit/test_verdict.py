@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gatelab.stats import Median, mean_interval
-from gatelab.verdict import COSTS, CellResult, cheaper_by_margin, cost_ratios, decide
+from gatelab.verdict import COSTS, CellResult, cheaper_by_margin, cost_ratios, decide, is_bounded
 
 LATENCY = COSTS["latency"]
 NOISE = [1.00, 1.03, 0.97, 1.01, 0.99, 1.02, 0.98, 1.00]  # a loaded machine's round-to-round wobble
@@ -104,3 +104,37 @@ def test_the_margin_needs_both_an_interval_clear_of_one_and_more_than_ten_percen
     assert cheaper_by_margin(Median(1.5, 1.2, 1.8, 30))
     assert not cheaper_by_margin(Median(1.5, 0.9, 1.8, 30))  # the interval holds 1
     assert not cheaper_by_margin(Median(1.05, 1.02, 1.08, 30))  # clear of 1, but by 5%
+
+
+def test_the_sentence_says_how_much_evidence_the_seeds_give() -> None:
+    lstm = cell("lstm", [0.70, 0.75, 0.68, 0.72], latency=0.03)
+    gru = cell("gru", [0.72, 0.69, 0.71, 0.70], latency=0.01)
+    decision = run(lstm, gru, tolerance=0.03)
+    compared = decision.comparisons[0]
+    assert compared.detectable > abs(compared.paired.difference.mean) and compared.target == 0.03
+    assert 4 < compared.seeds_needed < 100
+    assert f"Evidence: 4 seeds detect (with 80% power) only differences larger than {compared.detectable:.3g} auprc" \
+        in decision.sentence
+    assert f"{compared.seeds_needed} seeds would resolve 0.03." in decision.sentence
+    assert "can tell almost nothing" not in decision.sentence
+    two = run(cell("lstm", [0.70, 0.75], latency=0.03), cell("gru", [0.72, 0.69], latency=0.01))
+    assert "With 2 seeds the test has 1 degree of freedom and can tell almost nothing" in two.sentence
+
+
+def test_more_than_two_cells_are_compared_with_holms_correction() -> None:
+    best = cell("lstm", [0.80, 0.82, 0.81, 0.83, 0.80], latency=0.03)
+    close = cell("gru", [0.78, 0.81, 0.80, 0.83, 0.79], latency=0.01)  # p = 0.034 alone
+    far = cell("rnn", [0.60, 0.62, 0.61, 0.63, 0.60], latency=0.01)
+    twin = cell("mingru", [0.81, 0.80, 0.83, 0.81, 0.81], latency=0.03)  # p = 1.0
+    decision = run(best, close, far, twin)
+    by_cell = {comparison.cell: comparison for comparison in decision.comparisons}
+    # Holm: the middle of three p-values is doubled
+    assert by_cell["gru"].paired.p_value < 0.05 <= by_cell["gru"].p_adjusted == pytest.approx(
+        2 * by_cell["gru"].paired.p_value)
+    assert by_cell["gru"].tied and by_cell["mingru"].tied and not by_cell["rnn"].tied
+    assert decision.choice == "gru" and "Holm-adjusted over 3 comparisons" in decision.sentence
+
+
+def test_bounded_metrics_are_named_by_their_kind() -> None:
+    assert all(is_bounded(key) for key in ("test/auprc", "test/macro_f1", "test/se_N", "test/accuracy"))
+    assert not any(is_bounded(key) for key in ("test/ppl", "test/loss", "test/bpc"))

@@ -59,11 +59,14 @@ class Report:
             cost.append([name, *(_cost(result.costs.get(key), result.cost_intervals.get(key), spec)
                                  for key, (_, spec) in COST_LABELS.items())])
         seeds = len(verdict.cells[0].seeds)
-        paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "within seed noise"]]
+        paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "p (Holm)",
+                   "detectable at 80% power", "seeds to resolve", "tied"]]
         for comparison in verdict.comparisons:
             test = comparison.paired
+            needed = f"{comparison.seeds_needed} for {comparison.target:.3g}" if comparison.seeds_needed else "> 100"
             paired.append([f"{comparison.cell.upper()} vs {comparison.against.upper()}", str(test.difference),
-                           f"{test.statistic:.3g}", f"{test.p_value:.3g}", "yes" if not test.distinguishable else "no"])
+                           f"{test.statistic:.3g}", f"{test.p_value:.3g}", f"{comparison.p_adjusted:.3g}",
+                           f"{comparison.detectable:.3g}", needed, "yes" if comparison.tied else "no"])
         ratios = [["cells", *(COST_LABELS[key][0] for key in verdict.cells[0].cost_intervals), "MACs/seq"]]
         first = verdict.cell(verdict.choice)
         for other in verdict.cells:
@@ -86,6 +89,9 @@ class Report:
         name = registered_name(self.verdict.task)
         return [
             RULE,
+            *([f"Seeds: {self.verdict.seeding}."] if self.verdict.seeding else []),
+            "Intervals of scores in [0, 1] (AUPRC, AUROC, accuracy, F1, sensitivity, PPV) are computed on the logit "
+            "scale and mapped back, so they stay in range.",
             f"Time: search {self.search_seconds:.0f} s over {self.search_trials} trials; selection "
             f"{self.selection_seconds:.0f} s over {sum(len(cell.seeds) for cell in self.verdict.cells)} retrainings "
             f"({ratio:.2f}x the search).",

@@ -18,7 +18,7 @@ import resource
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -158,7 +158,7 @@ class SideBySide:
         memory_kind: what the peak memory measured (``gpu_allocated`` or ``process_resident``).
         device: where the models ran, in words.
         large_batch: sequences in the large batch.
-        calls: per model, calls per timed batch-1 measurement (short calls are timed in groups).
+        calls: calls per timed batch-1 measurement, the same for every model (short calls are timed in groups).
     """
 
     rounds: dict[str, dict[str, list[float]]]
@@ -166,7 +166,7 @@ class SideBySide:
     memory_kind: str
     device: str
     large_batch: int
-    calls: dict[str, int] = field(default_factory=dict)
+    calls: int = 1
 
 
 def _seconds(run: Callable[[], object], device: torch.device, calls: int = 1) -> float:
@@ -186,9 +186,10 @@ def side_by_side(models: Mapping[str, nn.Module], sequences: Tensor, device: tor
 
     After ``warmup`` untimed rounds, each of ``rounds`` rounds times every model once at batch 1 and
     once at ``large_batch``, in turn, every other round in reverse order, so that the machine's
-    changing load falls on all models alike and round ``i``'s values of two models pair up. A batch-1
-    call shorter than ``min_seconds`` is timed as a group of calls (the count fixed in the warm-up)
-    so that the clock's resolution and the loop's overhead stay small beside it. The models run
+    changing load falls on all models alike and round ``i``'s values of two models pair up. Batch-1
+    calls are timed in groups, the same count for every model (fixed in the warm-up so that the
+    cheapest model's group lasts ``min_seconds``), so that the clock's resolution and the loop's
+    overhead stay small beside them and weigh alike on every model. The models run
     without gradients, in eval mode; an exported program (``torch.export``, the form gatelab registers)
     was traced in eval mode already. Then each model's peak memory at the large batch is measured,
     one model after another.
@@ -213,16 +214,16 @@ def side_by_side(models: Mapping[str, nn.Module], sequences: Tensor, device: tor
     large = sequences[torch.arange(large_batch) % len(sequences)].to(device)
     batches = {"latency_ms_batch1": single, f"latency_ms_batch{large_batch}": large}
     samples: dict[str, dict[str, list[float]]] = {name: {key: [] for key in batches} for name in models}
-    calls = dict.fromkeys(models, 1)
+    calls = 1
     names = list(models)
     with torch.inference_mode():
         for index in range(warmup + rounds):
             for key, batch in batches.items():
                 for name in names if index % 2 == 0 else reversed(names):
-                    seconds = _seconds(lambda: models[name](batch), device, calls[name] if batch is single else 1)
+                    seconds = _seconds(lambda: models[name](batch), device, calls if batch is single else 1)
                     if index < warmup:
                         if batch is single:
-                            calls[name] = max(calls[name], min(1000, int(min_seconds / max(seconds, 1e-9)) + 1))
+                            calls = max(calls, min(1000, int(min_seconds / max(seconds, 1e-9)) + 1))
                         continue
                     samples[name][key].append(seconds * 1e3 / len(batch))
         memory, kind = {}, ""
