@@ -146,7 +146,8 @@ def bounded_interval(values: Sequence[float], confidence: float = 0.95, clip: fl
     logistic function, so that it never leaves [0, 1] however few and spread the values are (the
     usual remedy for proportions near a bound, e.g. Agresti, *Categorical Data Analysis*, 3rd ed. 2013,
     section 1.4). Values are clipped to ``[clip, 1 - clip]`` first (a logit of 0 or 1 is infinite).
-    The reported mean is the plain mean of the values.
+    The centre reported (``mean``) is on the same scale: the mean of the logits mapped back, which
+    lies inside the interval (the plain mean of few, spread values may not).
 
     Raises:
         ValueError: fewer than two values, or a value outside [0, 1].
@@ -155,8 +156,8 @@ def bounded_interval(values: Sequence[float], confidence: float = 0.95, clip: fl
     if ((data < 0) | (data > 1)).any():
         raise ValueError(f"a bounded interval needs values in [0, 1], got {data.min():g} to {data.max():g}")
     logits = mean_interval(special.logit(np.clip(data, clip, 1 - clip)), confidence)
-    return Interval(float(data.mean()), float(special.expit(logits.low)), float(special.expit(logits.high)),
-                    logits.n)
+    return Interval(float(special.expit(logits.mean)), float(special.expit(logits.low)),
+                    float(special.expit(logits.high)), logits.n)
 
 
 def detectable_difference(spread: float, n: int, confidence: float = 0.95, power: float = 0.8) -> float:

@@ -52,7 +52,8 @@ COST_MARGIN = 0.10
 POWER = 0.8
 #: Test metrics that are scores in [0, 1] (torchmetrics' classification scores), by their name after ``test/``
 #: or its start: their per-cell intervals are computed on the logit scale, so that they stay in range.
-BOUNDED_METRICS = ("auprc", "auroc", "accuracy", "f1", "macro_f1", "precision", "recall", "se_", "ppv_")
+BOUNDED_METRICS = ("auprc", "auroc", "accuracy", "f1", "macro_f1", "precision", "recall", "se_", "ppv_",
+                   "card_precision_at_")
 
 
 class SeedMeasurement(Protocol):

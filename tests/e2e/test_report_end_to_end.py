@@ -21,8 +21,10 @@ import pytest
 import torch
 from mlflow import MlflowClient
 from mlflow.models import Model
+from scipy.special import expit, logit
 
 from gatelab.cli import main
+from gatelab.verdict import is_bounded
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
          "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png"}
@@ -63,8 +65,10 @@ def test_report_files_agree_with_the_runs(tiny_sweep, tmp_path: Path) -> None:
         assert [run.data.tags["gatelab.trial"] for run in seed_runs] == [str(cell["best_trial"])] * 2
         for key, values in cell["test"].items():
             assert values == pytest.approx([run.data.metrics[key] for run in seed_runs])
-            assert cell["intervals"][key]["mean"] == pytest.approx(np.mean(values))
-            assert parent.data.metrics[f"{cell['cell']}.{key}.mean"] == pytest.approx(np.mean(values))
+            # scores in [0, 1]: the centre of the logit-scale interval, mapped back
+            centre = expit(np.mean(logit(np.clip(values, 1e-6, 1 - 1e-6)))) if is_bounded(key) else np.mean(values)
+            assert cell["intervals"][key]["mean"] == pytest.approx(centre)
+            assert parent.data.metrics[f"{cell['cell']}.{key}.mean"] == pytest.approx(centre)
         assert cell["costs"]["params"] == seed_runs[0].data.metrics["params"]
         for key in ("macs", "peak_train_memory_mib", "seconds_to_best_epoch"):  # measured per seed
             assert cell["costs"][key] == pytest.approx(np.median([run.data.metrics[key] for run in seed_runs]))

@@ -77,7 +77,8 @@ def test_holm_matches_the_step_down_procedure_by_hand() -> None:
 
 def test_bounded_intervals_stay_in_range_and_match_the_t_interval_when_tight() -> None:
     wide = bounded_interval([0.048, 0.30])  # 2 seeds of a rare-event AUPRC
-    assert 0.0 <= wide.low < 0.048 and 0.30 < wide.high <= 1.0 and wide.mean == pytest.approx(0.174)
+    assert 0.0 <= wide.low < wide.mean < wide.high <= 1.0 and wide.low < 0.048 and 0.30 < wide.high
+    assert wide.mean == pytest.approx(1 / (1 + np.sqrt((1 - 0.048) / 0.048 * (1 - 0.30) / 0.30)))  # logit mean
     assert mean_interval([0.048, 0.30]).low < 0  # what the plain t-interval says
     tight = bounded_interval([0.50, 0.51, 0.49, 0.50])
     plain = mean_interval([0.50, 0.51, 0.49, 0.50])

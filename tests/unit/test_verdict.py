@@ -136,5 +136,6 @@ def test_more_than_two_cells_are_compared_with_holms_correction() -> None:
 
 
 def test_bounded_metrics_are_named_by_their_kind() -> None:
-    assert all(is_bounded(key) for key in ("test/auprc", "test/macro_f1", "test/se_N", "test/accuracy"))
+    assert all(is_bounded(key) for key in ("test/auprc", "test/macro_f1", "test/se_N", "test/accuracy",
+                                           "test/card_precision_at_10"))
     assert not any(is_bounded(key) for key in ("test/ppl", "test/loss", "test/bpc"))

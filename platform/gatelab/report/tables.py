@@ -91,7 +91,8 @@ class Report:
             RULE,
             *([f"Seeds: {self.verdict.seeding}."] if self.verdict.seeding else []),
             "Intervals of scores in [0, 1] (AUPRC, AUROC, accuracy, F1, sensitivity, PPV) are computed on the logit "
-            "scale and mapped back, so they stay in range.",
+            "scale and mapped back, so they stay in range; their centre is the mean logit mapped back. The ranking "
+            "and the paired test use the plain means.",
             f"Time: search {self.search_seconds:.0f} s over {self.search_trials} trials; selection "
             f"{self.selection_seconds:.0f} s over {sum(len(cell.seeds) for cell in self.verdict.cells)} retrainings "
             f"({ratio:.2f}x the search).",
