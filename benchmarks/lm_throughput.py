@@ -82,7 +82,7 @@ def _gatelab_seconds(cell: str, batches: int) -> tuple[float, Tensor]:
     overrides = {"model.cell": cell, "trainer.max_epochs": 1, "trainer.limit_train_batches": batches,
                  "trainer.limit_eval_batches": 2}
     run = instantiate_run(build_parser(), load_config("lm", ["zaremba-small"], overrides))
-    metrics = train(run)
+    metrics = train(run, test=False)
     return metrics["seconds_per_epoch"], run.data.data.ids["train"]
 
 

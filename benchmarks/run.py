@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Figure
+from benchmarks.cost_ordering import cost_ordering
 from benchmarks.data_pipeline import data_pipeline
 from benchmarks.gates import gate_telemetry_cost
 from benchmarks.layers import layer_overhead, mingru_speed
@@ -40,6 +41,7 @@ BENCHMARKS: list[Callable[[bool], list[Figure]]] = [
     mingru_speed,
     streaming_scoring,
     gate_telemetry_cost,
+    cost_ordering,
 ]
 
 

@@ -70,7 +70,7 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
     for cell in CELLS:
         run_cfg = instantiate_run(build_parser(), load_config("fraud", overrides=overrides | {"model.cell": cell}))
         keep = _Keep()
-        train(run_cfg, [keep])
+        train(run_cfg, [keep], test=True)
         model, data, history = keep.module.cpu().eval(), run_cfg.data.data, run_cfg.data.history
         test = data.tensors["test"]
         with torch.inference_mode():

@@ -55,9 +55,9 @@ def gatelab_run(data: SyntheticTask, model: ModelConfig, epochs: int, tracker: T
     run = RunConfig(task="bench", data=data, model=model, optim=OptimConfig(lr=LR),
                     trainer=TrainerConfig(max_epochs=epochs, gradient_clip_val=CLIP))
     if tracker is None:
-        return train(run)["seconds_per_epoch"]
+        return train(run, test=False)["seconds_per_epoch"]
     run_id = tracker.start_run("bench", {"gatelab.task": "bench", "gatelab.cell": model.cell})
-    metrics = train(run, run_loggers(tracker, run_id))
+    metrics = train(run, run_loggers(tracker, run_id), test=False)
     tracker.end_run(run_id, "FINISHED")
     return metrics["seconds_per_epoch"]
 

@@ -45,7 +45,8 @@ def _layers(config: str | list[str] | None) -> list[str]:
 
 def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                  seeds: int = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True, workers: int = 1,
+                  seeds: int | Literal["auto"] = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True,
+                  workers: int = 1,
                   launcher: Literal["local", "slurm"] = "local", storage: str | None = None,
                   devices: int | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
@@ -59,7 +60,8 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         cells: the cells to compare, e.g. [lstm,gru].
         seed: the sweep's seed; a new seed starts a new sweep.
         seeds: seeds each cell's best configuration is retrained with for the verdict (at least 2); 0 skips
-            the selection and the verdict (make them later with `gatelab report`).
+            the selection and the verdict (make them later with `gatelab report`); auto retrains in rounds up
+            to sweep.max_seeds until the best and the runner-up are resolved to the tie tolerance.
         store: folder of the MLflow store and (by default) the Optuna journal.
         progress: show progress bars.
         workers: worker processes sharing the sweep (local: on this machine; slurm: array tasks).
@@ -96,8 +98,8 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         _print_report(runner, report, store)
 
 
-def _check_seeds(seeds: int) -> None:
-    if seeds < 2:
+def _check_seeds(seeds: int | str) -> None:
+    if seeds != "auto" and int(seeds) < 2:
         raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
                            "noise; use SEEDS=2 or more (default 3).")
 
@@ -109,14 +111,14 @@ def _print_report(runner: Sweep, report: Report, store: Path) -> None:
           f"the Optuna studies with `make dashboard SWEEP={runner.id}`.")
 
 
-def report_command(task: str = "fraud", sweep: str | None = None, seeds: int = DEFAULT_SEEDS,
+def report_command(task: str = "fraud", sweep: str | None = None, seeds: int | Literal["auto"] = DEFAULT_SEEDS,
                    store: Path = Path("mlruns")) -> None:
     """Make a sweep's verdict and report again (retraining only seeds not trained before) and print it.
 
     Args:
         task: the task, a file name in configs/.
         sweep: the sweep's id (as printed by `gatelab sweep`); the latest sweep of the task when omitted.
-        seeds: seeds each cell's best configuration is retrained with (at least 2).
+        seeds: seeds each cell's best configuration is retrained with (at least 2), or auto (see `gatelab sweep`).
         store: folder of the MLflow store and the Optuna journal.
     """
     _check_seeds(seeds)
@@ -197,7 +199,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     print(describe_data_report(report), end="", file=sys.stderr, flush=True)
     tags = run_tags(task, run_cfg.model.cell, run_cfg.seed, git_sha()) | {tag.ROLE: tag.ROLE_TRAIN}
     with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg) | report) as run_id:
-        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell)
+        metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell, test=True)
         tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
         tracker.log_metrics(run_id, metrics)
     width = max(map(len, metrics))

@@ -11,11 +11,12 @@ import hashlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from jsonargparse import ArgumentParser, Namespace
 from optuna.storages import RDBStorage
@@ -30,21 +31,29 @@ from gatelab.search.objective import close_orphan_runs, run_trial
 from gatelab.search.storage import StudyStore, open_store
 from gatelab.search.studies import budget_status, check_tracking_store, open_study, study_name
 from gatelab.search.workers import SharedSearch, Worker
-from gatelab.selection import retrain, selection_seeds
+from gatelab.selection import SeedRun, retrain, selection_seeds
+from gatelab.stats import paired_comparison, seeds_for_width
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, run_params, store_relative_uri, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
+from gatelab.tracking.model_registry import load_saved_model
 from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+from gatelab.training.costs import SideBySide, run_device, side_by_side
 from gatelab.training.task import describe_data_report
-from gatelab.verdict import COST, Verdict, best_trials, cell_result, decide
+from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative
 
 __all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
 
-# Settings that may change without starting a new sweep: a bigger budget or another cell extends it.
-_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells")
-#: Seeds each cell's best configuration is retrained with after the search.
+# Settings that may change without starting a new sweep: a bigger budget or another cell extends it, and
+# the cost that breaks a tie changes the verdict only.
+_RESUMABLE_KEYS = ("sweep.trials", "sweep.cells", "sweep.cost", "sweep.max_seeds")
+#: The parent run's artifact holding the side-by-side timings of the cells' models.
+SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
+#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
 DEFAULT_SEEDS = 3
+#: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
+Seeds = int | str
 
 
 def sweep_id(cfg: Namespace) -> str:
@@ -90,7 +99,7 @@ class Sweep:
         self.budget: int = self.cfg.sweep.trials
         self.lock_name = f"{self.cfg.task}-{self.id}"
 
-    def run(self, seeds: int = DEFAULT_SEEDS) -> Report | None:
+    def run(self, seeds: Seeds = DEFAULT_SEEDS) -> Report | None:
         """Check the data, run each cell's remaining trials in step, then select, report and return the report.
 
         Args:
@@ -108,7 +117,7 @@ class Sweep:
             self.launch(self) if self.launch else self.work()
             return self._conclude(seeds)
 
-    def report(self, seeds: int = DEFAULT_SEEDS) -> Report:
+    def report(self, seeds: Seeds = DEFAULT_SEEDS) -> Report:
         """Select and report again on this sweep's search as it stands, without running any trial.
 
         Raises:
@@ -198,7 +207,7 @@ class Sweep:
         bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
         bar.refresh()
 
-    def _conclude(self, seeds: int) -> Report:
+    def _conclude(self, seeds: Seeds) -> Report:
         """Select, decide and report; a sweep whose results are missing says so on its parent run, and raises."""
         try:
             verdict = self._select_and_decide(seeds)
@@ -207,19 +216,89 @@ class Sweep:
             raise
         return publish(self.tracker, self.parent, verdict, self.studies, self.objective)
 
-    def _select_and_decide(self, seeds: int, confidence: float = 0.95) -> Verdict:
-        """Retrain each cell's best trial on ``seeds`` seeds, summarise them, and apply the verdict's rule."""
+    def _select_and_decide(self, seeds: Seeds, confidence: float = 0.95) -> Verdict:
+        """Retrain each cell's best trial on ``seeds`` seeds, time the cells' models side by side, and decide."""
         best = best_trials(self.studies, self.cfg.task, self.id)
-        results = []
-        for cell, trial in best.items():
-            runs = retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, seeds))
-            results.append(cell_result(cell, self.studies[cell], trial, runs, self.objective, self.direction,
-                                       confidence))
+        if seeds == "auto":
+            runs, seeding = self._seeds_until_precise(best, confidence)
+        else:
+            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, int(seeds)))
+                    for cell, trial in best.items()}
+            seeding = f"{seeds} seeds, as given"
+        models = {cell: representative(cell_runs, self.objective, self.direction).run_id
+                  for cell, cell_runs in runs.items()}
+        timed = self._side_by_side(models)
+        results = [cell_result(cell, self.studies[cell], best[cell], runs[cell], self.objective, self.direction,
+                               timed.rounds[cell], timed.memory_mib[cell], confidence) for cell in best]
+        ratios = cost_ratios(timed.rounds, {result.cell: result.costs["macs"] for result in results
+                                            if "macs" in result.costs}, confidence)
         metric = "test/" + self.objective.split("/", 1)[-1]
-        tolerance = self.cfg.sweep.tie_tolerance
-        choice, runner, comparisons, sentence = decide(results, metric, self.direction, COST, tolerance, confidence)
-        return Verdict(self.cfg.task, self.id, metric, self.direction, COST, tolerance, results, comparisons,
-                       choice, runner, sentence)
+        tolerance, cost = self.cfg.sweep.tie_tolerance, COSTS[self.cfg.sweep.cost]
+        decision = decide(results, metric, self.direction, cost, tolerance, ratios, confidence)
+        timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
+                  "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
+                  "form": "exported program (torch.export), as registered"}
+        return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
+                       decision.comparisons, decision.choice, decision.runner_up, decision.sentence, decision.rule,
+                       ratios, timing, seeding)
+
+    def _seeds_until_precise(self, best: Mapping[str, optuna.trial.FrozenTrial],
+                             confidence: float) -> tuple[dict[str, list[SeedRun]], str]:
+        """``--seeds auto``: retrain in rounds until the paired interval between the best cell and the runner-up
+        is narrower than twice the tie tolerance, or ``sweep.max_seeds`` is reached.
+
+        The target is a precision fixed in advance, never "until the difference is significant" (stopping
+        at significance inflates false differences). The first round has ``DEFAULT_SEEDS`` seeds; each
+        next round goes to the seeds the spread seen so far says the target needs (at least one more).
+
+        Returns:
+            Each cell's runs, and how the seeding ended, in words.
+        """
+        limit, target = self.cfg.sweep.max_seeds, 2 * self.cfg.sweep.tie_tolerance
+        metric = "test/" + self.objective.split("/", 1)[-1]
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        count = min(DEFAULT_SEEDS, limit)
+        while True:
+            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, count))
+                    for cell, trial in best.items()}
+            values = {cell: [run.metrics[metric] for run in cell_runs] for cell, cell_runs in runs.items()}
+            first, second = sorted(values, key=lambda cell: -sign * sum(values[cell]))[:2]
+            interval = paired_comparison(values[first], values[second], confidence).difference
+            width = interval.high - interval.low
+            if width < target:
+                return runs, (f"seeds=auto: {count} seeds; the paired interval of {first.upper()} and "
+                              f"{second.upper()} is {width:.3g} wide, narrower than twice the tie tolerance")
+            if count >= limit:
+                return runs, (f"seeds=auto: stopped at sweep.max_seeds={limit}; the paired interval of "
+                              f"{first.upper()} and {second.upper()} is still {width:.3g} wide, not narrower than "
+                              f"twice the tie tolerance ({target:.3g})")
+            spread = float(np.std(np.subtract(values[first], values[second]), ddof=1))
+            count = min(limit, max(count + 1, seeds_for_width(spread, target, confidence)))
+            if self.progress:
+                print(f"gatelab: seeds=auto: the paired interval is {width:.3g} wide; retraining up to {count} seeds",
+                      file=sys.stderr, flush=True)
+
+    def _side_by_side(self, models: Mapping[str, str]) -> SideBySide:
+        """The timings of the cells' models (``{cell: run}``), measured side by side in this process on the
+        first one's saved input example, in the exported form that is registered; read back from the
+        parent run when these very models were timed before, so that a report made again decides alike."""
+        client = self.tracker.client
+        if client.list_artifacts(self.parent, SIDE_BY_SIDE_ARTIFACT.split("/")[0]):
+            with tempfile.TemporaryDirectory() as folder:
+                stored = json.loads(Path(client.download_artifacts(self.parent, SIDE_BY_SIDE_ARTIFACT,
+                                                                   folder)).read_text())
+            if stored["models"] == dict(models):
+                return SideBySide(**stored["measured"])
+        loaded = {cell: load_saved_model(self.tracker, run_id) for cell, run_id in models.items()}
+        sequences = next(iter(loaded.values()))[1]
+        if self.progress:
+            print(f"gatelab: timing {', '.join(cell.upper() for cell in loaded)} side by side", file=sys.stderr,
+                  flush=True)
+        measured = side_by_side({cell: model for cell, (model, _) in loaded.items()}, sequences,
+                                run_device(self.cfg.trainer.accelerator))
+        client.log_text(self.parent, json.dumps({"models": dict(models), "measured": asdict(measured)}),
+                        SIDE_BY_SIDE_ARTIFACT)
+        return measured
 
 
 def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:

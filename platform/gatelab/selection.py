@@ -1,9 +1,11 @@
-"""Selection: each cell's best configuration retrained on several seeds, each run scored on the test split.
+"""Selection: each cell's best configuration retrained on several seeds, each run scored on the test split once.
 
 The search picks one configuration per cell on the validation split. Selection retrains that
 configuration with ``count`` fresh seeds (never the trials' own seeds), the same seeds for every
 cell, so that runs pair up by seed (same initialisation seed, same shuffling order). Each run is a
-child run of the sweep (role ``selection``) holding its model and its measured costs.
+child run of the sweep (role ``selection``) holding its model and the costs of its training (time, peak
+memory) and of its shape (parameters, multiply-accumulates); the inference timings are measured later,
+every cell's model side by side (``gatelab.training.costs.side_by_side``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import GateSummaryLogger, run_loggers
 from gatelab.tracking.model_registry import EXAMPLE_ROWS, Scorer, save_model
 from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.config import RunConfig, instantiate_run, with_overrides
-from gatelab.training.costs import device_name, inference_costs, peak_memory
+from gatelab.training.config import instantiate_run, with_overrides
+from gatelab.training.costs import device_name, macs_per_sequence, peak_memory, run_device
 from gatelab.training.module import TaskModule
 from gatelab.training.train import train
 
@@ -63,12 +65,6 @@ class _Capture(pl.Callback):
         self.module, self.device = pl_module, pl_module.device
 
 
-def _training_device(cfg: RunConfig) -> torch.device:
-    """The device Lightning trains on, as far as the peak-memory measurement needs it."""
-    gpu = cfg.trainer.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    return torch.device("cuda", torch.cuda.current_device()) if gpu else torch.device("cpu")
-
-
 def retrain(context: SweepContext, cell: str, trial: optuna.trial.FrozenTrial, seeds: Sequence[int]) -> list[SeedRun]:
     """Retrain ``trial``'s configuration of ``cell`` once per seed, each as a child run of the sweep.
 
@@ -90,7 +86,7 @@ def retrain(context: SweepContext, cell: str, trial: optuna.trial.FrozenTrial, s
 
 
 def _retrain_one(context: SweepContext, cell: str, trial: optuna.trial.FrozenTrial, seed: int) -> SeedRun:
-    """One seed's run: train, measure the costs on the training device, save the model."""
+    """One seed's run: train, score the test split, count and measure its costs, save the model."""
     cfg = with_overrides(context.parser, context.cfg, {**trial.params, "model.cell": cell, "seed": seed})
     run_cfg = instantiate_run(context.parser, cfg)
     tags = context.tags(cell, trial.number, seed) | {tag.ROLE: tag.ROLE_SELECTION}
@@ -99,12 +95,12 @@ def _retrain_one(context: SweepContext, cell: str, trial: optuna.trial.FrozenTri
         tracker.client.log_text(run_id, context.parser.dump(cfg), "config.yaml")
         capture = _Capture()
         gates = [GateTelemetry(GATE_SAMPLE, GateSummaryLogger(tracker, run_id))] if cell in GATES else []
-        with peak_memory(_training_device(run_cfg)) as peak:
+        with peak_memory(run_device(run_cfg.trainer.accelerator)) as peak:
             metrics = train(run_cfg, [capture, *gates, *run_loggers(tracker, run_id)],
-                            progress_name=f"{cell} seed {seed}" if context.progress else None)
+                            progress_name=f"{cell} seed {seed}" if context.progress else None, test=True)
         sequences = next(iter(run_cfg.data.test_dataloader()))["x"]
-        metrics |= {"peak_train_memory_mib": peak.mib}
-        metrics |= inference_costs(Scorer(capture.module), sequences, capture.device)
+        macs = macs_per_sequence(Scorer(capture.module).cpu().eval(), sequences.cpu())
+        metrics |= {"peak_train_memory_mib": peak.mib, "macs": macs}
         save_model(tracker, run_id, capture.module, sequences[:EXAMPLE_ROWS])
         device = f"{capture.device.type}: {device_name(capture.device)}"
         tracker.log_metrics(run_id, metrics)

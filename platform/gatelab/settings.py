@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from jsonargparse.typing import (NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
+                                 restricted_number_type)
 
-__all__ = ["OptimConfig", "SearchParam", "SweepConfig", "TrainerConfig"]
+__all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
+
+#: A number of selection seeds: at least 2, the fewest that measure seed noise.
+SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 
 
 @dataclass
@@ -90,6 +94,9 @@ class SweepConfig:
         pruner_startup_trials: trials that are never pruned.
         pruner_warmup_epochs: epochs before a trial may be pruned.
         tie_tolerance: objective differences up to this are treated as a tie (the cheaper cell wins).
+        cost: the cost that decides a tie: ``latency`` (per sequence at the large batch), ``latency_batch1``
+            or ``macs`` (multiply-accumulates per sequence).
+        max_seeds: the most selection seeds ``--seeds auto`` retrains each cell with (at least 2).
     """
 
     cells: list[str] = field(default_factory=lambda: ["lstm", "gru"])
@@ -101,3 +108,5 @@ class SweepConfig:
     pruner_startup_trials: NonNegativeInt = 2
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
+    cost: Literal["latency", "latency_batch1", "macs"] = "latency"
+    max_seeds: SeedCount = 10

@@ -3,10 +3,12 @@
 The rule, stated in every verdict: cells are ranked by their mean test metric over the selection
 seeds. Every other cell is compared with the best one by a paired test over the seeds. A cell
 whose difference from the best is within the seed noise (not distinguishable by the test) or
-smaller than the tie tolerance is tied with it, and among tied cells the cheaper one is picked:
-lower inference latency per sequence at the large batch, or, where latencies are within 10% of each
-other, fewer parameters. Otherwise the best cell is picked
-and its price relative to the runner-up is stated.
+smaller than the tie tolerance is tied with it. Among tied cells the one cheaper on the cost named
+by ``sweep.cost`` wins if it is cheaper by a distinguishable margin: the interval of the per-round
+cost ratio (measured side by side) excludes 1 and the ratio exceeds ``1 + COST_MARGIN``. Otherwise
+the one with fewer multiply-accumulates per sequence wins (and with equal counts, the better mean).
+The sentence names the rule that decided. Without a tie the best cell is picked and its price
+relative to the runner-up is stated.
 """
 
 from __future__ import annotations
@@ -15,24 +17,43 @@ import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
 from gatelab.errors import MissingResultsError
 from gatelab.search.objective import MLFLOW_RUN_ATTR
 from gatelab.search.studies import counts_towards_budget
-from gatelab.stats import Interval, Paired, mean_interval, paired_comparison
-from gatelab.training.costs import COST_KEYS, LARGE_BATCH
+from gatelab.stats import (
+    Interval,
+    Median,
+    Paired,
+    bounded_interval,
+    detectable_difference,
+    holm,
+    mean_interval,
+    median_interval,
+    paired_comparison,
+    ratio_interval,
+    seeds_to_resolve,
+)
+from gatelab.training.costs import LARGE_BATCH, SEED_COSTS
 
-__all__ = ["COST", "COST_MARGIN", "CellResult", "Comparison", "SeedMeasurement", "Verdict", "best_trials", "cell_result",
-           "decide"]
+__all__ = ["BOUNDED_METRICS", "COSTS", "COST_MARGIN", "POWER", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
+           "best_trials", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded", "representative"]
 
-#: The cost that decides between tied cells: inference latency per sequence at the large batch.
-COST = f"latency_ms_batch{LARGE_BATCH}"
-#: Costs closer than this (relative) are a tie on cost; the parameter count then decides.
+#: ``sweep.cost`` settings and the cost each names (lower is cheaper).
+COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
+#: A cost must differ by more than this (relative) to decide a tie on quality.
 COST_MARGIN = 0.10
+#: The power at which the detectable difference is stated.
+POWER = 0.8
+#: Test metrics that are scores in [0, 1] (torchmetrics' classification scores), by their name after ``test/``
+#: or its start: their per-cell intervals are computed on the logit scale, so that they stay in range.
+BOUNDED_METRICS = ("auprc", "auroc", "accuracy", "f1", "macro_f1", "precision", "recall", "se_", "ppv_",
+                   "card_precision_at_")
 
 
 class SeedMeasurement(Protocol):
@@ -61,7 +82,9 @@ class CellResult:
         seed_runs: the MLflow run of each seed's retraining.
         test: each test metric's value per seed.
         intervals: each test metric's mean and confidence interval over the seeds.
-        costs: each measured cost, the median over the seeds.
+        costs: each cost: the median over the seeds of a seed's cost (parameters, multiply-accumulates,
+            training time and memory), the median over the timing rounds of a timed one.
+        cost_intervals: each timed cost's median over the rounds with its interval.
         device: where the costs were measured.
         model_run: the seed run whose model represents the cell (best validation objective).
     """
@@ -79,23 +102,64 @@ class CellResult:
     test: dict[str, list[float]] = field(default_factory=dict)
     intervals: dict[str, Interval] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)
+    cost_intervals: dict[str, Median] = field(default_factory=dict)
     device: str = ""
     model_run: str = ""
 
 
 @dataclass
 class Comparison:
-    """A paired comparison of ``cell`` against the best cell on the verdict's metric."""
+    """A paired comparison of ``cell`` against the best cell on the verdict's metric.
+
+    Args:
+        cell: the cell compared.
+        against: the best cell.
+        paired: the paired t-test over the seeds (difference: best minus cell).
+        tied: within the seed noise (after Holm's correction) or below the tie tolerance.
+        p_adjusted: the p-value after Holm's correction over the comparisons (the p-value itself for one).
+        detectable: the smallest difference these seeds detect with ``POWER`` at the verdict's confidence.
+        target: the difference that ``seeds_needed`` would resolve (the tie tolerance, or half ``detectable``).
+        seeds_needed: seeds that would resolve ``target`` at the spread seen (None: more than 100).
+    """
 
     cell: str
     against: str
     paired: Paired
     tied: bool
+    p_adjusted: float = float("nan")
+    detectable: float = float("nan")
+    target: float = float("nan")
+    seeds_needed: int | None = None
+
+
+@dataclass
+class CostRatio:
+    """``cell``'s cost over ``against``'s: the median of the per-round ratios with its interval."""
+
+    cost: str
+    cell: str
+    against: str
+    ratio: Median
+
+
+class Decision(NamedTuple):
+    """The rule's outcome: the chosen cell, the runner-up, the comparisons, the sentence, the rule that decided."""
+
+    choice: str
+    runner_up: str
+    comparisons: list[Comparison]
+    sentence: str
+    rule: str
 
 
 @dataclass
 class Verdict:
-    """Everything the report shows: the cells, their comparisons, the choice and the sentence."""
+    """Everything the report shows: the cells, their comparisons, the choice and the sentence.
+
+    ``rule`` names what decided: ``quality`` (better beyond the seed noise), ``cost`` (a tie, won on
+    ``cost`` by a distinguishable margin), ``macs`` (a tie on quality and cost, won on fewer
+    multiply-accumulates) or ``equal`` (a tie on everything, the better mean kept).
+    """
 
     task: str
     sweep: str
@@ -108,6 +172,10 @@ class Verdict:
     choice: str
     runner_up: str
     sentence: str
+    rule: str = ""
+    cost_ratios: list[CostRatio] = field(default_factory=list)
+    timing: dict[str, object] = field(default_factory=dict)
+    seeding: str = ""
 
     def cell(self, name: str) -> CellResult:
         return next(result for result in self.cells if result.cell == name)
@@ -158,81 +226,184 @@ def best_trials(studies: Mapping[str, optuna.Study], task: str, sweep: str) -> d
         f"--trials if pruning stopped every trial), then `gatelab report --task {task} --sweep {sweep}`.", task, sweep)
 
 
-def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial, runs: Sequence[SeedMeasurement],
-                objective: str, direction: str, confidence: float = 0.95) -> CellResult:
-    """One cell's outcome from its search and its selection runs: intervals over the seeds, median costs.
+def representative(runs: Sequence[SeedMeasurement], objective: str, direction: str) -> SeedMeasurement:
+    """The seed run whose model represents its cell: the best validation objective."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    return max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
 
-    The run with the best validation objective represents the cell (its model is the one registered).
+
+def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial, runs: Sequence[SeedMeasurement],
+                objective: str, direction: str, timings: Mapping[str, Sequence[float]],
+                inference_memory_mib: float, confidence: float = 0.95) -> CellResult:
+    """One cell's outcome from its search, its selection runs and its representative model's timings.
+
+    Args:
+        cell: the cell's name.
+        study: the cell's study.
+        trial: its best trial.
+        runs: the selection runs of ``trial``'s configuration, one per seed.
+        objective: the validation metric searched (``val/...``).
+        direction: ``maximize`` or ``minimize``.
+        timings: each timed cost's values over the rounds (``gatelab.training.costs.side_by_side``);
+            the large batch's latency gives the throughput.
+        inference_memory_mib: peak memory of a forward pass at the large batch.
+        confidence: the intervals' confidence level.
     """
     finished, pruned, failed = _search_counts(study.get_trials(deepcopy=False))
     test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
-    sign = 1.0 if direction == "maximize" else -1.0
-    representative = max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
+    seed_costs = [key for key in SEED_COSTS if all(key in run.metrics for run in runs)]
+    timed = {key: median_interval(values, confidence) for key, values in timings.items()}
+    large = COSTS["latency"]
     result = CellResult(
         cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
         best_val=float(trial.value), run_id=trial.user_attrs[MLFLOW_RUN_ATTR], params_chosen=dict(trial.params),
         seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
         test={key: [run.metrics[key] for run in runs] for key in test_keys},
-        costs={key: statistics.median(run.metrics[key] for run in runs) for key in COST_KEYS},
-        device=runs[0].device, model_run=representative.run_id,
+        costs={key: statistics.median(run.metrics[key] for run in runs) for key in seed_costs}
+        | {key: interval.median for key, interval in timed.items()}
+        | ({"throughput_per_s": 1e3 / timed[large].median} if large in timed else {})
+        | {"peak_inference_memory_mib": inference_memory_mib},
+        cost_intervals=timed, device=runs[0].device,
+        model_run=representative(runs, objective, direction).run_id,
     )
-    result.intervals = {key: mean_interval(values, confidence) for key, values in result.test.items()}
+    result.intervals = {key: (bounded_interval if is_bounded(key) else mean_interval)(values, confidence)
+                        for key, values in result.test.items()}
     return result
 
 
+def is_bounded(metric: str) -> bool:
+    """Whether a test metric is a score in [0, 1] (``BOUNDED_METRICS``)."""
+    name = metric.split("/", 1)[-1]
+    return any(name == bounded or (bounded.endswith("_") and name.startswith(bounded)) for bounded in BOUNDED_METRICS)
+
+
+def cost_ratios(timings: Mapping[str, Mapping[str, Sequence[float]]], macs: Mapping[str, float],
+                confidence: float = 0.95) -> list[CostRatio]:
+    """Every ordered pair of cells' cost ratios: per timed cost the median per-round ratio with its interval;
+    for multiply-accumulates the exact ratio (an interval of width zero).
+
+    Args:
+        timings: per cell, each timed cost's values over the rounds (the rounds pair up across cells).
+        macs: per cell, multiply-accumulates per sequence.
+        confidence: the intervals' confidence level.
+    """
+    ratios = []
+    for cell, costs in timings.items():
+        for other, their in timings.items():
+            if other == cell:
+                continue
+            ratios += [CostRatio(key, cell, other, ratio_interval(values, their[key], confidence))
+                       for key, values in costs.items()]
+            if cell in macs and other in macs:
+                exact = macs[cell] / macs[other]
+                ratios.append(CostRatio("macs", cell, other, Median(exact, exact, exact, 1)))
+    return ratios
+
+
+def cheaper_by_margin(ratio: Median, margin: float = COST_MARGIN) -> bool:
+    """Whether a cost ratio (the dearer over the cheaper) shows a distinguishable difference: its interval
+    excludes 1 and it exceeds ``1 + margin``."""
+    return ratio.low > 1.0 and ratio.median > 1.0 + margin
+
+
 def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, tolerance: float,
-           confidence: float = 0.95) -> tuple[str, str, list[Comparison], str]:
+           ratios: Sequence[CostRatio], confidence: float = 0.95) -> Decision:
     """Apply the verdict's rule.
 
     Args:
-        cells: at least two cells, each with per-seed ``test[metric]`` over the same seeds and ``costs[cost]``.
+        cells: at least two cells, each with per-seed ``test[metric]`` over the same seeds, ``costs[cost]``
+            and ``costs["macs"]``.
         metric: the test metric the cells are judged on.
         direction: ``maximize`` or ``minimize``.
-        cost: the cost that decides between tied cells (lower is cheaper).
+        cost: the cost that decides between tied cells (a value of ``COSTS``; lower is cheaper).
         tolerance: differences smaller than this are ties even when the test distinguishes them.
+        ratios: the cells' cost ratios (``cost_ratios``), for every ordered pair of cells.
         confidence: the confidence level of the intervals and the test.
 
     Returns:
-        The chosen cell, the runner-up, each other cell's comparison with the best, and the sentence.
+        The chosen cell, the runner-up, each other cell's comparison with the best, the sentence and the rule
+        that decided (see ``Verdict``).
     """
     sign = 1.0 if direction == "maximize" else -1.0
     ranked = sorted(cells, key=lambda result: -sign * mean_interval(result.test[metric], confidence).mean)
     best = ranked[0]
+    tests = [paired_comparison(best.test[metric], other.test[metric], confidence) for other in ranked[1:]]
+    adjusted = holm([paired.p_value for paired in tests])
     comparisons = []
-    for other in ranked[1:]:
-        paired = paired_comparison(best.test[metric], other.test[metric], confidence)
-        tied = not paired.distinguishable or abs(paired.difference.mean) < tolerance
-        comparisons.append(Comparison(other.cell, best.cell, paired, tied))
+    for other, paired, p_adjusted in zip(ranked[1:], tests, adjusted, strict=True):
+        spread = float(np.std(np.subtract(best.test[metric], other.test[metric]), ddof=1))
+        detectable = detectable_difference(spread, paired.difference.n, confidence, POWER)
+        target = tolerance if tolerance > 0 else detectable / 2
+        tied = p_adjusted >= 1.0 - confidence or abs(paired.difference.mean) < tolerance
+        comparisons.append(Comparison(other.cell, best.cell, paired, tied, p_adjusted, detectable, target,
+                                      seeds_to_resolve(spread, target, confidence, POWER)))
     tied_cells = [best, *(ranked[index + 1] for index, comparison in enumerate(comparisons) if comparison.tied)]
-    choice, cheaper = _cheapest(tied_cells, cost)
+    lookup = {(ratio.cost, ratio.cell, ratio.against): ratio.ratio for ratio in ratios}
+    choice, rule, cheaper = _cheapest(tied_cells, cost, lookup)
     runner = ranked[1] if choice is best else best
     other = choice if choice is not best else runner
-    paired = next(comparison.paired for comparison in comparisons if comparison.cell == other.cell)
+    compared = next(comparison for comparison in comparisons if comparison.cell == other.cell)
+    paired = compared.paired
+    holm_note = f", Holm-adjusted over {len(comparisons)} comparisons p={compared.p_adjusted:.3g}" \
+        if len(comparisons) > 1 else ""
     evidence = (f"{metric} {_name(best)} {best.intervals[metric]} vs {_name(other)} {other.intervals[metric]} "
                 f"over {paired.difference.n} seeds; difference {paired.difference}, "
-                f"{paired.test} p={paired.p_value:.3g}")
+                f"{paired.test} p={paired.p_value:.3g}{holm_note}")
+    price = _price(choice, runner, cost, lookup)
+    amount = _evidence(compared, metric)
     if len(tied_cells) > 1:
-        why = "within the seed noise" if not paired.distinguishable else f"smaller than the tie tolerance {tolerance}"
-        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so the cheaper cell wins "
-                    f"({cheaper}). Cost: {_price(choice, runner, cost)}")
+        noise = compared.p_adjusted >= 1.0 - confidence
+        why = "within the seed noise" if noise else f"smaller than the tie tolerance {tolerance}"
+        sentence = (f"Pick {_name(choice)}: the difference is {why} ({evidence}), so {cheaper}. {amount} "
+                    f"Cost: {price}")
     else:
-        sentence = (f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). "
-                    f"Its price: {_price(choice, runner, cost)}")
-    return choice.cell, runner.cell, comparisons, sentence
+        rule = "quality"
+        sentence = f"Pick {_name(choice)}: it is better beyond the seed noise ({evidence}). {amount} Its price: {price}"
+    return Decision(choice.cell, runner.cell, comparisons, sentence, rule)
 
 
-def _cheapest(cells: Sequence[CellResult], cost: str) -> tuple[CellResult, str]:
-    """The cheapest cell and why: the lowest ``cost``, unless others are within ``COST_MARGIN`` of it; then
-    the fewest parameters among those (a latency difference that small is within timing noise)."""
-    lowest = min(result.costs[cost] for result in cells)
-    close = [result for result in cells if result.costs[cost] <= lowest * (1 + COST_MARGIN)]
-    if len(close) == 1:
-        return close[0], f"lower {_cost_label(cost)}"
-    choice = min(close, key=lambda result: (result.costs["params"], result.costs[cost]))
-    return choice, f"fewer parameters; {_cost_label(cost)} within {COST_MARGIN:.0%}"
+def _evidence(comparison: Comparison, metric: str) -> str:
+    """How much evidence a comparison rests on, in words: the difference its seeds could detect, and more seeds'."""
+    n, name = comparison.paired.difference.n, metric.removeprefix("test/")
+    more = (f"{comparison.seeds_needed} seeds would resolve {comparison.target:.3g}" if comparison.seeds_needed
+            else f"more than 100 seeds would be needed to resolve {comparison.target:.3g}")
+    text = (f"Evidence: {n} seeds detect (with {POWER:.0%} power) only differences larger than "
+            f"{comparison.detectable:.3g} {name}, against {abs(comparison.paired.difference.mean):.3g} observed; "
+            f"{more}.")
+    if n == 2:
+        text += (" With 2 seeds the test has 1 degree of freedom and can tell almost nothing: use --seeds auto "
+                 "(SEEDS=auto) or more seeds.")
+    return text
+
+
+def _cheapest(cells: Sequence[CellResult], cost: str,
+              ratios: Mapping[tuple[str, str, str], Median]) -> tuple[CellResult, str, str]:
+    """Among tied cells (the best-ranked first): the winner, the rule that decided (``cost``, ``macs``,
+    ``equal``) and the reason in words."""
+    cheapest = min(cells, key=lambda result: result.costs[cost])
+    others = [result for result in cells if result is not cheapest]
+    versus = {result.cell: ratios[(cost, result.cell, cheapest.cell)] for result in others}
+    if all(cheaper_by_margin(ratio) for ratio in versus.values()):
+        shown = "; ".join(f"{_name(result)}/{_name(cheapest)} {versus[result.cell]}" for result in others)
+        return cheapest, "cost", (f"the cell cheaper by a distinguishable margin wins: lower {_cost_label(cost)} "
+                                  f"({shown}, ratio of medians over the rounds)")
+    close = [cheapest, *(result for result in others if not cheaper_by_margin(versus[result.cell]))]
+    fewest = min(result.costs["macs"] for result in close)
+    lightest = [result for result in close if result.costs["macs"] == fewest]
+    undecided = ", ".join(f"{_name(result)}/{_name(cheapest)} {versus[result.cell]}" for result in close[1:])
+    not_apart = (f"{_cost_label(cost)} not apart by a distinguishable margin ({undecided}; the interval must "
+                 f"exclude 1 and the ratio exceed {1 + COST_MARGIN:g})")
+    if len(lightest) == len(close):
+        winner = next(result for result in cells if result in close)
+        return winner, "equal", (f"with {not_apart} and equal multiply-accumulates, the better mean is kept")
+    winner = next(result for result in cells if result in lightest)
+    counts = ", ".join(f"{_name(result)} {result.costs['macs']:,.0f}" for result in close)
+    return winner, "macs", f"with {not_apart}, the cell with fewer multiply-accumulates per sequence wins ({counts})"
 
 
 def _cost_label(cost: str) -> str:
+    if cost == "macs":
+        return "multiply-accumulates per sequence"
     return f"latency per sequence at batch {cost.removeprefix('latency_ms_batch')}"
 
 
@@ -240,15 +411,21 @@ def _name(result: CellResult) -> str:
     return result.cell.upper()
 
 
-def _price(choice: CellResult, other: CellResult, cost: str) -> str:
-    """The chosen cell's measured costs relative to the other cell's."""
+def _price(choice: CellResult, other: CellResult, cost: str, ratios: Mapping[tuple[str, str, str], Median]) -> str:
+    """The chosen cell's costs relative to the other cell's: measured ones with the ratio's interval."""
     parts = []
-    for key, unit in ((cost, "ms/sequence"), ("params", "parameters"), ("seconds_per_epoch", "s/epoch")):
+    units = {"macs": "multiply-accumulates/sequence", "params": "parameters", "seconds_per_epoch": "s/epoch"}
+    for key in dict.fromkeys((cost, "macs", "params", "seconds_per_epoch")):
+        unit = units.get(key, "ms/sequence")
         mine, theirs = choice.costs.get(key), other.costs.get(key)
         if mine is None or theirs is None:
             continue
-        ratio = f" ({mine / theirs:.2f}x)" if theirs else ""
-        digits = ",.0f" if key == "params" else ".4g"
-        label = f" at batch {cost.removeprefix('latency_ms_batch')}" if key == cost else ""
+        measured = ratios.get((key, choice.cell, other.cell))
+        if measured and measured.n > 1:
+            ratio = f" ({measured.median:.3g}x [{measured.low:.3g}, {measured.high:.3g}])"
+        else:
+            ratio = f" ({mine / theirs:.2f}x)" if theirs else ""
+        digits = ",.0f" if key in ("params", "macs") else ".4g"
+        label = f" at batch {key.removeprefix('latency_ms_batch')}" if key.startswith("latency") else ""
         parts.append(f"{mine:{digits}} vs {theirs:{digits}} {unit}{label}{ratio}")
     return f"{_name(choice)} vs {_name(other)}: " + "; ".join(parts) + "."

@@ -25,7 +25,7 @@ def test_runner_writes_figures_and_prints_the_path_last(tmp_path: Path, capsys: 
     monkeypatch.setenv("GATELAB_CONFIGS", str(configs))
     out = tmp_path / "bench.json"
     main(["--quick", "--out", str(out), "--only", "tracking_overhead", "layer_overhead", "data_pipeline",
-          "mingru_speed"])
+          "mingru_speed", "cost_ordering"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == str(out.resolve())
     assert any(line.startswith("| tracking.gatelab_vs_bare_throughput_ratio |") for line in lines)
@@ -33,12 +33,15 @@ def test_runner_writes_figures_and_prints_the_path_last(tmp_path: Path, capsys: 
     figures = report["figures"]
     expected = {"tracking.gatelab_vs_bare_throughput_ratio", "layers.lstm_vs_torch_ratio",
                 "layers.gru_vs_torch_ratio", "data.fraud.loader_vs_model_ratio", "data.lm.loader_vs_model_ratio",
-                "mincells.mingru_vs_gru_T64_ratio"}
+                "mincells.mingru_vs_gru_T64_ratio", "costs.ordered_right_batch64", "costs.twins_tied_batch64"}
     assert expected <= set(figures)
-    assert all(math.isfinite(value) and value > 0 for value in figures.values())
+    assert all(math.isfinite(value) and value > 0 for key, value in figures.items() if not key.startswith("costs."))
+    assert all(0 <= figures[key] <= 2 for key in ("costs.ordered_right_batch64", "costs.twins_tied_batch64"))
+    assert report["goals"]["costs.twins_tied_batch64"]["goal"] == ">= 2"
     assert report["goals"]["layers.gru_vs_torch_ratio"]["goal"] == ">= 0.98"
     assert len(report["spread"]["tracking.gatelab_vs_bare_throughput_ratio"]) == 2
-    assert set(report["seconds"]) == {"tracking_overhead", "layer_overhead", "data_pipeline", "mingru_speed"}
+    assert set(report["seconds"]) == {"tracking_overhead", "layer_overhead", "data_pipeline", "mingru_speed",
+                                      "cost_ordering"}
 
 
 def test_figures_state_their_goals() -> None:

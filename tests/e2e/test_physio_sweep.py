@@ -53,9 +53,11 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     trials = [run for run in children if run.data.tags.get("gatelab.role") != "selection"]
     assert sorted(run.data.tags["gatelab.cell"] for run in trials) == ["gru", "lstm"]
-    for child in children:  # the trials and the selection's seed runs
-        if child.data.tags["gatelab.state"] != "complete":
-            continue
+    for child in trials:  # a trial sees the validation split only
+        assert not any(key.startswith("test/") for key in child.data.metrics), "a trial scored the test split"
+    selection = [run for run in children if run.data.tags.get("gatelab.role") == "selection"]
+    assert selection and all(run.data.tags["gatelab.state"] == "complete" for run in selection)
+    for child in selection:  # each selection seed scores the test split once
         assert {"test/macro_f1", "test/accuracy", "best_val/macro_f1", *PER_CLASS} <= set(child.data.metrics)
         assert not any("confmat" in key for key in child.data.metrics)  # a matrix is a figure, not a metric
         assert [item.path for item in client.list_artifacts(child.info.run_id, "figures")] == \

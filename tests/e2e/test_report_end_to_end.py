@@ -21,8 +21,10 @@ import pytest
 import torch
 from mlflow import MlflowClient
 from mlflow.models import Model
+from scipy.special import expit, logit
 
 from gatelab.cli import main
+from gatelab.verdict import is_bounded
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
          "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png",
@@ -64,15 +66,29 @@ def test_report_files_agree_with_the_runs(tiny_sweep, tmp_path: Path) -> None:
         assert [run.data.tags["gatelab.trial"] for run in seed_runs] == [str(cell["best_trial"])] * 2
         for key, values in cell["test"].items():
             assert values == pytest.approx([run.data.metrics[key] for run in seed_runs])
-            assert cell["intervals"][key]["mean"] == pytest.approx(np.mean(values))
-            assert parent.data.metrics[f"{cell['cell']}.{key}.mean"] == pytest.approx(np.mean(values))
+            # scores in [0, 1]: the centre of the logit-scale interval, mapped back
+            centre = expit(np.mean(logit(np.clip(values, 1e-6, 1 - 1e-6)))) if is_bounded(key) else np.mean(values)
+            assert cell["intervals"][key]["mean"] == pytest.approx(centre)
+            assert parent.data.metrics[f"{cell['cell']}.{key}.mean"] == pytest.approx(centre)
         assert cell["costs"]["params"] == seed_runs[0].data.metrics["params"]
-        for key in ("latency_ms_batch1", "latency_ms_batch1024", "throughput_per_s", "peak_train_memory_mib",
-                    "seconds_to_best_epoch"):
+        for key in ("macs", "peak_train_memory_mib", "seconds_to_best_epoch"):  # measured per seed
             assert cell["costs"][key] == pytest.approx(np.median([run.data.metrics[key] for run in seed_runs]))
             assert cell["costs"][key] > 0
+        for key in ("latency_ms_batch1", "latency_ms_batch1024"):  # timed side by side, round by round
+            interval = cell["cost_intervals"][key]
+            assert interval["n"] == 30 and 0 < interval["low"] <= cell["costs"][key] <= interval["high"]
+            assert not any(key in run.data.metrics for run in seed_runs)
+        assert cell["costs"]["throughput_per_s"] == pytest.approx(1e3 / cell["costs"]["latency_ms_batch1024"])
+        assert cell["costs"]["peak_inference_memory_mib"] > 0
         assert client.get_run(cell["run_id"]).data.metrics["best_val/auprc"] == pytest.approx(cell["best_val"])
     assert report["selection_seconds"] > 0 and report["search_seconds"] > 0
+    timed = json.loads(Path(client.download_artifacts(parent.info.run_id, "costs/side_by_side.json",
+                                                      str(tmp_path))).read_text())
+    assert timed["models"] == {cell["cell"]: cell["model_run"] for cell in verdict["cells"]}
+    assert {(ratio["cell"], ratio["against"]) for ratio in verdict["cost_ratios"]} == {("lstm", "gru"), ("gru", "lstm")}
+    words = {"cost": "cheaper by a distinguishable margin", "macs": "fewer multiply-accumulates per sequence wins",
+             "equal": "the better mean is kept", "quality": "better beyond the seed noise"}
+    assert words[verdict["rule"]] in verdict["sentence"]
 
     markdown = Path(client.download_artifacts(parent.info.run_id, "verdict.md", str(tmp_path))).read_text()
     page = Path(client.download_artifacts(parent.info.run_id, "report.html", str(tmp_path))).read_text()

@@ -52,7 +52,8 @@ def test_tiny_sweep_tracks_parent_children_tags_and_metrics(tmp_path: Path, tiny
         assert [point.step for point in history][:1] == [0]
         if child.data.tags["gatelab.state"] == "complete":
             assert len(history) == 2
-            assert {"test/auprc", "test/auroc", "train/loss", "params", "seconds_per_epoch"} <= set(child.data.metrics)
+            assert {"best_val/auprc", "train/loss", "params", "seconds_per_epoch"} <= set(child.data.metrics)
+        assert not any(key.startswith("test/") for key in child.data.metrics), "a trial scored the test split"
 
     assert "sweep_config.yaml" in {item.path for item in client.list_artifacts(parent.info.run_id)}
     assert parent.data.tags["gatelab.verdict"] == "pending"

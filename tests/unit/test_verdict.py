@@ -1,66 +1,141 @@
-"""The verdict's rule on known inputs: noise goes to the cheaper cell; a real gap picks the better, priced."""
+"""The verdict's rule on given measurements: noise goes to the cell cheaper by a distinguishable margin, else to
+fewer multiply-accumulates; a real gap picks the better cell, priced."""
 
 from __future__ import annotations
 
 import pytest
 
-from gatelab.stats import mean_interval
-from gatelab.verdict import COST, COST_MARGIN, CellResult, decide
+from gatelab.stats import Median, mean_interval
+from gatelab.verdict import COSTS, CellResult, cheaper_by_margin, cost_ratios, decide, is_bounded
+
+LATENCY = COSTS["latency"]
+NOISE = [1.00, 1.03, 0.97, 1.01, 0.99, 1.02, 0.98, 1.00]  # a loaded machine's round-to-round wobble
 
 
-def cell(name: str, values: list[float], latency: float, params: int = 1000, metric: str = "test/auprc") -> CellResult:
+def cell(name: str, values: list[float], latency: float, macs: int = 1000, metric: str = "test/auprc",
+         wobble: list[float] = NOISE) -> tuple[CellResult, list[float]]:
+    """A cell with per-seed test values, and its per-round latencies around ``latency``."""
+    rounds = [latency * factor for factor in wobble]
     result = CellResult(cell=name, finished=4, pruned=1, failed=0, best_trial=0, best_val=0.5, run_id="run",
                         seeds=list(range(len(values))), test={metric: values},
-                        costs={COST: latency, "params": params, "seconds_per_epoch": 2.0})
+                        costs={LATENCY: latency, "macs": macs, "params": macs // 10, "seconds_per_epoch": 2.0})
     result.intervals = {metric: mean_interval(values)}
-    return result
+    return result, rounds
 
 
-def test_a_difference_within_seed_noise_goes_to_the_cheaper_cell() -> None:
-    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.02, params=4000)
-    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.01, params=3000)
-    choice, runner, comparisons, sentence = decide([lstm, gru], "test/auprc", "maximize", COST, 0.0)
-    assert (choice, runner) == ("gru", "lstm")
-    assert comparisons[0].tied and comparisons[0].against == "lstm"
-    assert "Pick GRU: the difference is within the seed noise" in sentence
-    assert "cheaper cell wins (lower latency per sequence at batch 1024)" in sentence
-    assert "3,000 vs 4,000 parameters" in sentence
+def run(*cells: tuple[CellResult, list[float]], metric: str = "test/auprc", direction: str = "maximize",
+        tolerance: float = 0.0, cost: str = LATENCY):
+    ratios = cost_ratios({result.cell: {LATENCY: rounds} for result, rounds in cells},
+                         {result.cell: result.costs["macs"] for result, _ in cells})
+    return decide([result for result, _ in cells], metric, direction, cost, tolerance, ratios)
+
+
+def test_a_tie_goes_to_the_cell_cheaper_by_a_distinguishable_margin() -> None:
+    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.03, macs=4000)
+    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.01, macs=3000)
+    decision = run(lstm, gru)
+    assert (decision.choice, decision.runner_up, decision.rule) == ("gru", "lstm", "cost")
+    assert decision.comparisons[0].tied and decision.comparisons[0].against == "lstm"
+    assert "Pick GRU: the difference is within the seed noise" in decision.sentence
+    assert "cheaper by a distinguishable margin wins: lower latency per sequence at batch 1024" in decision.sentence
+    assert "LSTM/GRU 3 [" in decision.sentence and "3,000 vs 4,000 multiply-accumulates" in decision.sentence
+
+
+def test_a_cost_gap_of_less_than_the_margin_falls_back_to_multiply_accumulates() -> None:
+    # 5% apart on every round: the interval excludes 1, but the gap is below 10%
+    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.0100, macs=3000)
+    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.0105, macs=4000)
+    decision = run(lstm, gru)
+    assert (decision.choice, decision.rule) == ("lstm", "macs")
+    assert "not apart by a distinguishable margin" in decision.sentence
+    assert "fewer multiply-accumulates per sequence wins (LSTM 3,000, GRU 4,000)" in decision.sentence
+
+
+def test_noisy_timings_without_a_clear_gap_fall_back_to_multiply_accumulates() -> None:
+    # 30% apart in the median, but the rounds overlap: the ratio's interval holds 1
+    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.010, macs=3000, wobble=[1, 2, 0.5, 1.5, 0.7, 1.1, 0.6, 1.9])
+    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.013, macs=4000, wobble=[0.5, 1, 2, 0.6, 1.8, 1, 1.4, 0.7])
+    decision = run(lstm, gru)
+    assert (decision.choice, decision.rule) == ("lstm", "macs")
+
+
+def test_identical_models_are_a_tie_on_everything_and_keep_the_better_mean() -> None:
+    first = cell("lstm", [0.70, 0.75, 0.68], latency=0.01, macs=3000)
+    second = cell("gru", [0.72, 0.69, 0.71], latency=0.01, macs=3000)
+    decision = run(first, second)
+    assert (decision.choice, decision.rule) == ("lstm", "equal")  # LSTM's mean 0.7100 is above GRU's 0.7067
+    assert "equal multiply-accumulates, the better mean is kept" in decision.sentence
 
 
 def test_a_clear_difference_picks_the_better_cell_and_states_its_price() -> None:
-    lstm = cell("lstm", [0.712, 0.698, 0.731, 0.705, 0.720], latency=0.02, params=4000)
-    gru = cell("gru", [0.701, 0.690, 0.715, 0.699, 0.708], latency=0.01, params=3000)
-    choice, runner, comparisons, sentence = decide([gru, lstm], "test/auprc", "maximize", COST, 0.0)
-    assert (choice, runner) == ("lstm", "gru")
-    assert not comparisons[0].tied and comparisons[0].paired.difference.mean == pytest.approx(0.0106)
-    assert sentence.startswith("Pick LSTM: it is better beyond the seed noise")
-    assert "Its price: LSTM vs GRU: 0.02 vs 0.01 ms/sequence" in sentence and "(2.00x)" in sentence
+    lstm = cell("lstm", [0.712, 0.698, 0.731, 0.705, 0.720], latency=0.02, macs=4000)
+    gru = cell("gru", [0.701, 0.690, 0.715, 0.699, 0.708], latency=0.01, macs=3000)
+    decision = run(gru, lstm)
+    assert (decision.choice, decision.runner_up, decision.rule) == ("lstm", "gru", "quality")
+    assert not decision.comparisons[0].tied
+    assert decision.comparisons[0].paired.difference.mean == pytest.approx(0.0106)
+    assert decision.sentence.startswith("Pick LSTM: it is better beyond the seed noise")
+    assert "Its price: LSTM vs GRU: 0.02 vs 0.01 ms/sequence at batch 1024 (2x [2, 2])" in decision.sentence
 
 
 def test_a_significant_but_tiny_difference_is_a_tie_under_the_tolerance() -> None:
     lstm = cell("lstm", [0.712, 0.698, 0.731, 0.705, 0.720], latency=0.02)
     gru = cell("gru", [0.701, 0.690, 0.715, 0.699, 0.708], latency=0.01)
-    choice, _, _, sentence = decide([lstm, gru], "test/auprc", "maximize", COST, 0.02)
-    assert choice == "gru" and "smaller than the tie tolerance 0.02" in sentence
-
-
-def test_the_better_cell_that_is_also_cheaper_wins_a_tie() -> None:
-    lstm = cell("lstm", [0.71, 0.75, 0.69], latency=0.01)
-    gru = cell("gru", [0.72, 0.69, 0.70], latency=0.02)
-    choice, runner, _, _ = decide([lstm, gru], "test/auprc", "maximize", COST, 0.0)
-    assert (choice, runner) == ("lstm", "gru")
+    decision = run(lstm, gru, tolerance=0.02)
+    assert decision.choice == "gru" and "smaller than the tie tolerance 0.02" in decision.sentence
 
 
 def test_minimize_ranks_lower_first() -> None:
     lstm = cell("lstm", [120.0, 121.0, 119.5, 120.5], latency=0.01, metric="test/ppl")
     gru = cell("gru", [100.0, 101.0, 99.0, 100.2], latency=0.02, metric="test/ppl")
-    choice, _, comparisons, _ = decide([lstm, gru], "test/ppl", "minimize", COST, 0.0)
-    assert choice == "gru" and not comparisons[0].tied
+    decision = run(lstm, gru, metric="test/ppl", direction="minimize")
+    assert decision.choice == "gru" and not decision.comparisons[0].tied
 
 
-def test_latencies_within_the_margin_leave_the_choice_to_the_parameter_count() -> None:
-    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.0100, params=3000)
-    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.0095, params=4000)
-    choice, _, _, sentence = decide([lstm, gru], "test/auprc", "maximize", COST, 0.0)
-    assert choice == "lstm"
-    assert f"fewer parameters; latency per sequence at batch 1024 within {COST_MARGIN:.0%}" in sentence
+def test_multiply_accumulates_as_the_cost_decide_a_tie_exactly() -> None:
+    lstm = cell("lstm", [0.70, 0.75, 0.68], latency=0.01, macs=4000)
+    gru = cell("gru", [0.72, 0.69, 0.71], latency=0.03, macs=3000)
+    decision = run(lstm, gru, cost="macs")
+    assert (decision.choice, decision.rule) == ("gru", "cost")
+    assert "lower multiply-accumulates per sequence (LSTM/GRU 1.333" in decision.sentence
+
+
+def test_the_margin_needs_both_an_interval_clear_of_one_and_more_than_ten_percent() -> None:
+    assert cheaper_by_margin(Median(1.5, 1.2, 1.8, 30))
+    assert not cheaper_by_margin(Median(1.5, 0.9, 1.8, 30))  # the interval holds 1
+    assert not cheaper_by_margin(Median(1.05, 1.02, 1.08, 30))  # clear of 1, but by 5%
+
+
+def test_the_sentence_says_how_much_evidence_the_seeds_give() -> None:
+    lstm = cell("lstm", [0.70, 0.75, 0.68, 0.72], latency=0.03)
+    gru = cell("gru", [0.72, 0.69, 0.71, 0.70], latency=0.01)
+    decision = run(lstm, gru, tolerance=0.03)
+    compared = decision.comparisons[0]
+    assert compared.detectable > abs(compared.paired.difference.mean) and compared.target == 0.03
+    assert 4 < compared.seeds_needed < 100
+    assert f"Evidence: 4 seeds detect (with 80% power) only differences larger than {compared.detectable:.3g} auprc" \
+        in decision.sentence
+    assert f"{compared.seeds_needed} seeds would resolve 0.03." in decision.sentence
+    assert "can tell almost nothing" not in decision.sentence
+    two = run(cell("lstm", [0.70, 0.75], latency=0.03), cell("gru", [0.72, 0.69], latency=0.01))
+    assert "With 2 seeds the test has 1 degree of freedom and can tell almost nothing" in two.sentence
+
+
+def test_more_than_two_cells_are_compared_with_holms_correction() -> None:
+    best = cell("lstm", [0.80, 0.82, 0.81, 0.83, 0.80], latency=0.03)
+    close = cell("gru", [0.78, 0.81, 0.80, 0.83, 0.79], latency=0.01)  # p = 0.034 alone
+    far = cell("rnn", [0.60, 0.62, 0.61, 0.63, 0.60], latency=0.01)
+    twin = cell("mingru", [0.81, 0.80, 0.83, 0.81, 0.81], latency=0.03)  # p = 1.0
+    decision = run(best, close, far, twin)
+    by_cell = {comparison.cell: comparison for comparison in decision.comparisons}
+    # Holm: the middle of three p-values is doubled
+    assert by_cell["gru"].paired.p_value < 0.05 <= by_cell["gru"].p_adjusted == pytest.approx(
+        2 * by_cell["gru"].paired.p_value)
+    assert by_cell["gru"].tied and by_cell["mingru"].tied and not by_cell["rnn"].tied
+    assert decision.choice == "gru" and "Holm-adjusted over 3 comparisons" in decision.sentence
+
+
+def test_bounded_metrics_are_named_by_their_kind() -> None:
+    assert all(is_bounded(key) for key in ("test/auprc", "test/macro_f1", "test/se_N", "test/accuracy",
+                                           "test/card_precision_at_10"))
+    assert not any(is_bounded(key) for key in ("test/ppl", "test/loss", "test/bpc"))

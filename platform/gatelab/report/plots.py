@@ -72,14 +72,16 @@ def seed_metric(verdict: Verdict) -> bytes:
 
 
 def metric_vs_latency(verdict: Verdict) -> bytes:
-    """Each cell's mean test metric (with its interval) against its inference latency per sequence."""
+    """Each cell's mean test metric against the cost that breaks ties (both with their intervals)."""
     figure, axes = pyplot.subplots(figsize=(6, 4))
     for color, result in zip(COLORS, verdict.cells):
-        interval, latency = result.intervals[verdict.metric], result.costs[verdict.cost]
-        axes.errorbar(latency, interval.mean, yerr=_error(interval), color=color, capsize=5, marker="o", markersize=8,
-                      label=result.cell.upper())
+        interval, cost = result.intervals[verdict.metric], result.costs[verdict.cost]
+        timed = result.cost_intervals.get(verdict.cost)
+        axes.errorbar(cost, interval.mean, yerr=_error(interval),
+                      xerr=[[cost - timed.low], [timed.high - cost]] if timed else None, color=color, capsize=5,
+                      marker="o", markersize=8, label=result.cell.upper())
     axes.set(xlabel=f"{verdict.cost.replace('_', ' ')} (lower is cheaper)", ylabel=verdict.metric,
-             title=f"{verdict.metric} versus inference latency")
+             title=f"{verdict.metric} versus {verdict.cost.replace('_', ' ')} (95% intervals)")
     axes.legend()
     axes.grid(alpha=0.3)
     return png(figure)

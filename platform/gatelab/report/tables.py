@@ -13,15 +13,23 @@ __all__ = ["COST_LABELS", "RULE", "Report"]
 
 RULE = ("Rule: cells are ranked by their mean test metric over the selection seeds; each other cell is compared "
         "with the best by a paired t-test over the same seeds. A difference within the seed noise (p >= 0.05) or "
-        "below the tie tolerance is a tie, and a tie goes to the cheaper cell (lower inference latency per "
-        f"sequence at batch {LARGE_BATCH}, or fewer parameters where latencies are within {COST_MARGIN:.0%}); "
-        "otherwise the better cell is picked and its price stated.")
+        "below the tie tolerance is a tie. A tie goes to the cell cheaper on `sweep.cost` by a distinguishable "
+        "margin (the interval of the per-round cost ratio, measured side by side, excludes 1 and the ratio exceeds "
+        f"{1 + COST_MARGIN:g}), else to fewer multiply-accumulates per sequence; otherwise the better cell is "
+        "picked and its price stated.")
 
 #: Each cost's column header and number format, in ``COST_KEYS`` order.
 COST_LABELS = dict(zip(COST_KEYS, (
-    ("params", ",.0f"), ("s/epoch", ".2f"), ("s to best epoch", ".2f"), ("ms/seq @1", ".3f"),
-    (f"ms/seq @{LARGE_BATCH}", ".4f"), (f"seq/s @{LARGE_BATCH}", ",.0f"), ("peak train MiB", ",.0f"),
-    ("peak inference MiB", ",.0f")), strict=True))
+    ("params", ",.0f"), ("MACs/seq", ",.0f"), ("s/epoch", ".2f"), ("s to best epoch", ".2f"),
+    ("peak train MiB", ",.0f"), ("ms/seq @1", ".4g"), (f"ms/seq @{LARGE_BATCH}", ".4g"),
+    (f"seq/s @{LARGE_BATCH}", ",.0f"), ("peak inference MiB", ",.0f")), strict=True))
+
+
+def _cost(value: float | None, interval: object, spec: str) -> str:
+    """A cost in the table: its interval where it has one, else the value, or ``n/a`` if not measured."""
+    if value is None:
+        return "n/a"
+    return str(interval) if interval is not None else format(value, spec)
 
 
 @dataclass
@@ -41,21 +49,38 @@ class Report:
         metrics = [verdict.metric, *sorted(key for key in verdict.cells[0].intervals if key != verdict.metric)]
         quality = [["cell", "trials (pruned, failed)", f"best trial: val {verdict.metric.removeprefix('test/')}",
                     *(f"{key} mean [95% CI]" for key in metrics)]]
-        cost = [["cell", *(label for label, _ in COST_LABELS.values())]]
+        cost = [["cell", *(label + (" [95% CI]" if key in verdict.cells[0].cost_intervals else "")
+                           for key, (label, _) in COST_LABELS.items())]]
         for result in verdict.cells:
             name = result.cell.upper() + (" (chosen)" if result.cell == verdict.choice else "")
             quality.append([name, f"{result.finished} ({result.pruned}, {result.failed})",
                             f"#{result.best_trial}: {result.best_val:.4f}",
                             *(str(result.intervals[key]) for key in metrics)])
-            cost.append([name, *(format(result.costs[key], spec) for key, (_, spec) in COST_LABELS.items())])
+            cost.append([name, *(_cost(result.costs.get(key), result.cost_intervals.get(key), spec)
+                                 for key, (_, spec) in COST_LABELS.items())])
         seeds = len(verdict.cells[0].seeds)
-        paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "within seed noise"]]
+        paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "p (Holm)",
+                   "detectable at 80% power", "seeds to resolve", "tied"]]
         for comparison in verdict.comparisons:
             test = comparison.paired
+            needed = f"{comparison.seeds_needed} for {comparison.target:.3g}" if comparison.seeds_needed else "> 100"
             paired.append([f"{comparison.cell.upper()} vs {comparison.against.upper()}", str(test.difference),
-                           f"{test.statistic:.3g}", f"{test.p_value:.3g}", "yes" if not test.distinguishable else "no"])
+                           f"{test.statistic:.3g}", f"{test.p_value:.3g}", f"{comparison.p_adjusted:.3g}",
+                           f"{comparison.detectable:.3g}", needed, "yes" if comparison.tied else "no"])
+        ratios = [["cells", *(COST_LABELS[key][0] for key in verdict.cells[0].cost_intervals), "MACs/seq"]]
+        first = verdict.cell(verdict.choice)
+        for other in verdict.cells:
+            if other is not first:
+                found = {ratio.cost: ratio.ratio for ratio in verdict.cost_ratios
+                         if (ratio.cell, ratio.against) == (first.cell, other.cell)}
+                ratios.append([f"{first.cell.upper()} / {other.cell.upper()}",
+                               *(str(found[key]) if key in found else "" for key in [*first.cost_intervals, "macs"])])
+        timing = verdict.timing
         return [(f"Quality: test metrics over {seeds} seeds", quality[0], quality[1:]),
-                (f"Measured costs (median over seeds, on {verdict.cells[0].device})", cost[0], cost[1:]),
+                ("Costs: parameters, MACs, training time and memory are medians over the seeds; latencies are medians "
+                 f"over {timing.get('rounds')} rounds timed side by side with their 95% intervals, on "
+                 f"{timing.get('device', verdict.cells[0].device)}", cost[0], cost[1:]),
+                ("Cost ratios: median of the per-round ratios [95% interval]", ratios[0], ratios[1:]),
                 (f"Paired comparison over {seeds} seeds ({verdict.comparisons[0].paired.test})", paired[0], paired[1:])]
 
     def notes(self) -> list[str]:
@@ -64,6 +89,10 @@ class Report:
         name = registered_name(self.verdict.task)
         return [
             RULE,
+            *([f"Seeds: {self.verdict.seeding}."] if self.verdict.seeding else []),
+            "Intervals of scores in [0, 1] (AUPRC, AUROC, accuracy, F1, sensitivity, PPV) are computed on the logit "
+            "scale and mapped back, so they stay in range; their centre is the mean logit mapped back. The ranking "
+            "and the paired test use the plain means.",
             f"Time: search {self.search_seconds:.0f} s over {self.search_trials} trials; selection "
             f"{self.selection_seconds:.0f} s over {sum(len(cell.seeds) for cell in self.verdict.cells)} retrainings "
             f"({ratio:.2f}x the search).",

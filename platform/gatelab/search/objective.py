@@ -1,4 +1,8 @@
-"""The trial objective: one training run with a trial's hyperparameters, tracked as a child of the sweep's run."""
+"""The trial objective: one training run with a trial's hyperparameters, tracked as a child of the sweep's run.
+
+A trial sees the training and validation splits only: it never scores the test split, so neither the
+search nor a user browsing the trials can choose by a test score (the selection's seeds score it).
+"""
 
 from __future__ import annotations
 
@@ -51,12 +55,12 @@ def run_trial(context: SweepContext, cell: str, trial: optuna.Trial) -> float:
                    if context.cfg.sweep.prune else None)
         try:
             metrics = train(run_cfg, run_loggers(context.tracker, run_id),
-                            progress_name=name if context.progress else None, pruning=pruning)
+                            progress_name=name if context.progress else None, pruning=pruning, test=False)
         except DivergedError as error:
             trial.set_user_attr("diverged", str(error))
             tqdm.write(f"{name} diverged ({error}); marked failed, the sweep goes on", file=sys.stderr)
             raise
-        final = {key: value for key, value in metrics.items() if key.startswith(("test/", "best_val/"))}
+        final = {key: value for key, value in metrics.items() if key.startswith("best_val/")}
         context.tracker.log_metrics(run_id, final | {key: metrics[key] for key in COST_KEYS})
         for key, value in final.items():
             trial.set_user_attr(key, value)

@@ -25,8 +25,8 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
 from gatelab.training.module import TaskModule
 
-__all__ = ["CHAMPION", "EXAMPLE_ROWS", "MODEL_ARTIFACT", "RUNNER_UP", "Scorer", "register", "registered_name",
-           "save_model"]
+__all__ = ["CHAMPION", "EXAMPLE_ROWS", "MODEL_ARTIFACT", "RUNNER_UP", "Scorer", "load_saved_model", "register",
+           "registered_name", "save_model"]
 
 MODEL_ARTIFACT = "model"
 EXAMPLE_ROWS = 5
@@ -71,6 +71,22 @@ def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tenso
         mlflow.pytorch.save_model(scorer, str(path), signature=signature, input_example=example.numpy(),
                                   pip_requirements=requirements, serialization_format="pt2")
         tracker.client.log_artifacts(run_id, str(path), MODEL_ARTIFACT)
+
+
+def load_saved_model(tracker: Tracker, run_id: str) -> tuple[nn.Module, Tensor]:
+    """The run's saved ``model`` as it is served (the exported program, on the CPU) and its input example.
+
+    Returns:
+        The model (a batch of sequences in, scores out) and the example sequences saved with it.
+    """
+    import mlflow.pytorch
+    from mlflow.models import Model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = tracker.client.download_artifacts(run_id, MODEL_ARTIFACT, folder)
+        model = mlflow.pytorch.load_model(path)
+        example = torch.from_numpy(Model.load(path).load_input_example(path))
+    return model, example
 
 
 def register(tracker: Tracker, task: str, sweep: str, roles: dict[str, str]) -> dict[str, str]:

@@ -37,8 +37,11 @@ def quiet_lightning() -> None:
 
 
 def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: str | None = None,
-          pruning: PyTorchLightningPruningCallback | None = None) -> dict[str, float]:
-    """Fit on the training split, keep the weights of the best validation epoch, score them on test.
+          pruning: PyTorchLightningPruningCallback | None = None, *, test: bool) -> dict[str, float]:
+    """Fit on the training split, keep the weights of the best validation epoch, and score them on test if asked.
+
+    A search's trials pass ``test=False``: they see the validation split only, so nothing can be
+    chosen by its test score; a selection seed (or a single ``gatelab train`` run) passes ``test=True``.
 
     With ``trainer.devices`` above 1 the run uses Lightning's DDP over that many fresh processes
     (gloo on CPUs, NCCL on GPUs), started here and gone when it ends, so a long-lived caller (a
@@ -50,22 +53,24 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
         callbacks: extra Lightning callbacks (tracking).
         progress_name: show a per-epoch progress bar with this name; none when None.
         pruning: Optuna's pruning callback of the trial this run is, if any.
+        test: score the best epoch's weights on the test split.
 
     Returns:
         The best validation metrics (``best_val/...``), the test metrics of those weights
-        (``test/...``), ``best_epoch``, ``epochs``, ``params``, ``seconds_per_epoch`` and
+        (``test/...``, only with ``test``), ``best_epoch``, ``epochs``, ``params``, ``seconds_per_epoch`` and
         ``seconds_to_best_epoch`` (training seconds up to and including the best epoch).
     """
     callbacks = [*callbacks, *([pruning] if pruning is not None else [])]
     processes = cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1
     if processes == 1:
-        return _fit_and_test(cfg, callbacks, progress_name)
+        return _fit_and_test(cfg, callbacks, progress_name, test)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     results = torch.multiprocessing.get_context("spawn").SimpleQueue()
     try:
-        torch.multiprocessing.start_processes(_rank, args=(processes, port, cfg, list(callbacks), progress_name, results),
+        torch.multiprocessing.start_processes(_rank, args=(processes, port, cfg, list(callbacks), progress_name, test,
+                                                           results),
                                               nprocs=processes, start_method="spawn")
     except torch.multiprocessing.ProcessRaisedException as error:  # its message holds the process's traceback
         if not results.empty():
@@ -78,12 +83,12 @@ def train(cfg: RunConfig, callbacks: Sequence[pl.Callback] = (), progress_name: 
 
 
 def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[pl.Callback],
-          progress_name: str | None, results: Any) -> None:
+          progress_name: str | None, test: bool, results: Any) -> None:
     """One DDP process: rank 0 sends back its metrics, or the exception that stopped it."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(processes), NODE_RANK="0",
                       LOCAL_RANK=str(rank))
     try:
-        metrics = _fit_and_test(cfg, callbacks, progress_name if rank == 0 else None, distributed=True)
+        metrics = _fit_and_test(cfg, callbacks, progress_name if rank == 0 else None, test, distributed=True)
     except BaseException as error:
         if rank == 0:
             results.put(error)
@@ -92,7 +97,7 @@ def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[
         results.put(metrics)
 
 
-def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None,
+def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None, test: bool,
                   distributed: bool = False) -> dict[str, float]:
     """``train``'s work in one process (one of several when ``distributed``)."""
     quiet_lightning()
@@ -135,10 +140,10 @@ def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_nam
     if best.state is None:
         raise RuntimeError(f"no validation epoch produced '{data.objective}'")
     module.load_state_dict(best.state)
-    (test,) = trainer.test(module, datamodule=data, verbose=False)
+    scores = trainer.test(module, datamodule=data, verbose=False)[0] if test else {}
     return {
         **{f"best_{key}": value for key, value in best.metrics.items()},
-        **{key: float(value) for key, value in test.items()},
+        **{key: float(value) for key, value in scores.items()},
         "best_epoch": float(best.best_epoch),
         "epochs": float(len(timer.seconds)),
         "params": float(sum(p.numel() for p in module.parameters())),

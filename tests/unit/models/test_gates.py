@@ -155,10 +155,10 @@ def test_telemetry_logs_every_epoch_and_leaves_training_as_it_was(tiny_config) -
     drawn, given = [], []
     before, after = _ModeAndGenerator(), _ModeAndGenerator()
 
-    with_telemetry = train(instantiate_run(build_parser(), cfg), [
+    with_telemetry = train(instantiate_run(build_parser(), cfg), test=False, callbacks=[
         before, GateTelemetry(32, lambda epoch, summary: drawn.append((epoch, summary))),
         GateTelemetry(first, lambda epoch, summary: given.append((epoch, summary))), after])
-    without = train(instantiate_run(build_parser(), cfg))
+    without = train(instantiate_run(build_parser(), cfg), test=False)
 
     assert [epoch for epoch, _ in drawn] == [0, 1]
     assert drawn == given  # the count draws the first sequences of the validation loader

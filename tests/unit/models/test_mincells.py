@@ -127,5 +127,5 @@ def test_minlstm_forget_bias_comes_from_the_config() -> None:
 def test_trains_on_a_task(tiny_config) -> None:
     parser = build_parser()
     cfg = load_config("fraud", [tiny_config()], {"model.cell": "mingru", "model.hidden_size": 8})
-    metrics = train(instantiate_run(parser, cfg))
+    metrics = train(instantiate_run(parser, cfg), test=True)
     assert metrics["epochs"] == 1 and 0.0 <= metrics["test/auprc"] <= 1.0

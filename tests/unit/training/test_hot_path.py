@@ -26,7 +26,8 @@ def test_every_step_loss_is_logged_with_its_own_step_and_time(tmp_path: Path, ti
     run_cfg = instantiate_run(build_parser(), cfg)
     tracker = Tracker(tmp_path / "mlruns", "fraud")
     run_id = tracker.start_run("steps", {"gatelab.task": "fraud"})
-    metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id, flush_every=3)])
+    metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id, flush_every=3)],
+                    test=False)
     tracker.end_run(run_id, "FINISHED")
 
     steps_per_epoch = len(run_cfg.data.train_dataloader())
