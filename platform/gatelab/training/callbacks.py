@@ -91,7 +91,8 @@ class GateTelemetry(pl.Callback):
     Args:
         sample_x: sequences as the backbone reads them (``(batch, time, features)``; token ids ``(batch, time)``
             for a language model), or a count: the first ``sample_x`` sequences (``batch["x"]``) of the
-            DataModule's validation loader, drawn once when fitting starts.
+            DataModule's validation loader, drawn once when fitting starts (batches shaped unlike the first, such
+            as a language model's shorter last window, are skipped).
         log: called as ``log(epoch, summary)`` with the epoch counted from 0 (as the metrics' steps).
     """
 
@@ -108,6 +109,8 @@ class GateTelemetry(pl.Callback):
         pieces, count = [], 0
         with torch.random.fork_rng(devices=[]):  # a loader's iterator draws its base seed from torch's generator
             for batch in trainer.datamodule.val_dataloader():
+                if pieces and batch["x"].shape[1:] != pieces[0].shape[1:]:
+                    continue  # a shorter last window of a language model's stream: not stackable with the others
                 pieces.append(batch["x"][: self.sample_x - count])
                 count += len(pieces[-1])
                 if count == self.sample_x:
