@@ -41,7 +41,16 @@ from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.training.costs import SideBySide, run_device, side_by_side
 from gatelab.training.task import describe_data_report
-from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative
+from gatelab.verdict import (
+    COSTS,
+    Verdict,
+    best_trials,
+    budget_warning,
+    cell_result,
+    cost_ratios,
+    decide,
+    representative,
+)
 
 __all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
 
@@ -238,8 +247,10 @@ class Sweep:
         timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
                   "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
                   "form": "exported program (torch.export), as registered"}
+        warning = budget_warning(results, self.objective, self.direction, tolerance)
+        sentence = f"{decision.sentence} {warning}" if warning else decision.sentence
         return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
-                       decision.comparisons, decision.choice, decision.runner_up, decision.sentence, decision.rule,
+                       decision.comparisons, decision.choice, decision.runner_up, sentence, decision.rule,
                        ratios, timing, seeding)
 
     def _seeds_until_precise(self, best: Mapping[str, optuna.trial.FrozenTrial],
