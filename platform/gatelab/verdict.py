@@ -284,16 +284,17 @@ def representative(runs: Sequence[SeedMeasurement], objective: str, direction: s
     return max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
 
 
-def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial, runs: Sequence[SeedMeasurement],
+def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: optuna.trial.FrozenTrial,
+                runs: Sequence[SeedMeasurement],
                 objective: str, direction: str, timings: Mapping[str, Sequence[float]],
                 inference_memory_mib: float, confidence: float = 0.95) -> CellResult:
     """One cell's outcome from its search, its selection runs and its representative model's timings.
 
     Args:
         cell: the cell's name.
-        study: the cell's study.
+        trials: the cell's trials (of every search repeat).
         trial: its best trial.
-        runs: the selection runs of ``trial``'s configuration, one per seed.
+        runs: the selection runs of the best configuration (of each repeat), one per seed (and repeat).
         objective: the validation metric searched (``val/...``).
         direction: ``maximize`` or ``minimize``.
         timings: each timed cost's values over the rounds (``gatelab.training.costs.side_by_side``);
@@ -301,7 +302,6 @@ def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial,
         inference_memory_mib: peak memory of a forward pass at the large batch.
         confidence: the intervals' confidence level.
     """
-    trials = study.get_trials(deepcopy=False)
     finished, pruned, failed = _search_counts(trials)
     values, early, left_out = search_values(trials, direction)
     test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
