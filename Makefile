@@ -19,6 +19,8 @@ SEED ?=
 CONFIG ?=
 DATASET ?=
 SEEDS ?=
+# REPEATS=k runs the whole search k times with different sampler seeds; the verdict pools them.
+REPEATS ?=
 SWEEP ?=
 THREADS ?=
 HOST ?= 127.0.0.1
@@ -63,7 +65,7 @@ $(STAMP): pyproject.toml
 
 sweep: $(STAMP)
 	$(BIN)/gatelab sweep $(SWEEP_ARGS) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(WORKERS),--workers $(WORKERS)) \
-		$(if $(LAUNCHER),--launcher $(LAUNCHER)) $(if $(SLURM),--slurm '$(SLURM)')
+		$(if $(REPEATS),--repeats $(REPEATS)) $(if $(LAUNCHER),--launcher $(LAUNCHER)) $(if $(SLURM),--slurm '$(SLURM)')
 
 worker: $(STAMP)
 	$(BIN)/gatelab worker $(SWEEP_ARGS)

@@ -46,7 +46,7 @@ def _layers(config: str | list[str] | None) -> list[str]:
 def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
                   seeds: int | Literal["auto"] = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True,
-                  workers: int = 1,
+                  workers: int = 1, repeats: int = 1,
                   launcher: Literal["local", "slurm"] = "local", storage: str | None = None,
                   devices: int | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
@@ -65,6 +65,8 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         store: folder of the MLflow store and (by default) the Optuna journal.
         progress: show progress bars.
         workers: worker processes sharing the sweep (local: on this machine; slurm: array tasks).
+        repeats: how many times the whole search runs, each with its own TPE sampler seed (same splits and
+            budget); the verdict pools each cell's best configuration of every repeat (in this process).
         launcher: ``local`` runs the workers here and waits; ``slurm`` submits them as a job array plus a
             dependent job that writes the verdict, and returns.
         storage: the Optuna storage: a postgresql:// URL, a .journal path, or none for a journal in the
@@ -79,16 +81,19 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         raise ConfigError(f"--workers {workers}: give 1 or more worker processes.")
     if seeds != 0:
         _check_seeds(seeds)
+    if repeats > 1 and launcher == "slurm":
+        raise ConfigError(f"--repeats {repeats}: search repeats run in this process; use --launcher local.")
     cfg = load_config(task, _layers(config),
                       _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
     runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
-                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
+                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None, repeats=repeats)
     if launcher == "slurm":
         _submit_to_slurm(runner, workers, devices or 1, slurm)
         return
     where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
-          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial; {where}; store {store}/",
+          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial"
+          f"{f', searched {repeats} times' if repeats > 1 else ''}; {where}; store {store}/",
           flush=True)
     report = runner.run(seeds)
     if report is None:
@@ -253,8 +258,9 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
     """
     runner = stored_sweep(task, store, sweep)
     storage = open_store(None, store).storage
-    links = [f"  {cell}: http://{host}:{port}/dashboard/studies/"
-             f"{storage.get_study_id_from_name(study_name(task, runner.id, cell))}" for cell in runner.cells]
+    links = [f"  {cell}{f' (repeat {member.repeat})' if runner.repeats > 1 else ''}: http://{host}:{port}/dashboard/"
+             f"studies/{storage.get_study_id_from_name(study_name(task, member.id, cell))}"
+             for member in runner.members for cell in runner.cells]
     print(f"gatelab: optuna-dashboard on http://{host}:{port}/dashboard (store {journal_path(store)}); "
           f"sweep {runner.id}'s studies:\n" + "\n".join(links) + "\nCtrl-C stops it.", flush=True)
     program = str(Path(sys.executable).parent / "optuna-dashboard")

@@ -3,6 +3,10 @@
 One Optuna study per cell, the same space, budget, seeds and data; every run tracked in MLflow under
 the sweep's parent run. ``Sweep`` drives the stages; the stages themselves live in the layers below
 and receive a ``SweepContext`` or explicit arguments, never the ``Sweep``.
+
+With ``repeats`` k > 1 the whole search runs k times, each repeat a sweep of its own (its studies, its
+parent run) differing only in the TPE sampler's seed; the group (id ``<sweep id>x<k>``, a parent run of
+its own) pools each cell's best configuration of every repeat, retrained on the same selection seeds.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import hashlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +46,18 @@ from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.training.costs import SideBySide, run_device, side_by_side
 from gatelab.training.task import describe_data_report
-from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative
+from gatelab.verdict import (
+    COSTS,
+    Verdict,
+    best_trials,
+    budget_warning,
+    cell_result,
+    cost_ratios,
+    decide,
+    representative,
+)
 
-__all__ = ["DEFAULT_SEEDS", "Sweep", "stored_sweep", "sweep_id"]
+__all__ = ["DEFAULT_SEEDS", "REPEAT_SEED_OFFSET", "Sweep", "stored_sweep", "sweep_id"]
 
 # Settings that may change without starting a new sweep: a bigger budget or another cell extends it, and
 # the cost that breaks a tie changes the verdict only.
@@ -54,6 +68,9 @@ SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
 DEFAULT_SEEDS = 3
 #: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
 Seeds = int | str
+#: Search repeat ``r`` >= 1 samples with the TPE seed ``REPEAT_SEED_OFFSET + r`` (repeat 0 is the sweep itself, with
+#: ``seed``): a space of its own, above every sweep ``seed`` a group accepts, so it never equals another sweep's.
+REPEAT_SEED_OFFSET = 2**31
 
 
 def sweep_id(cfg: Namespace) -> str:
@@ -82,6 +99,11 @@ class Sweep:
         storage: the Optuna storage's URL (``gatelab.search.storage.open_store``); None: a journal in ``store``.
         heartbeat: seconds between a running trial's heartbeats (PostgreSQL storage).
         launch: runs the workers (``gatelab.launch``); None: one worker in this process.
+        repeats: how many times the whole search runs, with different sampler seeds (a group when above 1).
+        repeat: which repeat of a group this sweep is (0: the sweep itself, sampling with ``seed``).
+
+    Raises:
+        ConfigError: ``repeats`` below 1, or a group with several workers or a ``seed`` in the repeats' space.
     """
 
     parser: ArgumentParser
@@ -91,13 +113,29 @@ class Sweep:
     storage: str | None = None
     heartbeat: int = 10
     launch: Callable[[Sweep], None] | None = None
+    repeats: int = 1
+    repeat: int = 0
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.id = sweep_id(self.cfg)
+        if self.repeats < 1:
+            raise ConfigError(f"repeats={self.repeats}: the search runs at least once; give REPEATS=1 or more "
+                              "(--repeats, default 1).")
+        if self.repeats > 1 and self.launch is not None:
+            raise ConfigError(f"repeats={self.repeats}: search repeats run in this process; drop WORKERS (--workers) "
+                              "or run REPEATS=1.")
+        if self.repeats > 1 and not 0 <= self.cfg.seed < REPEAT_SEED_OFFSET:
+            raise ConfigError(f"seed={self.cfg.seed}: with repeats the sweep's seed must lie in [0, "
+                              f"{REPEAT_SEED_OFFSET}), below the repeats' sampler seeds; give a smaller SEED.")
+        base = sweep_id(self.cfg)
+        self.id = (f"{base}x{self.repeats}" if self.repeats > 1  # a group of repeats
+                   else f"{base}-r{self.repeat}" if self.repeat else base)
+        self.sampler_seed: int = self.cfg.seed if self.repeat == 0 else REPEAT_SEED_OFFSET + self.repeat
         self.cells: list[str] = list(self.cfg.sweep.cells)
         self.budget: int = self.cfg.sweep.trials
         self.lock_name = f"{self.cfg.task}-{self.id}"
+        self.members = [Sweep(self.parser, self.cfg, self.store, self.progress, self.storage, self.heartbeat,
+                              repeat=index) for index in range(self.repeats)] if self.repeats > 1 else [self]
 
     def run(self, seeds: Seeds = DEFAULT_SEEDS) -> Report | None:
         """Check the data, run each cell's remaining trials in step, then select, report and return the report.
@@ -106,6 +144,8 @@ class Sweep:
             seeds: seeds each cell's best configuration is retrained with (see ``gatelab.selection``);
                 0 skips the selection and the report (``report`` makes them later) and returns None.
         """
+        if self.repeats > 1:
+            return self._run_group(seeds, search=True)
         self.open()
         print(describe_data_report(self.data_report), end="", file=sys.stderr, flush=True)
         if seeds == 0:
@@ -127,9 +167,35 @@ class Sweep:
         if Tracker(self.store, self.cfg.task).find_parent(self.id) is None:
             raise MissingResultsError(f"sweep {self.id} of task '{self.cfg.task}' has no run in {self.store}/: "
                                       f"run `gatelab sweep --task {self.cfg.task}` first.", self.cfg.task)
+        if self.repeats > 1:
+            return self._run_group(seeds, search=False)
         self.open()
         with tracked(self.tracker, self.parent):
             return self._conclude(seeds)
+
+    def _run_group(self, seeds: Seeds, search: bool) -> Report | None:
+        """A group of repeats: each repeat's search (where ``search``) in turn, then the pooled verdict on the
+        group's parent run; every repeat's parent run stays open until the group's selection has ended."""
+        with ExitStack() as stack:
+            for member in self.members:
+                member.open()
+                stack.enter_context(tracked(member.tracker, member.parent))
+                if search:
+                    if self.progress:
+                        print(f"gatelab: search repeat {member.repeat + 1} of {self.repeats} (sweep {member.id}, "
+                              f"sampler seed {member.sampler_seed})", file=sys.stderr, flush=True)
+                    print(describe_data_report(member.data_report), end="", file=sys.stderr, flush=True)
+                    member.work()
+                member.tracker.set_tags(member.parent, {tag.VERDICT: f"group {self.id}"})
+            first = self.members[0]
+            self.tracker, self.objective, self.direction = first.tracker, first.objective, first.direction
+            self.fingerprint, self.data_report, self.studies = first.fingerprint, first.data_report, first.studies
+            self.parent = self._parent_run()
+            with tracked(self.tracker, self.parent):
+                if seeds == 0:
+                    self.tracker.set_tags(self.parent, {tag.VERDICT: "pending"})
+                    return None
+                return self._conclude(seeds)
 
     def open(self) -> dict[str, optuna.Study]:
         """Check the stores and the data, then find or create the parent run and the studies (under the sweep's lock).
@@ -158,7 +224,7 @@ class Sweep:
             self.parent = self._parent_run()
             try:
                 self.studies = {cell: open_study(self.study_store.storage, study_name(self.cfg.task, self.id, cell),
-                                                 self.cfg.sweep, self.cfg.seed, self.direction, self.parent, uri)
+                                                 self.cfg.sweep, self.sampler_seed, self.direction, self.parent, uri)
                                 for cell in self.cells}
             except BaseException as error:
                 end_run(self.tracker, self.parent, error)
@@ -183,6 +249,10 @@ class Sweep:
             return existing
         tags = run_tags(self.cfg.task, ",".join(self.cells), self.cfg.seed, git_sha(), sweep=self.id,
                         fingerprint=self.fingerprint) | {tag.ROLE: tag.ROLE_SWEEP}
+        if self.repeats > 1:
+            tags[tag.REPEATS] = str(self.repeats)
+        elif self.repeat:
+            tags[tag.REPEAT] = str(self.repeat)
         params = run_params(self.cfg, leave_out=("search_space",)) | self.data_report
         run_id = self.tracker.start_run(f"sweep-{self.id}", tags, params)
         self.tracker.client.log_text(run_id, self.parser.dump(self.cfg), "sweep_config.yaml")
@@ -214,22 +284,30 @@ class Sweep:
         except MissingResultsError as error:
             self.tracker.set_tags(self.parent, {tag.VERDICT: "none", tag.MISSING: str(error)})
             raise
-        return publish(self.tracker, self.parent, verdict, self.studies, self.objective)
+        return publish(self.tracker, self.parent, verdict, [member.studies for member in self.members], self.objective)
 
     def _select_and_decide(self, seeds: Seeds, confidence: float = 0.95) -> Verdict:
-        """Retrain each cell's best trial on ``seeds`` seeds, time the cells' models side by side, and decide."""
-        best = best_trials(self.studies, self.cfg.task, self.id)
+        """Retrain each cell's best trial (of every repeat) on ``seeds`` seeds, time the cells' models side by side,
+        and decide."""
+        searches = [(member.context, best_trials(member.studies, self.cfg.task, member.id)) for member in self.members]
         if seeds == "auto":
-            runs, seeding = self._seeds_until_precise(best, confidence)
+            runs, seeding = self._seeds_until_precise(searches, confidence)
         else:
-            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, int(seeds)))
-                    for cell, trial in best.items()}
-            seeding = f"{seeds} seeds, as given"
+            runs, seeding = self._retrain(searches, int(seeds)), f"{seeds} seeds, as given"
+        if self.repeats > 1:
+            samplers = ", ".join(str(member.sampler_seed) for member in self.members)
+            seeding += (f"; pooled over {self.repeats} search repeats (TPE sampler seeds {samplers}): each cell's best "
+                        "configuration of every repeat retrained on the same seeds, so the intervals hold the "
+                        "search's luck and the seeds'")
+        best = {cell: max((found[cell] for _, found in searches), key=lambda trial: self._sign * trial.value)
+                for cell in searches[0][1]}
         models = {cell: representative(cell_runs, self.objective, self.direction).run_id
                   for cell, cell_runs in runs.items()}
         timed = self._side_by_side(models)
-        results = [cell_result(cell, self.studies[cell], best[cell], runs[cell], self.objective, self.direction,
-                               timed.rounds[cell], timed.memory_mib[cell], confidence) for cell in best]
+        results = [cell_result(cell, [trial for member in self.members for trial in
+                                      member.studies[cell].get_trials(deepcopy=False)], best[cell], runs[cell],
+                               self.objective, self.direction, timed.rounds[cell], timed.memory_mib[cell], confidence)
+                   for cell in best]
         ratios = cost_ratios(timed.rounds, {result.cell: result.costs["macs"] for result in results
                                             if "macs" in result.costs}, confidence)
         metric = "test/" + self.objective.split("/", 1)[-1]
@@ -238,11 +316,25 @@ class Sweep:
         timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
                   "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
                   "form": "exported program (torch.export), as registered"}
+        warning = budget_warning(results, self.objective, self.direction, tolerance)
+        sentence = f"{decision.sentence} {warning}" if warning else decision.sentence
         return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
-                       decision.comparisons, decision.choice, decision.runner_up, decision.sentence, decision.rule,
+                       decision.comparisons, decision.choice, decision.runner_up, sentence, decision.rule,
                        ratios, timing, seeding)
 
-    def _seeds_until_precise(self, best: Mapping[str, optuna.trial.FrozenTrial],
+    @property
+    def _sign(self) -> float:
+        return 1.0 if self.direction == "maximize" else -1.0
+
+    def _retrain(self, searches: Sequence[tuple[SweepContext, Mapping[str, optuna.trial.FrozenTrial]]],
+                 count: int) -> dict[str, list[SeedRun]]:
+        """Each cell's best trial of every search (a repeat's context and best trials) retrained on ``count``
+        selection seeds, as children of that search's parent run; per cell the runs in order (search, seed)."""
+        seeds = selection_seeds(self.cfg.seed, count)
+        return {cell: [run for context, best in searches for run in retrain(context, cell, best[cell], seeds)]
+                for cell in searches[0][1]}
+
+    def _seeds_until_precise(self, searches: Sequence[tuple[SweepContext, Mapping[str, optuna.trial.FrozenTrial]]],
                              confidence: float) -> tuple[dict[str, list[SeedRun]], str]:
         """``--seeds auto``: retrain in rounds until the paired interval between the best cell and the runner-up
         is narrower than twice the tie tolerance, or ``sweep.max_seeds`` is reached.
@@ -259,8 +351,7 @@ class Sweep:
         sign = 1.0 if self.direction == "maximize" else -1.0
         count = min(DEFAULT_SEEDS, limit)
         while True:
-            runs = {cell: retrain(self.context, cell, trial, selection_seeds(self.cfg.seed, count))
-                    for cell, trial in best.items()}
+            runs = self._retrain(searches, count)
             values = {cell: [run.metrics[metric] for run in cell_runs] for cell, cell_runs in runs.items()}
             first, second = sorted(values, key=lambda cell: -sign * sum(values[cell]))[:2]
             interval = paired_comparison(values[first], values[second], confidence).difference
@@ -302,7 +393,8 @@ class Sweep:
 
 
 def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
-    """A sweep that ran before in ``store``, rebuilt from its parent run's config: ``sweep`` (an id), else the latest.
+    """A sweep that ran before in ``store``, rebuilt from its parent run's config: ``sweep`` (an id, also a group of
+    search repeats' or one repeat's), else the latest.
 
     Its cells are those with a study in the store's Optuna journal.
 
@@ -322,11 +414,15 @@ def stored_sweep(task: str, store: Path, sweep: str | None = None) -> Sweep:
     with tempfile.TemporaryDirectory() as folder:
         path = tracker.client.download_artifacts(run.info.run_id, "sweep_config.yaml", folder)
         cfg = load_config(task, [path])
-    prefix = study_name(task, run.data.tags[tag.SWEEP], "")
+    repeats, repeat = int(run.data.tags.get(tag.REPEATS, 1)), int(run.data.tags.get(tag.REPEAT, 0))
+    searched = run.data.tags[tag.SWEEP].removesuffix(f"x{repeats}") if repeats > 1 else run.data.tags[tag.SWEEP]
+    prefix = study_name(task, searched, "")
     names = optuna.get_all_study_names(open_store(None, store).storage)
-    cells = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
+    cells = [name.removeprefix(prefix) for name in names
+             if name.startswith(prefix) and "-" not in name.removeprefix(prefix)]  # not a repeat's study
     parser = build_parser()
-    found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store)
+    found = Sweep(parser, with_overrides(parser, cfg, {"sweep.cells": cells or list(cfg.sweep.cells)}), store,
+                  repeats=repeats, repeat=repeat)
     if found.id != run.data.tags[tag.SWEEP]:
         raise MissingResultsError(f"the stored config of sweep {run.data.tags[tag.SWEEP]} now reads as sweep "
                                   f"{found.id}: it was made by another gatelab version; rerun the sweep.", task)

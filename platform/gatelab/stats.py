@@ -3,7 +3,8 @@
 A mean over seeds gets a Student-t interval; two cells trained on the same seeds are compared by a
 paired t-test (seed ``i`` of one cell against seed ``i`` of the other), with the difference's interval.
 A measured cost is the median over interleaved timing rounds with a distribution-free interval, and
-two cells' costs are compared by the median of their per-round ratios.
+two cells' costs are compared by the median of their per-round ratios. A search's budget curve is the
+expected best of ``n`` trials drawn from the trials seen.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["Interval", "Median", "Paired", "bounded_interval", "detectable_difference", "holm", "mean_interval",
+__all__ = ["BudgetCurve", "Interval", "Median", "Paired", "bounded_interval", "budget_curve", "detectable_difference",
+           "holm", "mean_interval",
            "median_interval", "paired_comparison", "ratio_interval", "seeds_for_width", "seeds_to_resolve"]
 
 
@@ -231,3 +233,55 @@ def seeds_for_width(spread: float, width: float, confidence: float = 0.95, limit
         if 2 * stats.t.ppf(0.5 + confidence / 2, n - 1) * spread / math.sqrt(n) < width:
             return n
     return limit
+
+
+@dataclass(frozen=True)
+class BudgetCurve:
+    """The expected best of ``n`` trials, for ``n`` = 1 .. N (the trials seen), with its standard deviation.
+
+    ``n[k]``, ``expected[k]`` and ``spread[k]`` belong together.
+    """
+
+    n: list[int]
+    expected: list[float]
+    spread: list[float]
+
+    def gain(self, maximize: bool = True) -> tuple[int, int, float]:
+        """The improvement of the expected best over the last doubling of trials: ``(N // 2, N, improvement)``,
+        positive when the best got better (higher where ``maximize``, lower otherwise).
+
+        Raises:
+            ValueError: fewer than 2 trials (no doubling).
+        """
+        total = len(self.n)
+        if total < 2:
+            raise ValueError(f"a doubling of trials needs at least 2 trials, got {total}")
+        half = total // 2
+        change = self.expected[-1] - self.expected[half - 1]
+        return half, total, change if maximize else -change
+
+
+def budget_curve(values: Sequence[float], maximize: bool = True) -> BudgetCurve:
+    """The expected best validation value of ``n`` trials, ``n`` = 1 .. N, from the N trials' values.
+
+    Dodge et al. 2019, "Show Your Work: Improved Reporting of Experimental Results" (EMNLP), section 3:
+    ``n`` trials are ``n`` independent draws from the empirical distribution of the N values seen, so with
+    the values sorted, ``v_(1) <= ... <= v_(N)``, the maximum of ``n`` draws is ``v_(i)`` with probability
+    ``(i/N)^n - ((i-1)/N)^n``; the expectation and the standard deviation follow from those weights. For a
+    metric to minimise the same holds with the values mirrored (the minimum of ``n`` draws).
+
+    Raises:
+        ValueError: no value, or a value that is not finite.
+    """
+    data = np.sort(np.asarray(values, dtype=float) * (1.0 if maximize else -1.0))
+    if data.size == 0 or not np.isfinite(data).all():
+        raise ValueError(f"a budget curve needs finite values, got {list(values)}")
+    total = data.size
+    ranks = np.arange(1, total + 1) / total
+    trials = np.arange(1, total + 1)[:, None]
+    weights = ranks ** trials - (ranks - 1 / total) ** trials  # (n, i): P(the best of n draws is v_(i))
+    expected = weights @ data
+    variance = np.clip(weights @ data**2 - expected**2, 0.0, None)
+    sign = 1.0 if maximize else -1.0
+    return BudgetCurve(list(range(1, total + 1)), [float(value) for value in sign * expected],
+                       [float(value) for value in np.sqrt(variance)])

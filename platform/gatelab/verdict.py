@@ -8,7 +8,8 @@ by ``sweep.cost`` wins if it is cheaper by a distinguishable margin: the interva
 cost ratio (measured side by side) excludes 1 and the ratio exceeds ``1 + COST_MARGIN``. Otherwise
 the one with fewer multiply-accumulates per sequence wins (and with equal counts, the better mean).
 The sentence names the rule that decided. Without a tie the best cell is picked and its price
-relative to the runner-up is stated.
+relative to the runner-up is stated. It warns when a cell's budget curve (the expected best validation
+value of ``n`` trials) still rose by more than the tie tolerance over the last doubling of trials.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from gatelab.errors import MissingResultsError
 from gatelab.search.objective import MLFLOW_RUN_ATTR
 from gatelab.search.studies import counts_towards_budget
 from gatelab.stats import (
+    BudgetCurve,
     Interval,
     Median,
     Paired,
     bounded_interval,
+    budget_curve,
     detectable_difference,
     holm,
     mean_interval,
@@ -42,7 +45,8 @@ from gatelab.stats import (
 from gatelab.training.costs import LARGE_BATCH, SEED_COSTS
 
 __all__ = ["BOUNDED_METRICS", "COSTS", "COST_MARGIN", "POWER", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
-           "best_trials", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded", "representative"]
+           "best_trials", "budget_warning", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded",
+           "representative", "search_values"]
 
 #: ``sweep.cost`` settings and the cost each names (lower is cheaper).
 COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
@@ -87,6 +91,9 @@ class CellResult:
         cost_intervals: each timed cost's median over the rounds with its interval.
         device: where the costs were measured.
         model_run: the seed run whose model represents the cell (best validation objective).
+        budget: the expected best validation objective of ``n`` of the finished trials (``search_values``).
+        budget_pruned: trials in ``budget`` counted with their best reported value (stopped early).
+        budget_left_out: finished trials left out of ``budget`` (stopped before reporting any value).
     """
 
     cell: str
@@ -105,6 +112,9 @@ class CellResult:
     cost_intervals: dict[str, Median] = field(default_factory=dict)
     device: str = ""
     model_run: str = ""
+    budget: BudgetCurve | None = None
+    budget_pruned: int = 0
+    budget_left_out: int = 0
 
 
 @dataclass
@@ -226,22 +236,65 @@ def best_trials(studies: Mapping[str, optuna.Study], task: str, sweep: str) -> d
         f"--trials if pruning stopped every trial), then `gatelab report --task {task} --sweep {sweep}`.", task, sweep)
 
 
+def search_values(trials: Sequence[optuna.trial.FrozenTrial], direction: str) -> tuple[list[float], int, int]:
+    """The validation values of a cell's finished trials, for its budget curve.
+
+    A completed trial counts with its value; a pruned or diverged one with its best reported value (an
+    underestimate of what it would have reached); one that reported no finite value is left out.
+
+    Returns:
+        The values, how many of them are best reported values, and how many finished trials were left out.
+    """
+    best = max if direction == "maximize" else min
+    values, early, left_out = [], 0, 0
+    for trial in trials:
+        if not counts_towards_budget(trial):
+            continue
+        if trial.state == TrialState.COMPLETE:
+            values.append(float(trial.value))
+            continue
+        reported = [value for value in trial.intermediate_values.values() if np.isfinite(value)]
+        if reported:
+            values.append(float(best(reported)))
+            early += 1
+        else:
+            left_out += 1
+    return values, early, left_out
+
+
+def budget_warning(cells: Sequence[CellResult], objective: str, direction: str, tolerance: float) -> str:
+    """The warning for cells whose budget curve still rose by more than ``tolerance`` over its last doubling of
+    trials (more trials may change the answer), or "" when none did."""
+    rising = []
+    for result in cells:
+        if result.budget is None or len(result.budget.n) < 2:
+            continue
+        half, total, gain = result.budget.gain(direction == "maximize")
+        if gain > tolerance:
+            rising.append(f"{_name(result)} by {gain:.3g} from {half} to {total} trials")
+    if not rising:
+        return ""
+    return (f"Budget: the expected best {objective} still rose over the last doubling of trials ({'; '.join(rising)}), "
+            f"more than the tie tolerance {tolerance}: more trials may change the answer.")
+
+
 def representative(runs: Sequence[SeedMeasurement], objective: str, direction: str) -> SeedMeasurement:
     """The seed run whose model represents its cell: the best validation objective."""
     sign = 1.0 if direction == "maximize" else -1.0
     return max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
 
 
-def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial, runs: Sequence[SeedMeasurement],
+def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: optuna.trial.FrozenTrial,
+                runs: Sequence[SeedMeasurement],
                 objective: str, direction: str, timings: Mapping[str, Sequence[float]],
                 inference_memory_mib: float, confidence: float = 0.95) -> CellResult:
     """One cell's outcome from its search, its selection runs and its representative model's timings.
 
     Args:
         cell: the cell's name.
-        study: the cell's study.
+        trials: the cell's trials (of every search repeat).
         trial: its best trial.
-        runs: the selection runs of ``trial``'s configuration, one per seed.
+        runs: the selection runs of the best configuration (of each repeat), one per seed (and repeat).
         objective: the validation metric searched (``val/...``).
         direction: ``maximize`` or ``minimize``.
         timings: each timed cost's values over the rounds (``gatelab.training.costs.side_by_side``);
@@ -249,7 +302,8 @@ def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial,
         inference_memory_mib: peak memory of a forward pass at the large batch.
         confidence: the intervals' confidence level.
     """
-    finished, pruned, failed = _search_counts(study.get_trials(deepcopy=False))
+    finished, pruned, failed = _search_counts(trials)
+    values, early, left_out = search_values(trials, direction)
     test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
     seed_costs = [key for key in SEED_COSTS if all(key in run.metrics for run in runs)]
     timed = {key: median_interval(values, confidence) for key, values in timings.items()}
@@ -265,6 +319,8 @@ def cell_result(cell: str, study: optuna.Study, trial: optuna.trial.FrozenTrial,
         | {"peak_inference_memory_mib": inference_memory_mib},
         cost_intervals=timed, device=runs[0].device,
         model_run=representative(runs, objective, direction).run_id,
+        budget=budget_curve(values, direction == "maximize") if values else None, budget_pruned=early,
+        budget_left_out=left_out,
     )
     result.intervals = {key: (bounded_interval if is_bounded(key) else mean_interval)(values, confidence)
                         for key, values in result.test.items()}

@@ -28,7 +28,8 @@ from gatelab.verdict import is_bounded
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
          "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png",
-         "gates_lstm_means.png", "gates_lstm_saturation.png", "gates_gru_means.png", "gates_gru_saturation.png"}
+         "gates_lstm_means.png", "gates_lstm_saturation.png", "gates_gru_means.png", "gates_gru_saturation.png",
+         "budget_curves.png"}
 
 
 def open_store(store: Path) -> tuple[MlflowClient, str, list]:
@@ -81,6 +82,14 @@ def test_report_files_agree_with_the_runs(tiny_sweep, tmp_path: Path) -> None:
         assert cell["costs"]["throughput_per_s"] == pytest.approx(1e3 / cell["costs"]["latency_ms_batch1024"])
         assert cell["costs"]["peak_inference_memory_mib"] > 0
         assert client.get_run(cell["run_id"]).data.metrics["best_val/auprc"] == pytest.approx(cell["best_val"])
+        # the budget curve over the finished trials, from their values (pruned: their best reported value)
+        trials = [run for run in runs if run.data.tags.get("gatelab.cell") == cell["cell"]
+                  and run.data.tags.get("gatelab.role") != "selection"
+                  and run.data.tags.get("gatelab.state") in ("complete", "pruned", "diverged")]
+        curve = cell["budget"]
+        assert curve["n"] == list(range(1, len(trials) - cell["budget_left_out"] + 1))
+        assert max(curve["expected"]) == curve["expected"][-1] <= cell["best_val"] + 1e-9
+        assert len(curve["spread"]) == len(curve["n"]) and all(spread >= 0 for spread in curve["spread"])
     assert report["selection_seconds"] > 0 and report["search_seconds"] > 0
     timed = json.loads(Path(client.download_artifacts(parent.info.run_id, "costs/side_by_side.json",
                                                       str(tmp_path))).read_text())
@@ -93,6 +102,9 @@ def test_report_files_agree_with_the_runs(tiny_sweep, tmp_path: Path) -> None:
     markdown = Path(client.download_artifacts(parent.info.run_id, "verdict.md", str(tmp_path))).read_text()
     page = Path(client.download_artifacts(parent.info.run_id, "report.html", str(tmp_path))).read_text()
     assert verdict["sentence"] in markdown and markdown in result.stdout
+    note = next(line for line in markdown.splitlines() if line.startswith("Budget curves"))
+    rising = "still rose over the last doubling of trials"
+    assert (rising in note) == ("Budget: the expected best" in verdict["sentence"])
     assert page.count("data:image/png;base64,") == len(PLOTS) and "<table>" in page and "src='http" not in page
     assert not (store.parent / "mlflow.db").exists(), "the sweep wrote an MLflow store in its working folder"
 

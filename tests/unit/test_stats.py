@@ -1,7 +1,9 @@
-"""Medians over timing rounds and their ratios, detectable differences, Holm's correction and bounded intervals,
-on known numbers."""
+"""Medians over timing rounds and their ratios, detectable differences, Holm's correction, bounded intervals and
+budget curves, on known numbers."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from scipy import stats
 
 from gatelab.stats import (
     bounded_interval,
+    budget_curve,
     detectable_difference,
     holm,
     mean_interval,
@@ -86,3 +89,30 @@ def test_bounded_intervals_stay_in_range_and_match_the_t_interval_when_tight() -
     assert bounded_interval([1.0, 1.0, 0.99]).high <= 1.0
     with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
         bounded_interval([0.5, 1.2])
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+def test_budget_curve_is_the_best_of_n_draws_counted_over_every_draw(maximize: bool) -> None:
+    values = [0.31, 0.12, 0.55, 0.31, 0.08]  # a tie included
+    curve = budget_curve(values, maximize)
+    best = max if maximize else min
+    for n in curve.n:
+        draws = [best(draw) for draw in itertools.product(values, repeat=n)]  # all 5^n equally likely draws
+        assert curve.expected[n - 1] == pytest.approx(np.mean(draws), abs=1e-12)
+        assert curve.spread[n - 1] == pytest.approx(np.std(draws), abs=1e-12)
+    assert curve.expected[0] == pytest.approx(np.mean(values))
+    assert curve.n == [1, 2, 3, 4, 5]
+
+
+def test_budget_curve_gain_over_the_last_doubling() -> None:
+    curve = budget_curve([0.1, 0.2, 0.3, 0.9])
+    half, total, gain = curve.gain()
+    assert (half, total) == (2, 4) and gain == pytest.approx(curve.expected[3] - curve.expected[1]) and gain > 0
+    lower = budget_curve([0.1, 0.2, 0.3, 0.9], maximize=False)
+    gain = lower.gain(maximize=False)[2]
+    assert gain == pytest.approx(lower.expected[1] - lower.expected[3]) and gain > 0
+    assert budget_curve([0.4, 0.4, 0.4, 0.4]).gain()[2] == 0.0
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        budget_curve([0.4]).gain()
+    with pytest.raises(ValueError, match="finite values"):
+        budget_curve([0.4, float("nan")])

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from gatelab.stats import Median, mean_interval
-from gatelab.verdict import COSTS, CellResult, cheaper_by_margin, cost_ratios, decide, is_bounded
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from gatelab.stats import Median, budget_curve, mean_interval
+from gatelab.verdict import (
+    COSTS,
+    CellResult,
+    budget_warning,
+    cheaper_by_margin,
+    cost_ratios,
+    decide,
+    is_bounded,
+    search_values,
+)
 
 LATENCY = COSTS["latency"]
 NOISE = [1.00, 1.03, 0.97, 1.01, 0.99, 1.02, 0.98, 1.00]  # a loaded machine's round-to-round wobble
@@ -139,3 +152,41 @@ def test_bounded_metrics_are_named_by_their_kind() -> None:
     assert all(is_bounded(key) for key in ("test/auprc", "test/macro_f1", "test/se_N", "test/accuracy",
                                            "test/card_precision_at_10"))
     assert not any(is_bounded(key) for key in ("test/ppl", "test/loss", "test/bpc"))
+
+
+def trial(state: TrialState, value: float | None = None, reported: dict[int, float] | None = None,
+          diverged: bool = False) -> optuna.trial.FrozenTrial:
+    return create_trial(state=state, value=value, params={"lr": 0.01}, distributions={"lr": FloatDistribution(0, 1)},
+                        intermediate_values=reported or {}, user_attrs={"diverged": "nan loss"} if diverged else {})
+
+
+def test_budget_curve_values_count_stopped_trials_at_their_best_reported_value() -> None:
+    trials = [trial(TrialState.COMPLETE, 0.6), trial(TrialState.PRUNED, reported={0: 0.3, 1: 0.4, 2: 0.35}),
+              trial(TrialState.FAIL, reported={0: 0.2, 1: float("nan")}, diverged=True),
+              trial(TrialState.PRUNED),  # stopped before reporting anything
+              trial(TrialState.FAIL, reported={0: 0.9})]  # crashed: retried, not in the budget
+    assert search_values(trials, "maximize") == ([0.6, 0.4, 0.2], 2, 1)
+    assert search_values(trials, "minimize") == ([0.6, 0.3, 0.2], 2, 1)
+
+
+def with_curve(name: str, values: list[float], direction: str = "maximize") -> CellResult:
+    result, _ = cell(name, [0.7, 0.7], latency=0.01)
+    result.budget = budget_curve(values, direction == "maximize")
+    return result
+
+
+def test_the_verdict_warns_when_a_curve_still_rose_by_more_than_the_tolerance() -> None:
+    rising = with_curve("lstm", [0.40, 0.41, 0.42, 0.80])  # one good trial among four: still rising at the budget
+    flat = with_curve("gru", [0.70, 0.70, 0.71, 0.70])
+    half, total, gain = rising.budget.gain()
+    assert gain > 0.01
+    warning = budget_warning([rising, flat], "val/auprc", "maximize", 0.01)
+    assert warning == (f"Budget: the expected best val/auprc still rose over the last doubling of trials (LSTM by "
+                       f"{gain:.3g} from 2 to 4 trials), more than the tie tolerance 0.01: more trials may change the "
+                       "answer.")
+    assert budget_warning([flat, flat], "val/auprc", "maximize", 0.01) == ""
+    assert budget_warning([rising, flat], "val/auprc", "maximize", gain + 0.001) == ""
+    # minimising: a curve falling by more than the tolerance is still improving
+    falling = with_curve("lstm", [5.0, 4.9, 4.8, 3.0], "minimize")
+    assert "LSTM by" in budget_warning([falling, flat], "val/ppl", "minimize", 0.01)
+    assert budget_warning([with_curve("lstm", [0.4])], "val/auprc", "maximize", 0.0) == ""

@@ -1,4 +1,5 @@
-"""The report's plots, as PNG bytes: curves of the best trials, seeds, metric versus latency, Optuna's views."""
+"""The report's plots, as PNG bytes: curves of the best trials, seeds, metric versus latency, budget curves,
+Optuna's views."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display; must precede pyplot (which Optuna's plots use)
 
+import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 from matplotlib import pyplot  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -87,6 +89,26 @@ def metric_vs_latency(verdict: Verdict) -> bytes:
     return png(figure)
 
 
+def budget_curves(verdict: Verdict) -> bytes:
+    """Each cell's expected best validation objective against the number of trials, with a band of one
+    standard deviation (Dodge et al. 2019; pruned trials count with their best reported value)."""
+    objective = "val/" + verdict.metric.removeprefix("test/")
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    for color, result in zip(COLORS, verdict.cells):
+        if result.budget is None:
+            continue
+        expected, spread = np.asarray(result.budget.expected), np.asarray(result.budget.spread)
+        axes.plot(result.budget.n, expected, color=color, marker="o", label=result.cell.upper())
+        axes.fill_between(result.budget.n, expected - spread, expected + spread, color=color, alpha=0.2)
+    axes.set(xlabel="trials", ylabel=f"expected best {objective}",
+             title="Budget curves: expected best of n trials (+- 1 sd)\npruned trials at their best reported value "
+                   "(an underestimate)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return png(figure)
+
+
 def _optuna_plot(draw: object, study: optuna.Study) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
@@ -101,6 +123,7 @@ def report_plots(verdict: Verdict, tracker: Tracker, studies: Mapping[str, optun
         "validation_curves.png": validation_curves(tracker, studies, objective),
         "test_metric_per_seed.png": seed_metric(verdict),
         "metric_vs_latency.png": metric_vs_latency(verdict),
+        "budget_curves.png": budget_curves(verdict),
     }
     for cell, study in studies.items():
         plots[f"optuna_history_{cell}.png"] = _optuna_plot(optuna_plots.plot_optimization_history, study)

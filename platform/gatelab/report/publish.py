@@ -19,9 +19,9 @@ from gatelab.verdict import CellResult, Verdict
 __all__ = ["publish"]
 
 
-def _search_time(studies: Mapping[str, optuna.Study]) -> tuple[float, int]:
+def _search_time(studies: Sequence[optuna.Study]) -> tuple[float, int]:
     """Wall seconds of every trial that ran to an end, and their count."""
-    trials = [trial for study in studies.values() for trial in study.get_trials(deepcopy=False)
+    trials = [trial for study in studies for trial in study.get_trials(deepcopy=False)
               if trial.datetime_start and trial.datetime_complete]
     return sum((trial.datetime_complete - trial.datetime_start).total_seconds() for trial in trials), len(trials)
 
@@ -32,7 +32,7 @@ def _selection_time(tracker: Tracker, cells: Sequence[CellResult]) -> float:
     return sum((run.end_time - run.start_time) / 1000 for run in runs)
 
 
-def publish(tracker: Tracker, parent: str, verdict: Verdict, studies: Mapping[str, optuna.Study],
+def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[Mapping[str, optuna.Study]],
             objective: str) -> Report:
     """Register the chosen models and log the report (Markdown, JSON, HTML, plots, metrics, tags) on ``parent``.
 
@@ -40,16 +40,17 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, studies: Mapping[st
         tracker: the task's MLflow experiment.
         parent: the sweep's parent run.
         verdict: the decision and the numbers behind it.
-        studies: each cell's study (for the search's time and Optuna's plots).
+        searches: each search repeat's studies by cell (for the search's time; the first for Optuna's plots).
         objective: the validation metric the search optimised.
     """
     from gatelab.report.gate_plots import gate_figures  # matplotlib only when a report is made
     from gatelab.report.plots import report_plots
 
-    compared = {result.cell: studies[result.cell] for result in verdict.cells}
+    compared = {result.cell: searches[0][result.cell] for result in verdict.cells}
     versions = register(tracker, verdict.task, verdict.sweep, {CHAMPION: verdict.cell(verdict.choice).model_run,
                                                                 RUNNER_UP: verdict.cell(verdict.runner_up).model_run})
-    report = Report(verdict, *_search_time(compared), _selection_time(tracker, verdict.cells), versions,
+    searched = [studies[result.cell] for studies in searches for result in verdict.cells]
+    report = Report(verdict, *_search_time(searched), _selection_time(tracker, verdict.cells), versions,
                     report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells))
     client = tracker.client
     client.log_text(parent, report.to_markdown(), "verdict.md")

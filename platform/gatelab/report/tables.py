@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from gatelab.tracking.model_registry import CHAMPION, RUNNER_UP, registered_name
 from gatelab.training.costs import COST_KEYS, LARGE_BATCH
-from gatelab.verdict import COST_MARGIN, Verdict
+from gatelab.verdict import COST_MARGIN, Verdict, budget_warning
 
 __all__ = ["COST_LABELS", "RULE", "Report"]
 
@@ -90,6 +90,7 @@ class Report:
         return [
             RULE,
             *([f"Seeds: {self.verdict.seeding}."] if self.verdict.seeding else []),
+            self.budget_note(),
             "Intervals of scores in [0, 1] (AUPRC, AUROC, accuracy, F1, sensitivity, PPV) are computed on the logit "
             "scale and mapped back, so they stay in range; their centre is the mean logit mapped back. The ranking "
             "and the paired test use the plain means.",
@@ -102,6 +103,31 @@ class Report:
             "Peak memory on a CPU is the process's peak resident set (interpreter, libraries and data included); "
             "on a GPU it is the peak GPU allocation.",
         ]
+
+    def budget_note(self) -> str:
+        """Each cell's budget curve in words: its expected best at half and all of its trials, what the pruned
+        trials contribute, and whether a curve still rose by more than the tie tolerance."""
+        verdict = self.verdict
+        objective = "val/" + verdict.metric.removeprefix("test/")
+        maximize = verdict.direction == "maximize"
+        parts = []
+        for result in verdict.cells:
+            curve = result.budget
+            if curve is None or len(curve.n) < 2:
+                parts.append(f"{result.cell.upper()} too few trials for a curve")
+                continue
+            half, total, gain = curve.gain(maximize)
+            parts.append(f"{result.cell.upper()} {curve.expected[half - 1]:.4g} at {half} trials, "
+                         f"{curve.expected[-1]:.4g} +- {curve.spread[-1]:.2g} at {total} ({gain:+.3g})")
+        early = ", ".join(f"{result.cell.upper()} {result.budget_pruned}" for result in verdict.cells)
+        left = [f"{result.cell.upper()} {result.budget_left_out}" for result in verdict.cells if result.budget_left_out]
+        warning = budget_warning(verdict.cells, objective, verdict.direction, verdict.tolerance)
+        return (f"Budget curves (expected best {objective} of n trials drawn from the finished ones, Dodge et al. "
+                f"2019, +- one standard deviation; plots/budget_curves.png): {'; '.join(parts)}. Pruned or diverged "
+                f"trials count with their best reported value, an underestimate ({early})"
+                + (f"; left out, having reported no value: {', '.join(left)}" if left else "") + ". "
+                + (warning or f"No curve rose by more than the tie tolerance {verdict.tolerance} over its last "
+                              "doubling of trials."))
 
     def to_markdown(self) -> str:
         verdict = self.verdict

@@ -9,8 +9,8 @@ commit and the data's fingerprint; ``role`` tells a sweep's parent run, a select
 from __future__ import annotations
 
 __all__ = ["CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING", "PARENT",
-           "ROLE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT",
-           "WORKER", "run_tags"]
+           "REPEAT", "REPEATS", "ROLE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK",
+           "TRIAL", "VERDICT", "WORKER", "run_tags"]
 
 TASK = "gatelab.task"
 CELL = "gatelab.cell"
@@ -28,6 +28,9 @@ MEMORY = "gatelab.memory"
 VERDICT = "gatelab.verdict"
 MISSING = "gatelab.missing"
 CHAMPION_VERSION = "gatelab.champion_version"
+#: on a search repeat's parent run: its index; on a group of repeats' parent run: their count.
+REPEAT = "gatelab.repeat"
+REPEATS = "gatelab.repeats"
 #: Not an MLflow tag: the Optuna trial's user attribute naming the worker process that runs it (``host:pid:start``).
 WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
