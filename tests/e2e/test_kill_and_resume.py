@@ -48,6 +48,24 @@ def wait_for_a_running_trial(process: subprocess.Popen, store: Path, role: str =
     return run_id
 
 
+def start(command: list[str], cwd: Path) -> subprocess.Popen:
+    """Start ``command`` as a user's terminal would: with Ctrl-C's default action, even where this test process
+    ignores SIGINT (a shell starts background jobs so, and the child would inherit it)."""
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def interrupt(process: subprocess.Popen) -> str:
+    """Ctrl-C ``process``; its stderr. A process that ignores it is killed, so that no test leaves one running."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=120)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("the process was still running 120 s after Ctrl-C") from None
+
+
 def sweep_command(tmp_path: Path, tiny_config, epochs: int = 20) -> list[str]:
     config = tiny_config(trials=2, epochs=epochs, sweep="prune: false")
     return [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
@@ -56,13 +74,11 @@ def sweep_command(tmp_path: Path, tiny_config, epochs: int = 20) -> list[str]:
 
 def test_ctrl_c_mid_trial_closes_the_run_as_killed_and_says_how_to_resume(tmp_path: Path, tiny_config) -> None:
     # trials far longer than the interrupt takes to arrive: the sweep cannot finish first
-    process = subprocess.Popen(sweep_command(tmp_path, tiny_config, epochs=2000), cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = start(sweep_command(tmp_path, tiny_config, epochs=2000), tmp_path)
     try:
         run_id = wait_for_a_running_trial(process, tmp_path / "mlruns")
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        stderr = interrupt(process)
     assert process.returncode == 130 and "interrupted; run the same command again to resume" in stderr
     run = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id)
     assert run.info.status == "KILLED" and run.data.tags["gatelab.state"] == "killed"
@@ -71,12 +87,11 @@ def test_ctrl_c_mid_trial_closes_the_run_as_killed_and_says_how_to_resume(tmp_pa
 def test_ctrl_c_mid_train_ends_its_run_killed_as_a_sweep_does(tmp_path: Path, tiny_config) -> None:
     command = [sys.executable, "-m", "gatelab.cli", "train", "--task", "fraud", "--config", str(tiny_config()),
                "--epochs", "2000", "--store", str(tmp_path / "mlruns")]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = start(command, tmp_path)
     try:
         run_id = wait_for_a_running_trial(process, tmp_path / "mlruns", role="train")
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        stderr = interrupt(process)
     assert process.returncode == 130 and "interrupted" in stderr
     run = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id)
     assert run.info.status == "KILLED" and run.data.tags["gatelab.state"] == "killed"
