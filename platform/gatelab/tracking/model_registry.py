@@ -57,7 +57,7 @@ def registered_name(task: str) -> str:
 def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tensor) -> None:
     """Store ``module`` as the run's ``model`` artifact with its signature and ``example`` as input example."""
     scorer = Scorer(module).cpu().eval()
-    example = example.cpu()
+    example = example.cpu().contiguous()  # exported on a view, the program would guard on its strides
     with torch.inference_mode():
         output = scorer(example)
     signature = infer_signature(example.numpy(), output.numpy())

@@ -1,0 +1,30 @@
+"""A saved model serves any batch size, also when its input example was a view of a larger batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from conftest import FIXTURES
+from gatelab.models import ModelConfig
+from gatelab.settings import OptimConfig
+from gatelab.tracking.client import Tracker
+from gatelab.tracking.model_registry import load_saved_model, save_model
+from tasks.lm import LanguageModelDataModule, PennTreebank
+
+
+def test_a_model_saved_from_a_strided_example_serves_batches_of_any_size(tmp_path: Path) -> None:
+    data = LanguageModelDataModule(PennTreebank(root=str(FIXTURES / "ptb_synthetic")), batch_size=4, bptt=10,
+                                   eval_batch_size=2)
+    module = data.make_module(ModelConfig(cell="gru", hidden_size=8), OptimConfig())
+    windows = next(iter(data.test_dataloader()))["x"]
+    assert not windows.is_contiguous()  # a window of the token streams: a view, as the selection saves it
+    tracker = Tracker(tmp_path / "mlruns", "lm")
+    run_id = tracker.start_run("saved", {})
+    save_model(tracker, run_id, module, windows)
+
+    model, example = load_saved_model(tracker, run_id)
+
+    for batch in (example[:1], example[torch.arange(64) % len(example)]):
+        assert model(batch).shape[0] == len(batch)
