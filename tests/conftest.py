@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,38 @@ search_space:
   - {{name: model.hidden_size, type: int, low: 4, high: 8}}
   - {{name: optim.lr, type: float, low: 0.001, high: 0.01, log: true}}
 """
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop a server started with ``start_new_session=True`` and every process of its group (its workers):
+    SIGTERM, then SIGKILL if it has not ended within ``timeout`` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the `gatelab` command in this process (as its console script does); returns exit code, stdout, stderr."""
+    from gatelab.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

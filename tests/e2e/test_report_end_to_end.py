@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from mlflow import MlflowClient
 from mlflow.models import Model
 from scipy.special import expit, logit
 
-from gatelab.cli import main
+from conftest import free_port, run_cli, stop_group
 from gatelab.verdict import is_bounded
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
@@ -154,18 +153,6 @@ def test_the_champion_is_registered_and_loads_and_predicts(tiny_sweep, tmp_path:
     assert pyfunc.metadata.get_input_schema().inputs[0].shape == (-1, *example.shape[1:])
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the `gatelab` command in this process (as its console script does); returns exit code, stdout, stderr."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_rerunning_the_report_is_idempotent(tiny_sweep, tmp_path: Path, capsys, monkeypatch) -> None:
     store, _ = tiny_sweep
     monkeypatch.chdir(tmp_path)
@@ -173,7 +160,7 @@ def test_rerunning_the_report_is_idempotent(tiny_sweep, tmp_path: Path, capsys, 
     _, before = parent_and_report(client, runs, tmp_path / "before")
     versions = client.search_model_versions("name = 'gatelab-fraud'")
 
-    code, out, err = cli(capsys, "report", "--task", "fraud", "--store", str(store), "--seeds", "2")
+    code, out, err = run_cli(capsys, "report", "--task", "fraud", "--store", str(store), "--seeds", "2")
     assert code == 0, err[-3000:]
     client, _, runs_after = open_store(store)
     _, after = parent_and_report(client, runs_after, tmp_path / "after")
@@ -202,7 +189,7 @@ def test_report_explains_what_is_missing(tmp_path: Path, tiny_config, capsys, mo
     monkeypatch.chdir(tmp_path)
     store = tmp_path / "mlruns"
     report = ("report", "--task", "fraud", "--store", str(store))
-    code, _, err = cli(capsys, *report)
+    code, _, err = run_cli(capsys, *report)
     assert code == 2 and "no sweep of task 'fraud'" in err and "make sweep" in err
 
     config = str(tiny_config(trials=1, epochs=200, sweep="prune: false"))
@@ -217,22 +204,20 @@ def test_report_explains_what_is_missing(tmp_path: Path, tiny_config, capsys, mo
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-    code, _, err = cli(capsys, *report)
+    code, _, err = run_cli(capsys, *report)
     assert code == 2 and "has no completed trial in any cell" in err and "LSTM has no completed trial" in err
 
-    code, _, err = cli(capsys, *sweep, "--cells", "[lstm]", "--epochs", "1", "--seeds", "2")
+    code, _, err = run_cli(capsys, *sweep, "--cells", "[lstm]", "--epochs", "1", "--seeds", "2")
     assert code == 2 and "completed trials for LSTM only" in err and "CELLS=" in err
-    code, _, err = cli(capsys, *report)
+    code, _, err = run_cli(capsys, *report)
     assert code == 2 and "completed trials for LSTM only" in err and "make report TASK=fraud SWEEP=" in err
-    code, _, err = cli(capsys, *report, "--seeds", "1")
+    code, _, err = run_cli(capsys, *report, "--seeds", "1")
     assert code == 2 and "at least 2 seeds" in err
 
 
 def test_dashboard_serves_the_sweeps_studies_on_localhost(tiny_sweep, tmp_path: Path) -> None:
     store, _ = tiny_sweep
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "gatelab.cli", "dashboard", "--task", "fraud", "--store", str(store),
                "--port", str(port)]
     log = (tmp_path / "dashboard.log").open("w")
@@ -248,8 +233,7 @@ def test_dashboard_serves_the_sweeps_studies_on_localhost(tiny_sweep, tmp_path: 
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_group(server, timeout=30)
         log.close()
     names = {study["study_name"] for study in studies}
     sweep = next(iter(names)).split("-")[1]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,28 +13,10 @@ import mlflow.pytorch
 import pytest
 import requests
 
-from gatelab.cli import main
+from conftest import free_port, run_cli, stop_group
 from gatelab.training.config import build_parser, instantiate_run, load_config
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the `gatelab` command in this process; returns exit code, stdout, stderr."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_serve_without_a_champion_says_which_sweep_to_run(tmp_path: Path, capsys) -> None:
@@ -92,12 +71,7 @@ def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep
                             r"latency p50 ([\d.]+) ms, p99 ([\d.]+)", out)
         assert figures and int(figures[1]) >= 1 and all(float(value) > 0 for value in figures.groups()[1:]), out
     finally:  # the server and its uvicorn process share the command's process group
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         log.close()
     printed = (tmp_path / "serve.log").read_text()
     assert f"on http://127.0.0.1:{port}/invocations" in printed and "models:/gatelab-fraud/" in printed

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from conftest import free_port, stop_group
 from gatelab.tracking.client import Tracker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_ui_serves_the_store_and_prints_the_runs_link(tmp_path: Path) -> None:
@@ -38,9 +30,4 @@ def test_ui_serves_the_store_and_prints_the_runs_link(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert health == "OK"
     finally:  # the server and its job consumers share the command's process group
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
