@@ -76,3 +76,9 @@ def test_semicolon_case_runs_with_sep_and_decimal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "search done" in result.stdout
     assert "FINISHED" in runs_recorded(store)
+    assert result.stderr.count("gatelab: data: dropped_duplicates: 0\n") == 1  # said once per sweep
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    (parent,) = client.search_runs([client.get_experiment_by_name("gatelab-fraud").experiment_id],
+                                   "tags.`gatelab.role` = 'sweep'")
+    assert parent.data.params["data.dropped_duplicates"] == "0"
+    assert parent.data.params["data.transactions"] == "4023"
