@@ -12,9 +12,12 @@ import mlflow
 import mlflow.pytorch
 import pytest
 import requests
+import torch
 
 from conftest import free_port, run_cli, stop_group
+from gatelab.tracking.serving import champion, champion_classifier, input_example
 from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.streaming import StreamingScorer
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +78,20 @@ def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep
         log.close()
     printed = (tmp_path / "serve.log").read_text()
     assert f"on http://127.0.0.1:{port}/invocations" in printed and "models:/gatelab-fraud/" in printed
+
+
+def test_the_registered_champion_streams_event_by_event_as_it_scores_windows(tiny_sweep) -> None:
+    store, _ = tiny_sweep
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    classifier, cfg = champion_classifier("fraud", uri)
+    version = champion("fraud", uri)
+    windows = torch.from_numpy(input_example(version, uri))
+    registered = mlflow.pytorch.load_model(version.source)
+    assert torch.allclose(classifier.score(windows), registered(windows), atol=1e-6)
+    scorer = StreamingScorer(classifier, cfg.data.init_args.history)
+    for card, window in enumerate(windows):
+        events = window[window[:, -1] > 0]  # the card's own transactions (presence flag last); the rest is padding
+        with torch.inference_mode():
+            for event in events:
+                streamed = scorer.score([card], event[None])
+        assert streamed.item() == pytest.approx(registered(window[None]).item(), abs=1e-5)

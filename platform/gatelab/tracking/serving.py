@@ -17,16 +17,23 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
+from torch import nn
+from torchmetrics import MetricCollection
 
 from gatelab.errors import GatelabError, MissingResultsError
-from gatelab.tracking.model_registry import CHAMPION, registered_name
+from gatelab.models import ModelConfig
+from gatelab.settings import OptimConfig
 from gatelab.tracking.client import redact
+from gatelab.tracking.model_registry import CHAMPION, MODEL_ARTIFACT, registered_name
+from gatelab.training.config import load_config
+from gatelab.training.module import SequenceClassifier
 
-__all__ = ["ServerBench", "bench_server", "champion", "input_example"]
+__all__ = ["ServerBench", "bench_server", "champion", "champion_classifier", "input_example"]
 
 
 def champion(task: str, uri: str) -> ModelVersion:
@@ -46,6 +53,33 @@ def champion(task: str, uri: str) -> ModelVersion:
     raise MissingResultsError(f"{redact(uri)}: no champion model of task '{task}' ({name}@{CHAMPION}); run "
                               f"`gatelab sweep --task {task}` first (its verdict registers the champion), or "
                               f"`gatelab report --task {task}` after a sweep run with --seeds 0.", task)
+
+
+def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Namespace]:
+    """The champion of a classification task as a ``SequenceClassifier`` whose cell can be stepped (for
+    ``gatelab.training.streaming.StreamingScorer``), and the config of the run that trained it.
+
+    The registered model is an exported program, whose recurrent layer is traced into its graph and cannot
+    take one step at a time; its weights (``module.net.*``) go into the backbone its run's ``config.yaml``
+    describes.
+
+    Raises:
+        MissingResultsError: the task has no champion.
+    """
+    import mlflow.pytorch  # here: importing it configures logging, which a plain sweep does not need
+
+    version = champion(task, uri)
+    client = MlflowClient(uri)
+    with tempfile.TemporaryDirectory() as folder:
+        cfg = load_config(task, [client.download_artifacts(version.run_id, "config.yaml", folder)])
+        exported = mlflow.pytorch.load_model(client.download_artifacts(version.run_id, MODEL_ARTIFACT, folder))
+    weights = {key.removeprefix("module.net."): value for key, value in exported.state_dict().items()
+               if key.startswith("module.net.")}
+    input_size, output_size = weights["encoder.weight"].shape[1], weights["head.weight"].shape[0]
+    classifier = SequenceClassifier(input_size, output_size, ModelConfig(**cfg.model.as_dict()), OptimConfig(),
+                                    nn.Identity(), MetricCollection({}))
+    classifier.net.load_state_dict(weights)
+    return classifier.eval(), cfg
 
 
 def input_example(version: ModelVersion, uri: str) -> np.ndarray:
