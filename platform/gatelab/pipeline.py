@@ -148,14 +148,9 @@ class Sweep:
             return self._run_group(seeds, search=True)
         self.open()
         print(describe_data_report(self.data_report), end="", file=sys.stderr, flush=True)
-        if seeds == 0:
-            with tracked(self.tracker, self.parent):
-                self.launch(self) if self.launch else self.work()
-                self.tracker.set_tags(self.parent, {tag.VERDICT: "pending"})
-            return None
         with tracked(self.tracker, self.parent):
             self.launch(self) if self.launch else self.work()
-            return self._conclude(seeds)
+            return self._conclude_unless_skipped(seeds)
 
     def report(self, seeds: Seeds = DEFAULT_SEEDS) -> Report:
         """Select and report again on this sweep's search as it stands, without running any trial.
@@ -184,7 +179,8 @@ class Sweep:
                     if self.progress:
                         print(f"gatelab: search repeat {member.repeat + 1} of {self.repeats} (sweep {member.id}, "
                               f"sampler seed {member.sampler_seed})", file=sys.stderr, flush=True)
-                    print(describe_data_report(member.data_report), end="", file=sys.stderr, flush=True)
+                    if member.repeat == 0:  # every repeat reads the same data: said once
+                        print(describe_data_report(member.data_report), end="", file=sys.stderr, flush=True)
                     member.work()
                 member.tracker.set_tags(member.parent, {tag.VERDICT: f"group {self.id}"})
             first = self.members[0]
@@ -192,10 +188,7 @@ class Sweep:
             self.fingerprint, self.data_report, self.studies = first.fingerprint, first.data_report, first.studies
             self.parent = self._parent_run()
             with tracked(self.tracker, self.parent):
-                if seeds == 0:
-                    self.tracker.set_tags(self.parent, {tag.VERDICT: "pending"})
-                    return None
-                return self._conclude(seeds)
+                return self._conclude_unless_skipped(seeds)
 
     def open(self) -> dict[str, optuna.Study]:
         """Check the stores and the data, then find or create the parent run and the studies (under the sweep's lock).
@@ -277,6 +270,13 @@ class Sweep:
         bar.set_postfix_str(" ".join(f"{cell}={value}" for cell, value in best.items()) or "no trial yet")
         bar.refresh()
 
+    def _conclude_unless_skipped(self, seeds: Seeds) -> Report | None:
+        """``_conclude``, or with ``seeds`` 0 only a ``pending`` verdict tag on the parent run (no report)."""
+        if seeds == 0:
+            self.tracker.set_tags(self.parent, {tag.VERDICT: "pending"})
+            return None
+        return self._conclude(seeds)
+
     def _conclude(self, seeds: Seeds) -> Report:
         """Select, decide and report; a sweep whose results are missing says so on its parent run, and raises."""
         try:
@@ -310,7 +310,7 @@ class Sweep:
                    for cell in best]
         ratios = cost_ratios(timed.rounds, {result.cell: result.costs["macs"] for result in results
                                             if "macs" in result.costs}, confidence)
-        metric = "test/" + self.objective.split("/", 1)[-1]
+        metric = self._test_metric
         tolerance, cost = self.cfg.sweep.tie_tolerance, COSTS[self.cfg.sweep.cost]
         decision = decide(results, metric, self.direction, cost, tolerance, ratios, confidence)
         timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
@@ -325,6 +325,11 @@ class Sweep:
     @property
     def _sign(self) -> float:
         return 1.0 if self.direction == "maximize" else -1.0
+
+    @property
+    def _test_metric(self) -> str:
+        """The objective's metric on the test split (``val/auprc`` -> ``test/auprc``)."""
+        return "test/" + self.objective.split("/", 1)[-1]
 
     def _retrain(self, searches: Sequence[tuple[SweepContext, Mapping[str, optuna.trial.FrozenTrial]]],
                  count: int) -> dict[str, list[SeedRun]]:
@@ -347,13 +352,12 @@ class Sweep:
             Each cell's runs, and how the seeding ended, in words.
         """
         limit, target = self.cfg.sweep.max_seeds, 2 * self.cfg.sweep.tie_tolerance
-        metric = "test/" + self.objective.split("/", 1)[-1]
-        sign = 1.0 if self.direction == "maximize" else -1.0
+        metric = self._test_metric
         count = min(DEFAULT_SEEDS, limit)
         while True:
             runs = self._retrain(searches, count)
             values = {cell: [run.metrics[metric] for run in cell_runs] for cell, cell_runs in runs.items()}
-            first, second = sorted(values, key=lambda cell: -sign * sum(values[cell]))[:2]
+            first, second = sorted(values, key=lambda cell: -self._sign * sum(values[cell]))[:2]
             interval = paired_comparison(values[first], values[second], confidence).difference
             width = interval.high - interval.low
             if width < target:
