@@ -46,16 +46,8 @@ from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.training.costs import SideBySide, run_device, side_by_side
 from gatelab.training.task import describe_data_report
-from gatelab.verdict import (
-    COSTS,
-    Verdict,
-    best_trials,
-    budget_warning,
-    cell_result,
-    cost_ratios,
-    decide,
-    representative,
-)
+from gatelab.verdict import (COSTS, Verdict, best_trials, budget_warning, cell_result, cost_ratios, decide,
+                             representative, sign)
 
 __all__ = ["DEFAULT_SEEDS", "REPEAT_SEED_OFFSET", "Sweep", "stored_sweep", "sweep_id"]
 
@@ -324,7 +316,7 @@ class Sweep:
 
     @property
     def _sign(self) -> float:
-        return 1.0 if self.direction == "maximize" else -1.0
+        return sign(self.direction)
 
     @property
     def _test_metric(self) -> str:

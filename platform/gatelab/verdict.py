@@ -46,7 +46,7 @@ from gatelab.training.costs import LARGE_BATCH, SEED_COSTS
 
 __all__ = ["BOUNDED_METRICS", "COSTS", "COST_MARGIN", "POWER", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
            "best_trials", "budget_warning", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded",
-           "representative", "search_values"]
+           "representative", "search_values", "sign"]
 
 #: ``sweep.cost`` settings and the cost each names (lower is cheaper).
 COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
@@ -278,10 +278,14 @@ def budget_warning(cells: Sequence[CellResult], objective: str, direction: str, 
             f"more than the tie tolerance {tolerance}: more trials may change the answer.")
 
 
+def sign(direction: str) -> float:
+    """1 where a higher value is better (``maximize``), -1 where a lower one is: ``sign * value`` ranks alike."""
+    return 1.0 if direction == "maximize" else -1.0
+
+
 def representative(runs: Sequence[SeedMeasurement], objective: str, direction: str) -> SeedMeasurement:
     """The seed run whose model represents its cell: the best validation objective."""
-    sign = 1.0 if direction == "maximize" else -1.0
-    return max(runs, key=lambda run: sign * run.metrics[f"best_{objective}"])
+    return max(runs, key=lambda run: sign(direction) * run.metrics[f"best_{objective}"])
 
 
 def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: optuna.trial.FrozenTrial,
@@ -380,8 +384,7 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
         The chosen cell, the runner-up, each other cell's comparison with the best, the sentence and the rule
         that decided (see ``Verdict``).
     """
-    sign = 1.0 if direction == "maximize" else -1.0
-    ranked = sorted(cells, key=lambda result: -sign * mean_interval(result.test[metric], confidence).mean)
+    ranked = sorted(cells, key=lambda result: -sign(direction) * mean_interval(result.test[metric], confidence).mean)
     best = ranked[0]
     tests = [paired_comparison(best.test[metric], other.test[metric], confidence) for other in ranked[1:]]
     adjusted = holm([paired.p_value for paired in tests])
