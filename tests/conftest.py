@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,15 @@ search_space:
   - {{name: model.hidden_size, type: int, low: 4, high: 8}}
   - {{name: optim.lr, type: float, low: 0.001, high: 0.01, log: true}}
 """
+
+
+def copy_records(dest: Path, *records: str) -> Path:
+    """Copy MIT-BIH fixture records (``.hea``, ``.dat``, ``.atr``) into ``dest`` (created); returns ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        for ext in ("hea", "dat", "atr"):
+            shutil.copy(FIXTURES / "mitdb" / f"{record}.{ext}", dest / f"{record}.{ext}")
+    return dest
 
 
 def free_port() -> int:

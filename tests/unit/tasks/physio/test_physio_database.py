@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import copy_records
 from gatelab.errors import DataError
 from gatelab.files import cache_dir
 from tasks.physio.database import (
@@ -20,14 +21,6 @@ from tasks.physio.database import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
-
-
-def copy_records(dest: Path, *records: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for record in records:
-        for ext in ("hea", "dat", "atr"):
-            shutil.copy(FIXTURES / f"{record}.{ext}", dest / f"{record}.{ext}")
-    return dest
 
 
 def test_leads_are_picked_by_name() -> None:

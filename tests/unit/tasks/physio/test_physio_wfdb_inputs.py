@@ -11,6 +11,7 @@ import pytest
 import wfdb
 from scipy import signal as sps
 
+from conftest import copy_records
 from gatelab.errors import ConfigError, DataError
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.cache import cache_key
@@ -25,14 +26,6 @@ INVALID = FIXTURES / "cases" / "physio_invalid_samples"
 TINY = PatientSplit(train_records=(114, 200, 208, 232), val_records=(200,), test_records=(210, 233))
 CFG = Preprocessing()
 BEFORE, AFTER = CFG.window(360.0)  # 90 and 162 samples
-
-
-def copy_records(dest: Path, *records: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for record in records:
-        for ext in ("hea", "dat", "atr"):
-            shutil.copy(MITDB / f"{record}.{ext}", dest / f"{record}.{ext}")
-    return dest
 
 
 def touching(samples: np.ndarray, start: int, stop: int) -> np.ndarray:
