@@ -39,6 +39,13 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC, Generic[Prepared]):
     direction: Literal["maximize", "minimize"]
     #: the prepared data, once loaded.
     data: Prepared | None = None
+    #: validation folds a configuration is scored on (the search takes the mean of their objectives);
+    #: a task with folds takes a ``fold`` init argument (0 .. folds - 1) that picks one. 1: one split.
+    folds: int = 1
+    #: whether each fold has a test split of its own (prequential evaluation: a selection seed is tested
+    #: on every fold, reporting the mean and spread over them); otherwise a seed trains on fold 0 and
+    #: scores the task's one test split once.
+    test_per_fold: bool = False
 
     @abc.abstractmethod
     def load(self) -> Prepared:
