@@ -93,8 +93,20 @@ def _rank(rank: int, processes: int, port: int, cfg: RunConfig, callbacks: list[
         if rank == 0:
             results.put(error)
         raise
+    finally:
+        _leave_process_group()
     if rank == 0:
         results.put(metrics)
+
+
+def _leave_process_group() -> None:
+    """Close this process's DDP process group before it exits.
+
+    Lightning leaves the group open; a process that exits with gloo's threads still running can
+    abort at exit ("terminate called without an active exception"), which fails the whole run.
+    """
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None, test: bool,
