@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 from mlflow import MlflowClient
 
 from conftest import FIXTURES
 from gatelab.cli import main
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.search.space import suggest
+from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 
 TINY_PTB = f"""
 data:
@@ -87,7 +89,7 @@ def test_bad_corpus_file_exits_2_with_one_clear_message(tmp_path: Path, capsys: 
         f"gatelab: error: {bad}: not UTF-8 text (byte 4 is 0xe7); convert it to UTF-8, e.g. with `iconv -t UTF-8`.")
 
 
-@pytest.mark.parametrize("preset", ["ptb", "zaremba-small"])
+@pytest.mark.parametrize("preset", ["ptb", "zaremba-small", "zaremba-medium", "ptb-tuned"])
 def test_presets_load_and_zaremba_small_is_the_paper_setting(preset: str) -> None:
     cfg = load_config("lm", [preset])
     run = instantiate_run(build_parser(), cfg)
@@ -100,3 +102,28 @@ def test_presets_load_and_zaremba_small_is_the_paper_setting(preset: str) -> Non
         assert (data.batch_size, data.bptt, data.init_range, data.tie_weights, data.loss_per) == (20, 20, 0.1, False,
                                                                                                  "stream")
         assert [0.5 ** data.lr_schedule.decays(epoch) for epoch in range(6)] == [1, 1, 1, 1, 0.5, 0.25]
+
+
+def test_zaremba_medium_is_the_paper_setting() -> None:
+    run = instantiate_run(build_parser(), load_config("lm", ["zaremba-medium"]))
+    model, optim, trainer, data = run.model, run.optim, run.trainer, run.data
+    assert (model.cell, model.num_layers, model.hidden_size, model.dropout) == ("lstm", 2, 650, 0.5)
+    assert (optim.name, optim.lr, trainer.max_epochs, trainer.gradient_clip_val) == ("sgd", 1.0, 39, 5.0)
+    assert (data.batch_size, data.bptt, data.init_range, data.loss_per) == (20, 35, 0.05, "stream")
+    rates = [data.lr_schedule.factor ** data.lr_schedule.decays(epoch) for epoch in range(8)]
+    assert rates == pytest.approx([1, 1, 1, 1, 1, 1, 1 / 1.2, 1 / 1.2 ** 2])  # lr 1 for 6 epochs, then / 1.2
+
+
+def test_ptb_tuned_searches_each_cells_recipe_and_every_value_reaches_the_run() -> None:
+    parser = build_parser()
+    cfg = load_config("lm", ["ptb-tuned"])
+    names = {param.name for param in cfg.search_space}
+    assert names == {"optim.lr", "data.init_args.lr_schedule.after", "model.dropout", "trainer.gradient_clip_val"}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    values = suggest(study.ask(), cfg.search_space)
+    for cell in ("lstm", "gru"):
+        run = instantiate_run(parser, with_overrides(parser, cfg, {**values, "model.cell": cell}))
+        assert (run.model.cell, run.model.hidden_size, run.model.num_layers) == (cell, 200, 2)
+        assert run.optim.lr == values["optim.lr"] and run.model.dropout == values["model.dropout"]
+        assert run.data.lr_schedule.after == values["data.init_args.lr_schedule.after"]
+        assert run.trainer.gradient_clip_val == values["trainer.gradient_clip_val"]
