@@ -94,8 +94,10 @@ serve-bench: $(STAMP)
 mlflow-server: $(STAMP)
 	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
 
+# TEST_WORKERS: test processes side by side (pytest-xdist); most tests wait on their own subprocesses.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slurm"
+	$(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS)
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
 bench: $(STAMP)
