@@ -63,7 +63,8 @@ def test_the_data_follows_its_seed_alone() -> None:
 
 def test_splits_are_different_draws_with_balanced_labels() -> None:
     data = recall(length=20, symbols=8, train_size=4000, val_size=1000, test_size=1000)
-    rows = {split: {tuple(row) for row in whole(data, split)["x"].argmax(-1).tolist()} for split in ("train", "val", "test")}
+    rows = {split: {tuple(row) for row in whole(data, split)["x"].argmax(-1).tolist()}
+            for split in ("train", "val", "test")}
     assert len(rows["train"]) == 4000 and not rows["train"] & rows["val"] and not rows["val"] & rows["test"]
     assert not rows["train"] & rows["test"]
     for split in ("train", "val", "test"):
