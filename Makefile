@@ -94,10 +94,11 @@ serve-bench: $(STAMP)
 mlflow-server: $(STAMP)
 	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
 
-# TEST_WORKERS: test processes side by side (pytest-xdist); most tests wait on their own subprocesses.
+# TEST_WORKERS: test processes side by side (pytest-xdist), one PyTorch thread each, so that two of them
+# do not oversubscribe two cores (torch's spinning threads then slow each step several times).
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS)
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
 bench: $(STAMP)
