@@ -24,7 +24,8 @@ from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import run_loggers
 from gatelab.tracking.serving import bench_server, champion, input_example
 from gatelab.tracking.tags import run_tags
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.config import build_parser, load_config
+from gatelab.training.folds import fold_runs
 from gatelab.training.task import describe_data_report
 from gatelab.training.train import train
 
@@ -184,7 +185,8 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
 
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
                   epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
-    """Train one model with the task's config (no search) and print its metrics.
+    """Train one model with the task's config (no search) and print its metrics; a task with folds trains and tests
+    its lead fold 0 (the latest test fold where each fold has a test split).
 
     Args:
         task: the task, a file name in configs/.
@@ -196,7 +198,7 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     """
     parser = build_parser()
     cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
-    run_cfg = instantiate_run(parser, cfg)
+    run_cfg = fold_runs(parser, cfg, test=True)[0]
     tracker = Tracker(store, task)
     run_cfg.data.prepare_data()
     run_cfg.data.setup("fit")  # bad data stops here, before a run is recorded

@@ -6,6 +6,12 @@ cell, so that runs pair up by seed (same initialisation seed, same shuffling ord
 child run of the sweep (role ``selection``) holding its model and the costs of its training (time, peak
 memory) and of its shape (parameters, multiply-accumulates); the inference timings are measured later,
 every cell's model side by side (``gatelab.training.costs.side_by_side``).
+
+A task with ``test_per_fold`` (prequential evaluation) is trained and tested on each of its test folds
+within the seed's run: the run records each test metric's mean over the folds (``test/<m>``), each
+fold's value (``fold<k>/test/<m>``) and their spread (``fold_std/test/<m>``); its model is the lead
+fold 0's. Another task's seed trains on fold 0 and scores the one test split once
+(``gatelab.training.folds.fold_runs``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import GateSummaryLogger, run_loggers
 from gatelab.tracking.model_registry import EXAMPLE_ROWS, Scorer, save_model
 from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.config import instantiate_run, with_overrides
+from gatelab.training.config import with_overrides
 from gatelab.training.costs import device_name, macs_per_sequence, peak_memory, run_device
+from gatelab.training.folds import fold_prefix, fold_runs, fold_summary
 from gatelab.training.module import TaskModule
 from gatelab.training.train import train
 
@@ -86,23 +93,28 @@ def retrain(context: SweepContext, cell: str, trial: optuna.trial.FrozenTrial, s
 
 
 def _retrain_one(context: SweepContext, cell: str, trial: optuna.trial.FrozenTrial, seed: int) -> SeedRun:
-    """One seed's run: train, score the test split, count and measure its costs, save the model."""
+    """One seed's run: train and score the test split (each test fold's, for a task with ``test_per_fold``), count
+    and measure its costs, save the model (the lead fold 0's)."""
     cfg = with_overrides(context.parser, context.cfg, {**trial.params, "model.cell": cell, "seed": seed})
-    run_cfg = instantiate_run(context.parser, cfg)
+    runs = fold_runs(context.parser, cfg, test=True)
     tags = context.tags(cell, trial.number, seed) | {tag.ROLE: tag.ROLE_SELECTION}
     tracker = context.tracker
     with tracked_run(tracker, f"{cell}-seed-{seed}", tags, run_params(cfg), parent=context.parent) as run_id:
         tracker.client.log_text(run_id, context.parser.dump(cfg), "config.yaml")
-        capture = _Capture()
-        gates = [GateTelemetry(GATE_SAMPLE, GateSummaryLogger(tracker, run_id))] if cell in GATES else []
-        with peak_memory(run_device(run_cfg.trainer.accelerator)) as peak:
-            metrics = train(run_cfg, [capture, *gates, *run_loggers(tracker, run_id)],
-                            progress_name=f"{cell} seed {seed}" if context.progress else None, test=True)
-        sequences = next(iter(run_cfg.data.test_dataloader()))["x"]
-        macs = macs_per_sequence(Scorer(capture.module).cpu().eval(), sequences.cpu())
+        per_fold, lead = [], _Capture()
+        with peak_memory(run_device(runs[0].trainer.accelerator)) as peak:
+            for fold, run_cfg in enumerate(runs):
+                extra = [lead, *([GateTelemetry(GATE_SAMPLE, GateSummaryLogger(tracker, run_id))]
+                                 if cell in GATES else [])] if fold == 0 else []
+                shown = f"{cell} seed {seed}" + (f" fold {fold}" if len(runs) > 1 else "")
+                per_fold.append(train(run_cfg, [*extra, *run_loggers(tracker, run_id, fold_prefix(fold))],
+                                      progress_name=shown if context.progress else None, test=True))
+        metrics = fold_summary(per_fold)
+        sequences = next(iter(runs[0].data.test_dataloader()))["x"]
+        macs = macs_per_sequence(Scorer(lead.module).cpu().eval(), sequences.cpu())
         metrics |= {"peak_train_memory_mib": peak.mib, "macs": macs}
-        save_model(tracker, run_id, capture.module, sequences[:EXAMPLE_ROWS])
-        device = f"{capture.device.type}: {device_name(capture.device)}"
+        save_model(tracker, run_id, lead.module, sequences[:EXAMPLE_ROWS])
+        device = f"{lead.device.type}: {device_name(lead.device)}"
         tracker.log_metrics(run_id, metrics)
         tracker.set_tags(run_id, {tag.DEVICE: device, tag.MEMORY: peak.kind})
     return SeedRun(seed, run_id, metrics, device)

@@ -43,6 +43,7 @@ from gatelab.stats import (
     seeds_to_resolve,
 )
 from gatelab.training.costs import LARGE_BATCH, SEED_COSTS
+from gatelab.training.folds import FOLD_STD, fold_count
 
 __all__ = ["BOUNDED_METRICS", "COSTS", "COST_MARGIN", "POWER", "CellResult", "Comparison", "CostRatio", "Decision", "SeedMeasurement", "Verdict",
            "best_trials", "budget_warning", "cell_result", "cheaper_by_margin", "cost_ratios", "decide", "is_bounded",
@@ -84,7 +85,10 @@ class CellResult:
         params_chosen: the best trial's hyperparameters.
         seeds: the selection seeds.
         seed_runs: the MLflow run of each seed's retraining.
-        test: each test metric's value per seed.
+        test: each test metric's value per seed (for a task tested on folds: the seed's mean over the test folds).
+        fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed;
+            empty otherwise.
+        folds: the test folds each seed was tested on (1: the task's one test split).
         intervals: each test metric's mean and confidence interval over the seeds.
         costs: each cost: the median over the seeds of a seed's cost (parameters, multiply-accumulates,
             training time and memory), the median over the timing rounds of a timed one.
@@ -107,6 +111,8 @@ class CellResult:
     seeds: list[int] = field(default_factory=list)
     seed_runs: list[str] = field(default_factory=list)
     test: dict[str, list[float]] = field(default_factory=dict)
+    fold_spread: dict[str, list[float]] = field(default_factory=dict)
+    folds: int = 1
     intervals: dict[str, Interval] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)
     cost_intervals: dict[str, Median] = field(default_factory=dict)
@@ -317,6 +323,9 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
         best_val=float(trial.value), run_id=trial.user_attrs[MLFLOW_RUN_ATTR], params_chosen=dict(trial.params),
         seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
         test={key: [run.metrics[key] for run in runs] for key in test_keys},
+        fold_spread={key: [run.metrics[FOLD_STD + key] for run in runs] for key in test_keys
+                     if all(FOLD_STD + key in run.metrics for run in runs)},
+        folds=fold_count(runs[0].metrics, test_keys[0]) if test_keys else 1,
         costs={key: statistics.median(run.metrics[key] for run in runs) for key in seed_costs}
         | {key: interval.median for key, interval in timed.items()}
         | ({"throughput_per_s": 1e3 / timed[large].median} if large in timed else {})

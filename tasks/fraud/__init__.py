@@ -6,6 +6,7 @@ from tasks.fraud.datamodule import FraudDataModule
 from tasks.fraud.handbook import HandbookSource
 from tasks.fraud.simulator import SimulatedSource
 from tasks.fraud.sources import ColumnMap, CsvSource
-from tasks.fraud.splits import TimeSplit
+from tasks.fraud.splits import PrequentialSplit, TimeSplit
 
-__all__ = ["ColumnMap", "CsvSource", "FraudDataModule", "HandbookSource", "SimulatedSource", "TimeSplit"]
+__all__ = ["ColumnMap", "CsvSource", "FraudDataModule", "HandbookSource", "PrequentialSplit", "SimulatedSource",
+           "TimeSplit"]

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
+from gatelab.errors import ConfigError
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.task import ClassificationDataModule
 from tasks.fraud.features import transaction_features
@@ -24,7 +25,7 @@ from tasks.fraud.schema import CARD, LABEL, TIME, TRANSACTION_KEY
 from tasks.fraud.sequences import history_index, hours_since_previous
 from tasks.fraud.simulator import SimulatedSource
 from tasks.fraud.sources import TransactionSource
-from tasks.fraud.splits import TimeSplit, check_split_labels, split_masks
+from tasks.fraud.splits import PrequentialSplit, TimeSplit, check_split_labels, split_masks
 
 __all__ = ["FraudDataModule", "prepare_splits"]
 
@@ -54,20 +55,45 @@ class PreparedSplits:
     report: dict[str, int | float | str]
 
 
-def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: int,
-                   extra: tuple[str, ...], train_rows: np.ndarray) -> np.ndarray:
-    """Per-transaction features, log-scaled where unbounded and standardised, both decided on the training rows."""
+@dataclass(frozen=True)
+class _Featurised:
+    """What every split of one data set shares: the table, each transaction's raw features (before scaling), each
+    row's history rows and day index, and the repeats found."""
+
+    frame: pd.DataFrame
+    matrix: np.ndarray
+    index: np.ndarray
+    days: np.ndarray
+    repeats: int
+
+
+@functools.lru_cache(maxsize=1)
+def _featurise(source: TransactionSource, history: int, windows: tuple[int, ...], delay_days: int,
+               drop_duplicates: bool) -> _Featurised:
+    """Load and featurise the data once per process for all its splits (the folds of a prequential split share it)."""
+    frame = source.load()
+    # a repeat of a transaction is a copy (repeats with different labels are refused by the source)
+    repeat = frame.duplicated(list(TRANSACTION_KEY)).to_numpy()
+    if drop_duplicates:
+        frame = frame[~repeat].reset_index(drop=True)
     seconds = (frame[TIME] - frame[TIME].iloc[0]).dt.total_seconds().to_numpy()
     features = transaction_features(frame, windows=windows, delay_days=delay_days)
     columns = [features[name].to_numpy(np.float64) for name in features.columns]
-    columns += [frame[name].to_numpy(np.float64) for name in extra]
+    columns += [frame[name].to_numpy(np.float64) for name in source.extra_columns]
     columns.append(hours_since_previous(frame[CARD].to_numpy(), seconds))
-    matrix = np.stack(columns, axis=1)
+    days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
+    return _Featurised(frame, np.stack(columns, axis=1), history_index(frame[CARD].to_numpy(), history), days,
+                       int(repeat.sum()))
+
+
+def _scaled(matrix: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
+    """The features log-scaled where unbounded and standardised, both decided on the training rows."""
     # Which columns are log-scaled is part of the scaling: decided on training rows alone, so that
     # validation and test values never change the training inputs. The signed log keeps a negative
     # value outside training (an extra column) finite; on values >= 0 it is log1p.
     train = matrix[train_rows]
     unbounded = (train.min(axis=0) >= 0) & (train.max(axis=0) > 1)
+    matrix = matrix.copy()
     matrix[:, unbounded] = np.sign(matrix[:, unbounded]) * np.log1p(np.abs(matrix[:, unbounded]))
     mean = matrix[train_rows].mean(axis=0)
     std = matrix[train_rows].std(axis=0)
@@ -77,39 +103,35 @@ def _step_features(frame: pd.DataFrame, windows: tuple[int, ...], delay_days: in
 @functools.lru_cache(maxsize=2)
 def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, windows: tuple[int, ...],
                    drop_duplicates: bool = True) -> PreparedSplits:
-    """Load, featurise and cut the data into sequence tensors; cached per process (trials share it).
+    """Load, featurise and cut the data into sequence tensors; cached per process (trials share it, and the
+    splits of one data set share its features).
 
     Raises:
         DataError: from the source, the split, or a split without both labels (``check_split_labels``).
     """
-    frame = source.load()
-    # a repeat of a transaction is a copy (repeats with different labels are refused by the source)
-    repeat = frame.duplicated(list(TRANSACTION_KEY)).to_numpy()
-    if drop_duplicates:
-        frame = frame[~repeat].reset_index(drop=True)
+    shared = _featurise(source, history, windows, split.delay_days, drop_duplicates)
+    frame = shared.frame
     masks = split_masks(frame, split)
     counts = check_split_labels(frame, masks, split, source.origin())
-    steps = _step_features(frame, windows, split.delay_days, source.extra_columns, masks["train"])
+    steps = _scaled(shared.matrix, masks["train"])
     # Row -1 (padding) reads an all-zero step; a presence flag tells real steps from padding.
     padded = np.vstack([np.hstack([steps, np.ones((len(steps), 1), np.float32)]),
                         np.zeros((1, steps.shape[1] + 1), np.float32)])
-    index = history_index(frame[CARD].to_numpy(), history)
-    days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
     tensors, split_rows = {}, {}
-    for name in SPLITS:
-        rows = np.flatnonzero(masks[name])
+    for name, mask in masks.items():
+        rows = np.flatnonzero(mask)
         split_rows[name] = torch.from_numpy(rows)
         tensors[name] = {
-            "x": torch.from_numpy(padded[index[rows]]),
+            "x": torch.from_numpy(padded[shared.index[rows]]),
             "y": torch.from_numpy(frame[LABEL].to_numpy()[rows].astype(np.int64)),
             "card": torch.from_numpy(frame[CARD].to_numpy()[rows]),
-            "day": torch.from_numpy(days[rows].astype(np.int64)),
+            "day": torch.from_numpy(shared.days[rows].astype(np.int64)),
         }
     zone = frame[TIME].dt.tz
     report: dict[str, int | float | str] = {
         "data.transactions": len(frame),
-        "data.duplicate_transactions": int(repeat.sum()),
-        "data.dropped_duplicates": int(repeat.sum()) if drop_duplicates else 0,
+        "data.duplicate_transactions": shared.repeats,
+        "data.dropped_duplicates": shared.repeats if drop_duplicates else 0,
         "data.time_zone": str(zone) if zone is not None else "none (times as written)",
     }
     for name, found in counts.items():
@@ -125,7 +147,9 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
 
     Args:
         source: where transactions come from (simulated, handbook, csv).
-        split: the time split (train, label-delay gap, validation, test).
+        split: the time split (train, label-delay gap, validation, test), or prequential folds (the fraud
+            handbook's model selection, Chapter 5): a search then scores every validation fold and a selection
+            seed tests every test fold (``PrequentialSplit``).
         history: K, the number of the card's transactions in each sequence, the scored one last.
         windows: day windows of the handbook's card and terminal aggregates.
         batch_size: training batch size.
@@ -137,6 +161,11 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
             the machine (``gatelab.training.loaders.auto_workers``: in-process, as the sequences are tensors in memory).
         drop_duplicates: drop repeats of a transaction (same card, time, amount and terminal), keeping
             the first; false keeps them. Repeats with different labels are always refused.
+        fold: with a ``PrequentialSplit``, the fold (0 .. ``split.folds`` - 1, 0 the latest); else 0.
+        test_folds: with a ``PrequentialSplit``, ``fold`` picks a test fold instead of a validation fold.
+
+    Raises:
+        ConfigError: ``fold`` outside the split's folds, or ``test_folds`` without prequential folds.
     """
 
     objective = "val/auprc"
@@ -145,7 +174,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
     def __init__(
         self,
         source: TransactionSource = SimulatedSource(),
-        split: TimeSplit = TimeSplit(),
+        split: TimeSplit | PrequentialSplit = TimeSplit(),
         history: PositiveInt = 10,
         windows: tuple[int, ...] = (1, 7, 30),
         batch_size: PositiveInt = 256,
@@ -154,9 +183,20 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         top_k: PositiveInt = 100,
         num_workers: NonNegativeInt | None = None,
         drop_duplicates: bool = True,
+        fold: NonNegativeInt = 0,
+        test_folds: bool = False,
     ) -> None:
         super().__init__()
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
+        if isinstance(split, PrequentialSplit):
+            self.folds, self.test_per_fold = split.folds, True
+            self.time_split = split.fold(fold, test=test_folds)
+        elif fold or test_folds:
+            raise ConfigError(f"data.init_args.fold {fold} / test_folds {test_folds}: the split has no folds; give "
+                              "split.folds (prequential folds) or leave fold 0 and test_folds false.")
+        else:
+            self.time_split = split
+        self.fold, self.test_folds = fold, test_folds
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
         self.drop_duplicates = drop_duplicates
@@ -165,7 +205,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         self.source.prepare()
 
     def load(self) -> PreparedSplits:
-        return prepare_splits(self.source, self.split, self.history, self.windows, self.drop_duplicates)
+        return prepare_splits(self.source, self.time_split, self.history, self.windows, self.drop_duplicates)
 
     def data_report(self) -> dict[str, int | float | str]:
         """What loading did to the data, for the sweep to print once and log on its parent run.
@@ -173,9 +213,12 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         Keys: ``data.transactions`` (after dropping duplicates), ``data.duplicate_transactions``
         (repeats found), ``data.dropped_duplicates``, ``data.time_zone``, ``data.train`` /
         ``data.val`` / ``data.test`` (days, transactions, frauds) and ``data.val_known_compromised_removed``
-        / ``data.test_known_compromised_removed`` (rows of known-compromised cards left out).
+        / ``data.test_known_compromised_removed`` (rows of known-compromised cards left out), of this
+        fold for prequential folds (which add ``data.fold``: which fold).
         """
-        return dict(self.prepared.report)
+        kind = "test" if self.test_folds else "validation"
+        where = {"data.fold": f"{kind} fold {self.fold} of {self.folds}"} if self.folds > 1 else {}
+        return where | dict(self.prepared.report)
 
     @property
     def input_size(self) -> int:
@@ -223,4 +266,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         return self._loader("val", self.eval_batch_size)
 
     def test_dataloader(self) -> DataLoader:
+        if "test" not in self.prepared.tensors:
+            raise ConfigError(f"{self.data_report().get('data.fold', 'this split')} has no test days (split.test_days "
+                              "0): test the test folds (test_folds: true) or give test_days.")
         return self._loader("test", self.eval_batch_size)

@@ -27,14 +27,14 @@ import pandas as pd
 from gatelab.errors import ConfigError, DataError
 from tasks.fraud.schema import CARD, LABEL, TIME
 
-__all__ = ["HANDBOOK_SPLIT", "SPLIT_NAMES", "SplitCounts", "TimeSplit", "check_split_labels", "known_compromised",
-           "split_masks", "split_ranges"]
+__all__ = ["HANDBOOK_SPLIT", "SPLIT_NAMES", "PrequentialSplit", "SplitCounts", "TimeSplit", "check_split_labels",
+           "known_compromised", "split_masks", "split_ranges"]
 
 SPLIT_NAMES = ("train", "val", "test")
 _MOVERS = {"train": "train_start or train_days", "val": "val_gap_days, val_days or train_start",
            "test": "test_gap_days, test_days or train_start"}
-_NON_NEGATIVE = ("warmup_days", "delay_days", "val_gap_days", "test_gap_days")
-_POSITIVE = ("train_days", "val_days", "test_days")
+_NON_NEGATIVE = ("warmup_days", "delay_days", "val_gap_days", "test_gap_days", "test_days")
+_POSITIVE = ("train_days", "val_days")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class TimeSplit:
         val_gap_days: days left out between the last training day and the first validation day.
         val_days: length of the validation block (>= 1).
         test_gap_days: days left out between the last validation day and the first test day.
-        test_days: length of the test block (>= 1).
+        test_days: length of the test block; 0: no test block (a prequential validation fold, which a
+            search trains and validates on and nothing tests).
         remove_known_compromised: drop, on each validation and test day, the transactions of
             cards already known to be compromised (the handbook's rule).
 
@@ -89,7 +90,7 @@ class TimeSplit:
         if self.train_start is not None:
             _parse_day(self.train_start)
         after_train = self.val_gap_days + self.val_days + self.test_gap_days
-        if after_train < self.delay_days:
+        if self.test_days and after_train < self.delay_days:
             raise ConfigError(
                 f"delay_days: the test starts {after_train} day(s) after training ends (val_gap_days + val_days + "
                 f"test_gap_days) but labels arrive {self.delay_days} day(s) late; lengthen val_gap_days, val_days or "
@@ -107,7 +108,7 @@ class TimeSplit:
         return _parse_day(self.train_start)
 
     def blocks(self, start: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
-        """Each split's first day and last day (inclusive), given the first training day.
+        """Each split's first day and last day (inclusive), given the first training day; no ``test`` without test days.
 
         Args:
             start: the first training day.
@@ -119,6 +120,8 @@ class TimeSplit:
             ("val", self.val_gap_days, self.val_days),
             ("test", self.test_gap_days, self.test_days),
         ):
+            if not length:
+                continue
             first = day + dt.timedelta(days=gap)
             out[name] = (first, first + dt.timedelta(days=length - 1))
             day = out[name][1] + dt.timedelta(days=1)
@@ -145,8 +148,9 @@ def split_masks(frame: pd.DataFrame, split: TimeSplit) -> dict[str, np.ndarray]:
         split: the time split.
 
     Returns:
-        ``{"train", "val", "test"}`` to boolean arrays aligned with ``frame``'s rows; validation
-        and test without known-compromised cards when ``split.remove_known_compromised``.
+        ``{"train", "val", "test"}`` (no ``test`` when ``split.test_days`` is 0) to boolean arrays aligned
+        with ``frame``'s rows; validation and test without known-compromised cards when
+        ``split.remove_known_compromised``.
 
     Raises:
         DataError: too little history before training, a split reaching past the data's last
@@ -169,8 +173,9 @@ def split_masks(frame: pd.DataFrame, split: TimeSplit) -> dict[str, np.ndarray]:
     if split.remove_known_compromised:
         known = known_compromised(frame, start, split.delay_days, days)
         for name in ("val", "test"):
-            masks[name] &= ~known
-    for name in SPLIT_NAMES:
+            if name in masks:
+                masks[name] &= ~known
+    for name in masks:
         if not masks[name].any():
             a, b = blocks[name]
             removal = name != "train" and split.remove_known_compromised
@@ -218,8 +223,7 @@ def check_split_labels(frame: pd.DataFrame, masks: dict[str, np.ndarray], split:
         block = (days >= np.datetime64(a)) & (days <= np.datetime64(b))
         mask = masks[name]
         counts[name] = SplitCounts(a, b, int(mask.sum()), int(labels[mask].sum()), int(block.sum() - mask.sum()))
-    for name in SPLIT_NAMES:
-        found = counts[name]
+    for name, found in counts.items():
         if 0 < found.frauds < found.transactions:
             continue
         lacking = "no fraud" if found.frauds == 0 else "no genuine transaction"
@@ -324,3 +328,75 @@ as the label-delay gap and does no validation; here validation is that gap week 
 val_days=7, test_gap_days=0), with the known-compromised rule still computed with the 7-day
 label delay. Validation thus touches neither train nor test, and test is exactly the book's.
 """
+
+
+@dataclass(frozen=True)
+class PrequentialSplit:
+    """Prequential folds: the fraud handbook's model selection (Le Borgne et al., Chapter 5, ``prequentialSplit``
+    and ``model_selection_wrapper`` in its ``shared_functions.py``), each fold a ``TimeSplit``.
+
+    With ``S = train_start`` (the book's ``start_date_training``), ``a = val_days``, ``t = test_days`` and
+    ``d = delay_days``, fold ``k`` = 0 .. ``folds`` - 1 (fold 0 the latest):
+
+    - validation fold ``k`` trains on ``train_days`` days from ``S - (d + a) - k a`` and is scored on the
+      ``a`` days that start ``d`` days after its training ends (no test block): the book's validation
+      folds, which end on ``S + a - 1``;
+    - test fold ``k`` trains on ``train_days`` days from ``S + (folds - 1) t - k t``, validates (picks its
+      best epoch) on the ``d``-day label-delay gap after them and is tested on the ``t`` days after the
+      gap: the book's test folds. The last test fold is the baseline split (``HANDBOOK_SPLIT``).
+
+    Each fold applies the known-compromised rule from its own first training day, as the book's
+    ``get_train_test_set`` does per fold.
+
+    Args:
+        train_start: ``S``, ISO date; None: the earliest validation fold starts ``warmup_days`` after the
+            data's first day.
+        warmup_days: days of history required before any fold's training (``TimeSplit.warmup_days``).
+        train_days: training days of every fold (the book's ``delta_train``).
+        delay_days: label delay (``delta_delay``): the gap between a fold's training and its scored days.
+        val_days: scored days of a validation fold (``delta_valid``).
+        test_days: tested days of a test fold (``delta_test``).
+        folds: folds of each kind (``n_folds``).
+        remove_known_compromised: the known-compromised rule (``TimeSplit.remove_known_compromised``).
+
+    Raises:
+        ConfigError: naming the field, for a bad number of days or folds, or an unparsable ``train_start``.
+    """
+
+    train_start: str | None = None
+    warmup_days: int = 37
+    train_days: int = 7
+    delay_days: int = 7
+    val_days: int = 7
+    test_days: int = 7
+    folds: int = 4
+    remove_known_compromised: bool = True
+
+    def __post_init__(self) -> None:
+        _check_days("folds", self.folds, minimum=1)
+        for name in ("train_days", "delay_days", "val_days", "test_days"):
+            _check_days(name, getattr(self, name), minimum=1)
+        self.fold(self.folds - 1, test=False)  # checks the remaining fields, as a TimeSplit
+
+    def fold(self, index: int, *, test: bool) -> TimeSplit:
+        """Validation fold ``index`` (``test`` false) or test fold ``index``, as a ``TimeSplit``.
+
+        Raises:
+            ConfigError: ``index`` outside 0 .. ``folds`` - 1.
+        """
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self.folds:
+            raise ConfigError(f"fold: must be a whole number in 0..{self.folds - 1} (split.folds is {self.folds}), "
+                              f"got {index!r}.")
+        if test:
+            shift = (self.folds - 1 - index) * self.test_days
+            layout = {"val_gap_days": 0, "val_days": self.delay_days, "test_days": self.test_days}
+        else:
+            shift = -self.delay_days - self.val_days - index * self.val_days
+            layout = {"val_gap_days": self.delay_days, "val_days": self.val_days, "test_days": 0}
+        if self.train_start is None:  # S lies warmup_days after the data's first day plus the earliest fold's lead
+            lead = self.delay_days + self.folds * self.val_days
+            start, warmup = None, self.warmup_days + lead + shift
+        else:
+            start, warmup = (_parse_day(self.train_start) + dt.timedelta(days=shift)).isoformat(), self.warmup_days
+        return TimeSplit(train_start=start, warmup_days=warmup, train_days=self.train_days, delay_days=self.delay_days,
+                         test_gap_days=0, remove_known_compromised=self.remove_known_compromised, **layout)

@@ -76,12 +76,27 @@ class Report:
                 ratios.append([f"{first.cell.upper()} / {other.cell.upper()}",
                                *(str(found[key]) if key in found else "" for key in [*first.cost_intervals, "macs"])])
         timing = verdict.timing
-        return [(f"Quality: test metrics over {seeds} seeds", quality[0], quality[1:]),
+        folds = self.fold_table()
+        return [(f"Quality: test metrics over {seeds} seeds", quality[0], quality[1:]), *folds,
                 ("Costs: parameters, MACs, training time and memory are medians over the seeds; latencies are medians "
                  f"over {timing.get('rounds')} rounds timed side by side with their 95% intervals, on "
                  f"{timing.get('device', verdict.cells[0].device)}", cost[0], cost[1:]),
                 ("Cost ratios: median of the per-round ratios [95% interval]", ratios[0], ratios[1:]),
                 (f"Paired comparison over {seeds} seeds ({verdict.comparisons[0].paired.test})", paired[0], paired[1:])]
+
+    def fold_table(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """For a task tested on folds (prequential): each seed's mean +- standard deviation over the test folds, the
+        values the quality table's intervals are computed from; none for a task with one test split."""
+        verdict = self.verdict
+        cells = [result for result in verdict.cells if result.fold_spread]
+        if not cells:
+            return []
+        metrics = [verdict.metric, *sorted(key for key in cells[0].fold_spread if key != verdict.metric)]
+        rows = [[result.cell.upper(), str(seed),
+                 *(f"{result.test[key][index]:.4f} +- {result.fold_spread[key][index]:.4f}" for key in metrics)]
+                for result in cells for index, seed in enumerate(result.seeds)]
+        title = f"Per seed: mean +- standard deviation over the {cells[0].folds} test folds"
+        return [(title, ["cell", "seed", *metrics], rows)]
 
     def notes(self) -> list[str]:
         """The lines under the tables: the rule, time, registry and memory notes."""

@@ -35,15 +35,19 @@ class GateSummaryLogger:
 
 
 class EpochMetricsLogger(pl.Callback):
-    """Logs each epoch's train and validation metrics to one MLflow run, one batch per epoch, asynchronously."""
+    """Logs each epoch's train and validation metrics to one MLflow run, one batch per epoch, asynchronously.
 
-    def __init__(self, tracker: Tracker, run_id: str) -> None:
-        self.tracker, self.run_id = tracker, run_id
+    ``prefix`` starts every key (a fold's runs share one MLflow run: ``fold1/val/auprc``).
+    """
+
+    def __init__(self, tracker: Tracker, run_id: str, prefix: str = "") -> None:
+        self.tracker, self.run_id, self.prefix = tracker, run_id, prefix
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
-        metrics = {key: value.item() for key, value in trainer.callback_metrics.items() if value.numel() == 1}
+        metrics = {self.prefix + key: value.item() for key, value in trainer.callback_metrics.items()
+                   if value.numel() == 1}
         self.tracker.log_metrics(self.run_id, metrics, step=trainer.current_epoch, synchronous=False)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -51,17 +55,18 @@ class EpochMetricsLogger(pl.Callback):
 
 
 class FigureLogger(pl.Callback):
-    """Logs the DataModule's figures of the test metrics (``SequenceDataModule.figures``) on one MLflow run."""
+    """Logs the DataModule's figures of the test metrics (``SequenceDataModule.figures``) on one MLflow run,
+    under ``figures/<prefix>``."""
 
-    def __init__(self, tracker: Tracker, run_id: str) -> None:
-        self.tracker, self.run_id = tracker, run_id
+    def __init__(self, tracker: Tracker, run_id: str, prefix: str = "") -> None:
+        self.tracker, self.run_id, self.prefix = tracker, run_id, prefix
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: TaskModule) -> None:
         if not trainer.is_global_zero:
             return
         arrays = {key: value for key, value in pl_module.arrays.items() if key.startswith("test/")}
         for name, figure in trainer.datamodule.figures(arrays).items():
-            self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{name}")
+            self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{self.prefix}{name}")
 
 
 class StepLossLogger(pl.Callback):
@@ -75,13 +80,13 @@ class StepLossLogger(pl.Callback):
         tracker: the task's MLflow experiment.
         run_id: the run to log to.
         flush_every: steps per transfer and MLflow batch.
+        prefix: starts the metric's name (a fold's: ``fold1/train/step_loss``).
     """
 
-    #: the metric's name; its step is the number of optimiser steps done.
-    key = "train/step_loss"
-
-    def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100) -> None:
+    def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100, prefix: str = "") -> None:
         self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
+        #: the metric's name; its step is the number of optimiser steps done.
+        self.key = f"{prefix}train/step_loss"
         self._losses: list[torch.Tensor] = []
         self._steps: list[int] = []
         self._times: list[int] = []
@@ -115,6 +120,8 @@ class StepLossLogger(pl.Callback):
         self._losses, self._steps, self._times = [], [], []
 
 
-def run_loggers(tracker: Tracker, run_id: str) -> list[pl.Callback]:
-    """The callbacks that track one training run: per-epoch metrics, per-step loss, the task's figures."""
-    return [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id), FigureLogger(tracker, run_id)]
+def run_loggers(tracker: Tracker, run_id: str, prefix: str = "") -> list[pl.Callback]:
+    """The callbacks that track one training run: per-epoch metrics, per-step loss, the task's figures; ``prefix``
+    starts their names (one fold of several on one MLflow run: ``gatelab.training.folds.fold_prefix``)."""
+    return [EpochMetricsLogger(tracker, run_id, prefix), StepLossLogger(tracker, run_id, prefix=prefix),
+            FigureLogger(tracker, run_id, prefix)]

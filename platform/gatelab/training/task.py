@@ -44,7 +44,10 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC, Generic[Prepared]):
     folds: int = 1
     #: whether each fold has a test split of its own (prequential evaluation: a selection seed is tested
     #: on every fold, reporting the mean and spread over them); otherwise a seed trains on fold 0 and
-    #: scores the task's one test split once.
+    #: scores the task's one test split once. Such a task also takes a ``test_folds`` init argument (bool):
+    #: a seed's runs set it, and fold ``k`` is then the k-th test fold, whose training and validation days
+    #: may differ from the k-th validation fold's (prequential: each test fold retrains on the latest days
+    #: before its test days). ``gatelab.training.folds`` runs the folds.
     test_per_fold: bool = False
 
     @abc.abstractmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from jsonargparse import ArgumentParser
 
 from gatelab.errors import ConfigError, DataError
 from tasks.fraud.handbook import HandbookSource
-from tasks.fraud.splits import HANDBOOK_SPLIT, TimeSplit, known_compromised, split_masks, split_ranges
+from tasks.fraud.splits import (HANDBOOK_SPLIT, PrequentialSplit, TimeSplit, known_compromised, split_masks,
+                                 split_ranges)
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
 
@@ -35,7 +37,7 @@ def daily_frame(first: str = "2018-01-01", days: int = 120, cards: int = 3, skip
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("train_days", 0), ("val_days", 0), ("test_days", 0), ("warmup_days", -1), ("delay_days", -2),
+    [("train_days", 0), ("val_days", 0), ("test_days", -1), ("warmup_days", -1), ("delay_days", -2),
      ("val_gap_days", -1), ("test_gap_days", -1), ("train_start", "2018-02-30"), ("train_start", "next week"),
      ("train_days", 1.5), ("train_days", True), ("remove_known_compromised", "yes")],
 )
@@ -151,3 +153,26 @@ def test_handbook_preset_layout() -> None:
     assert HANDBOOK_SPLIT.delay_days == 7
     masks = split_masks(frame, HANDBOOK_SPLIT)
     assert all(mask.any() for mask in masks.values())
+
+
+def test_prequential_folds_are_the_handbooks_days() -> None:
+    """Chapter 5's model_selection_wrapper with start_date_training 2018-07-25, delta_train = delta_delay =
+    delta_assessment = 7, n_folds 4: validation folds train from 07-11 minus k weeks, test folds from 08-15 minus k
+    weeks; each is scored 7 days after its training ends (test folds validate on those 7 gap days)."""
+    split = PrequentialSplit(train_start="2018-07-25")
+    day = dt.date.fromisoformat
+    validation = [split.fold(k, test=False) for k in range(4)]
+    assert [fold.blocks(day(fold.train_start)) for fold in validation] == [
+        {"train": (day(f"2018-{a}"), day(f"2018-{b}")), "val": (day(f"2018-{c}"), day(f"2018-{e}"))}
+        for a, b, c, e in [("07-11", "07-17", "07-25", "07-31"), ("07-04", "07-10", "07-18", "07-24"),
+                           ("06-27", "07-03", "07-11", "07-17"), ("06-20", "06-26", "07-04", "07-10")]]
+    test = [split.fold(k, test=True) for k in range(4)]
+    assert [fold.blocks(day(fold.train_start)) for fold in test] == [
+        {"train": (day(f"2018-{a}"), day(f"2018-{b}")), "val": (day(f"2018-{b}") + dt.timedelta(days=1),
+                                                                day(f"2018-{c}") - dt.timedelta(days=1)),
+         "test": (day(f"2018-{c}"), day(f"2018-{c}") + dt.timedelta(days=6))}
+        for a, b, c in [("08-15", "08-21", "08-29"), ("08-08", "08-14", "08-22"), ("08-01", "08-07", "08-15"),
+                        ("07-25", "07-31", "08-08")]]
+    assert test[3] == dataclasses.replace(HANDBOOK_SPLIT, warmup_days=split.warmup_days)  # the baseline split
+    with pytest.raises(ConfigError, match="fold: must be a whole number in 0..3"):
+        split.fold(4, test=True)
