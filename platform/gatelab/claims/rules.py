@@ -289,8 +289,8 @@ def r5(lab: RuleContext, events: int, rounds: int) -> list[Finding]:
 
 # R6: prototyping ---------------------------------------------------------------------------------------------
 
-def plan_r6(share: float, sweeps: Sequence[int]) -> list[SweepSpec]:
-    return [SweepSpec.of("fraud", {"seed": seed} if seed else {}) for seed in sweeps]
+def plan_r6(share: float, card_fractions: Sequence[float]) -> list[SweepSpec]:
+    return plan_r4(card_fractions)
 
 
 def time_to_share(study: optuna.Study, share: float) -> float:
@@ -311,24 +311,25 @@ def time_to_share(study: optuna.Study, share: float) -> float:
     return seconds
 
 
-def r6(lab: RuleContext, share: float, sweeps: Sequence[int]) -> list[Finding]:
-    """Search wall time to ``share`` of the final best, GRU over LSTM, over fraud sweeps with different seeds."""
-    outcomes = [lab.lab.sweep(spec) for spec in plan_r6(share, sweeps)]
+def r6(lab: RuleContext, share: float, card_fractions: Sequence[float]) -> list[Finding]:
+    """Search wall time to ``share`` of the final best, GRU over LSTM, over fraud sweeps (R4's, shared)."""
+    outcomes = [lab.lab.sweep(spec) for spec in plan_r6(share, card_fractions)]
     times = [{cell: time_to_share(outcome.studies[cell], share) for cell in CELLS} for outcome in outcomes]
     for step, found in enumerate(times):
         lab.log({f"{cell}.seconds_to_{share:g}_of_best": value for cell, value in found.items()}, step)
+    full = outcomes[-1]
     curves = "; ".join(f"{result['cell'].upper()} " + ", ".join(f"{value:.3g}" for value in result["budget"]["expected"])
-                       for result in outcomes[0].verdict["cells"] if result.get("budget"))
-    trials = len(outcomes[0].studies["lstm"].get_trials(deepcopy=False))
-    return [lab.finding("R6", f"fraud: search seconds to {share:.0%} of the way to the final best, GRU / LSTM, "
-                              f"{len(outcomes)} sweeps (seeds {', '.join(map(str, sweeps))}) of {trials} random-search "
-                              "trials per cell",
+                       for result in full.verdict["cells"] if result.get("budget"))
+    trials = len(full.studies["lstm"].get_trials(deepcopy=False))
+    fractions = ", ".join(f"{fraction:.0%}" for fraction in card_fractions)
+    return [lab.finding("R6", f"fraud: search seconds to {share:.0%} of the way to the final best, GRU / LSTM, over "
+                              f"{len(outcomes)} sweeps (cards {fractions}) of {trials} random-search trials per cell",
                         log_ratio_effect([found["gru"] / found["lstm"] for found in times], lab.confidence, lab.power),
                         _runs(outcomes),
                         "seconds per sweep LSTM/GRU: " + ", ".join(f"{found['lstm']:.3g}/{found['gru']:.3g}"
                                                                    for found in times)
-                        + f"; expected best {outcomes[0].metric.replace('test/', 'val/')} of n = 1.. trials (Dodge et al. "
-                          f"2019), seed {sweeps[0]}: {curves}")]
+                        + f"; expected best {full.metric.replace('test/', 'val/')} of n = 1, 2, ... trials (Dodge et "
+                          f"al. 2019) at {card_fractions[-1]:.0%} of the cards: {curves}")]
 
 
 # R7: forget-gate bias ----------------------------------------------------------------------------------------
