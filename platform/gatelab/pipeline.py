@@ -99,6 +99,7 @@ class Sweep:
         nest_under: a run the sweep's parent run is nested under (``mlflow.parentRunId``), e.g. a claims run.
         register: register the chosen cell's model (and the runner-up's) in the Model Registry; a sweep that
             only gathers evidence (``make claims``) registers none, so it never moves a task's champion.
+        plots: draw the report's plots (``make claims`` draws its own figures, one per rule, and skips them).
 
     Raises:
         ConfigError: ``repeats`` below 1, or a group with several workers or a ``seed`` in the repeats' space.
@@ -116,6 +117,7 @@ class Sweep:
     experiment: str | None = None
     nest_under: str | None = None
     register: bool = True
+    plots: bool = True
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -137,7 +139,7 @@ class Sweep:
         self.lock_name = f"{self.cfg.task}-{self.id}"
         self.members = [Sweep(self.parser, self.cfg, self.store, self.progress, self.storage, self.heartbeat,
                               repeat=index, experiment=self.experiment, nest_under=self.nest_under,
-                              register=self.register)
+                              register=self.register, plots=self.plots)
                         for index in range(self.repeats)] if self.repeats > 1 else [self]
 
     def run(self, seeds: Seeds = DEFAULT_SEEDS) -> Report | None:
@@ -288,7 +290,7 @@ class Sweep:
             self.tracker.set_tags(self.parent, {tag.VERDICT: "none", tag.MISSING: str(error)})
             raise
         return publish(self.tracker, self.parent, verdict, [member.studies for member in self.members], self.objective,
-                       self.register)
+                       self.register, self.plots)
 
     def _select_and_decide(self, seeds: Seeds, confidence: float = 0.95) -> Verdict:
         """Retrain each cell's best trial (of every repeat) on ``seeds`` seeds, time the cells' models side by side,

@@ -118,11 +118,16 @@ def log_ratio_effect(ratios: Sequence[float], confidence: float, power: float) -
 
 
 def bootstrap_effect(estimate: float, resampled: Sequence[float], confidence: float) -> Effect:
-    """An estimate with the percentile interval of its bootstrap resamples (Efron & Tibshirani 1993, ch. 13)."""
+    """An estimate with the percentile interval of its bootstrap resamples (Efron & Tibshirani 1993, ch. 13),
+    widened to hold the estimate where it does not (a sign of too few trials: the verdict then rests on the
+    wider interval)."""
     tail = (1.0 - confidence) / 2 * 100
     low, high = (float(value) for value in np.percentile(resampled, [tail, 100 - tail]))
+    widened = not low <= estimate <= high
+    low, high = min(low, estimate), max(high, estimate)
     return Effect(estimate, low, high, len(resampled), 0.0, max(estimate - low, high - estimate),
-                  f"percentile interval of {len(resampled)} bootstrap resamples of the trials")
+                  f"percentile interval of {len(resampled)} bootstrap resamples of the trials"
+                  + (", widened to hold the estimate" if widened else ""))
 
 
 def exact_ratio(numerator: float, denominator: float, what: str) -> Effect:

@@ -123,9 +123,10 @@ class Lab:
                            dict(spec.overrides))
 
     def runner(self, spec: SweepSpec) -> Sweep:
-        """The sweep ``spec`` asks for (not run yet): in ``gatelab-claims``, under the claims run, registering nothing."""
+        """The sweep ``spec`` asks for (not run yet): in ``gatelab-claims``, under the claims run, registering nothing
+        and drawing no plots (the claims draw one figure per rule)."""
         return Sweep(build_parser(), self.config(spec), self.store, progress=False, experiment=EXPERIMENT,
-                     nest_under=self.parent, register=False)
+                     nest_under=self.parent, register=False, plots=False)
 
     def sweep(self, spec: SweepSpec) -> Outcome:
         """The finished sweep ``spec`` asks for: run, resumed or read back (once per claims run and sweep id)."""

@@ -79,8 +79,9 @@ class ClaimsReport:
                 numbers = "; ".join(f"{key} {value:,.4g}" for key, value in finding.numbers.items())
                 effect = f"{finding.effect}" + (f" ({numbers})" if numbers else "")
                 name = f"**{rule}**" if index == 0 else rule
+                runs = list(dict.fromkeys(finding.runs))
                 rows.append([name, finding.experiment, effect, _verdict_text(finding),
-                             f"runs {', '.join(run[:8] for run in dict.fromkeys(finding.runs))}; plots/{rule}.png"])
+                             f"rule run {runs[-1]} ({len(runs)} runs in claims.json); plots/{rule}.png"])
         return rows
 
     def to_markdown(self) -> str:

@@ -124,7 +124,7 @@ def run_claims(names: Sequence[str], budget_name: str, store: Path, out: Path, p
             stored = {rule: found for rule in rules if (found := _stored_rule(tracker, parent, rule))}
             minutes, sweeps, measuring = estimate(lab, [rule for rule in rules if rule not in stored])
             print(f"gatelab: claims {', '.join(rules)} at budget '{budget.name}' ({budget.about}): estimate "
-                  f"{minutes:.0f} min on a 2-core CPU for {len(sweeps)} sweeps and {len(measuring)} measurements"
+                  f"{minutes:.1f} min on a 2-core CPU for {len(sweeps)} sweeps and {len(measuring)} measurements"
                   + (f"; {len(stored)} rules read back from the earlier run" if stored else "")
                   + f"; MLflow experiment {EXPERIMENT}, run {parent}", flush=True)
             bar = tqdm(total=len(sweeps) + len(measuring), desc="claims", unit="experiment", file=sys.stderr,
