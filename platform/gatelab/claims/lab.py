@@ -1,7 +1,7 @@
 """The claims' laboratory: sweeps run (or resumed, or read back) in the ``gatelab-claims`` experiment, once each.
 
 Every sweep of a claims run is a child of its parent run, in the experiment ``gatelab-claims``, with an id of
-its own (``<id>-claims``), its own verdict and no registered model: it never moves a task's champion. A
+its own (``<id>-claims``), its own verdict, no plots and no registered model: it never moves a task's champion. A
 sweep that ended before with a verdict is read back from its ``verdict.json``; one that did not resumes
 (Optuna's studies, the selection's finished seeds).
 """
