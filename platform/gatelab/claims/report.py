@@ -95,14 +95,14 @@ class ClaimsReport:
         return "\n".join([
             f"### gatelab claims: budget `{self.budget.name}` ({self.budget.about})",
             "",
-            f"Machine: {self.machine}. Wall time of this run: {self.seconds / 60:.1f} min. Seeds per verdict: "
-            f"{self.budget.seeds}. MLflow: {self.uri}, experiment gatelab-claims, run {self.run}.",
+            (f"Machine: {self.machine}. Wall time of this run: {self.seconds / 60:.1f} min. Seeds per verdict: "
+             f"{self.budget.seeds}. MLflow: {self.uri}, experiment gatelab-claims, run {self.run}."),
             "",
             *lines,
             "",
-            "The headline row of each rule is in bold. Verdict: supported or contradicted where the interval lies "
-            "wholly on one side of no effect (0 for a difference, 1 for a ratio); otherwise no detectable difference "
-            "at this budget, with the smallest effect the experiment could have detected.",
+            ("The headline row of each rule is in bold. Verdict: supported or contradicted where the interval lies "
+             "wholly on one side of no effect (0 for a difference, 1 for a ratio); otherwise no detectable difference "
+             "at this budget, with the smallest effect the experiment could have detected."),
             "",
             "**The rules**",
             "",
@@ -130,8 +130,8 @@ class ClaimsReport:
         table += "".join("<tr>" + "".join(f"<td>{html.escape(cell.replace('**', ''))}</td>" for cell in row) + "</tr>"
                          for row in self.rows())
         body = [f"<h1>gatelab claims: budget {html.escape(self.budget.name)}</h1>",
-                f"<p>{html.escape(self.budget.about)}. Machine: {html.escape(self.machine)}; wall time "
-                f"{self.seconds / 60:.1f} min; MLflow run {html.escape(self.run)}.</p>", f"<table>{table}</table>"]
+                (f"<p>{html.escape(self.budget.about)}. Machine: {html.escape(self.machine)}; wall time "
+                 f"{self.seconds / 60:.1f} min; MLflow run {html.escape(self.run)}.</p>"), f"<table>{table}</table>"]
         for rule, findings in self.findings.items():
             text = self.texts[rule]
             body.append(f"<h2>{rule}: {html.escape(text.rule)}</h2><p>{html.escape(text.source)}. Effect: "

@@ -22,11 +22,11 @@ from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfi
 from gatelab.training.task import SequenceDataModule
 
 __all__ = [
+    "NOT_TASKS",
     "RunConfig",
     "build_parser",
     "configs_dir",
     "instantiate_run",
-    "NOT_TASKS",
     "list_tasks",
     "load_config",
     "resolve_config",
