@@ -333,6 +333,7 @@ def claims_command(claims: list[str] | None = None, budget: str = "small", store
         out: folder for claims.md, claims.json and claims.html; default <store>/claims/<budget>.
         progress: show the progress bar over experiments.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rules read models and verdicts back
     report = run_claims(claims or [], budget, store, out or store / "claims" / budget, progress)
     print(report.to_markdown(), flush=True)
     print(f"gatelab: claims.md, claims.json and claims.html in {out or store / 'claims' / budget}/ and on MLflow run "
