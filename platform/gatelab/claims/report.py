@@ -13,7 +13,7 @@ from gatelab.claims.config import Budget, RuleText
 from gatelab.claims.evidence import NO_DIFFERENCE, Finding
 from gatelab.report.plots import COLORS, png
 
-__all__ = ["ClaimsReport", "effects_figure"]
+__all__ = ["ClaimsReport", "effects_figure", "number"]
 
 
 def effects_figure(rule: str, text: RuleText, findings: list[Finding], confidence: float) -> bytes:
@@ -33,6 +33,11 @@ def effects_figure(rule: str, text: RuleText, findings: list[Finding], confidenc
     axes.title.set_fontsize("medium")
     axes.grid(alpha=0.3, axis="x")
     return png(figure)
+
+
+def number(value: float) -> str:
+    """A figure as the table shows it: a whole number in full (``35,457``), else four significant digits."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -76,7 +81,7 @@ class ClaimsReport:
         rows = []
         for rule, findings in self.findings.items():
             for index, finding in enumerate(findings):
-                numbers = "; ".join(f"{key} {value:,.4g}" for key, value in finding.numbers.items())
+                numbers = "; ".join(f"{key} {number(value)}" for key, value in finding.numbers.items())
                 effect = f"{finding.effect}" + (f" ({numbers})" if numbers else "")
                 name = f"**{rule}**" if index == 0 else rule
                 runs = list(dict.fromkeys(finding.runs))
