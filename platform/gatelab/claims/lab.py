@@ -133,7 +133,7 @@ class Lab:
         runner = self.runner(spec)
         if runner.id in self.outcomes:
             return self.outcomes[runner.id]
-        verdict = self._stored_verdict(runner.id)
+        verdict = self.stored_verdict(runner.id)
         if verdict is None:
             print(f"gatelab: claims: sweep {runner.id} ({spec.describe()})", file=sys.stderr, flush=True)
             report = runner.run(self.budget.seeds)
@@ -146,7 +146,7 @@ class Lab:
         self.done(spec.describe())
         return outcome
 
-    def _stored_verdict(self, sweep: str) -> dict[str, Any] | None:
+    def stored_verdict(self, sweep: str) -> dict[str, Any] | None:
         """The verdict of a sweep that ended before with one, else None."""
         run_id = self.tracker.find_parent(sweep)
         if run_id is None:

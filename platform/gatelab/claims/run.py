@@ -42,20 +42,22 @@ def claims_config() -> ClaimsConfig:
     return load_claims({name: rule.run for name, rule in RULES.items()})
 
 
-def estimate(lab: Lab, rules: Sequence[str]) -> tuple[float, dict[str, str], list[str]]:
-    """Minutes the rules will take at the lab's budget: each distinct sweep once, plus each measuring rule.
+def estimate(lab: Lab, rules: Sequence[str]) -> tuple[float, dict[str, str], list[str], int]:
+    """Minutes the rules will take at the lab's budget: each distinct sweep once (none for a sweep that ended
+    before with a verdict, read back), plus each measuring rule.
 
     Returns:
-        The minutes, the distinct sweeps (id: description) and the rules that measure.
+        The minutes, the distinct sweeps (id: task), the rules that measure, and how many sweeps are read back.
     """
     sweeps = {}
     for rule in rules:
         for spec in RULES[rule].plan(**lab.budget.rules[rule]):
             sweeps.setdefault(lab.runner(spec).id, spec.task)
     measuring = [rule for rule in rules if RULES[rule].measures]
-    minutes = sum(lab.budget.minutes.get(task, 0.0) for task in sweeps.values())
+    stored = [sweep for sweep in sweeps if lab.stored_verdict(sweep) is not None]
+    minutes = sum(lab.budget.minutes.get(task, 0.0) for sweep, task in sweeps.items() if sweep not in stored)
     minutes += sum(lab.budget.minutes.get(rule, 0.0) for rule in measuring)
-    return minutes, sweeps, measuring
+    return minutes, sweeps, measuring, len(stored)
 
 
 def _claims_run(tracker: Tracker, budget: Budget) -> str:
@@ -122,10 +124,10 @@ def run_claims(names: Sequence[str], budget_name: str, store: Path, out: Path, p
         lab.parent = parent
         with tracked(tracker, parent):
             stored = {rule: found for rule in rules if (found := _stored_rule(tracker, parent, rule))}
-            minutes, sweeps, measuring = estimate(lab, [rule for rule in rules if rule not in stored])
+            minutes, sweeps, measuring, done = estimate(lab, [rule for rule in rules if rule not in stored])
             print(f"gatelab: claims {', '.join(rules)} at budget '{budget.name}' ({budget.about}): estimate "
-                  f"{minutes:.1f} min on a 2-core CPU for {len(sweeps)} sweeps and {len(measuring)} measurements"
-                  + (f"; {len(stored)} rules read back from the earlier run" if stored else "")
+                  f"{minutes:.1f} min on a 2-core CPU for {len(sweeps)} sweeps ({done} of them read back) and "
+                  f"{len(measuring)} measurements" + (f"; {len(stored)} rules read back" if stored else "")
                   + f"; MLflow experiment {EXPERIMENT}, run {parent}", flush=True)
             bar = tqdm(total=len(sweeps) + len(measuring), desc="claims", unit="experiment", file=sys.stderr,
                        disable=not progress, dynamic_ncols=True)
