@@ -18,7 +18,7 @@ __all__ = ["ClaimsReport", "effects_figure", "number"]
 
 def effects_figure(rule: str, text: RuleText, findings: list[Finding], confidence: float) -> bytes:
     """Each finding's effect with its interval, against its null (0 for a difference, 1 for a ratio)."""
-    figure, axes = pyplot.subplots(figsize=(8, 0.9 + 0.55 * len(findings)))
+    figure, axes = pyplot.subplots(figsize=(9, 1.2 + 0.55 * len(findings)))
     for row, finding in enumerate(reversed(findings)):
         effect = finding.effect
         color = COLORS[0] if effect.null == 0 else COLORS[1]
@@ -40,7 +40,7 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
-def _short(text: str, width: int = 70) -> str:
+def _short(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

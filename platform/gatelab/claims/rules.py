@@ -189,15 +189,15 @@ def r3(lab: RuleContext, input_size: int, hidden_size: int, length: int, batch_s
         seconds, memory_rounds = training_rounds(configs, input_size, length, batch, steps, rounds)
         for name, values in seconds.items():
             lab.log({f"{name}.train_step_ms.batch{batch}": 1e3 * float(np.median(values))})
-        findings.append(lab.finding("R3", f"training step time GRU / LSTM, equal hidden size ({size}), batch {batch}",
+        findings.append(lab.finding("R3", f"batch {batch}, equal hidden size: training step time GRU / LSTM ({size})",
                                     round_ratio_effect(seconds["gru"], seconds["lstm"], lab.confidence), [],
                                     f"median ms/step LSTM {1e3 * np.median(seconds['lstm']):.3g}, GRU "
                                     f"{1e3 * np.median(seconds['gru']):.3g}"))
-        findings.append(lab.finding("R3", f"training step time GRU / LSTM, equal parameters (GRU hidden {matched}: "
-                                          f"{counts['gru_equal_params'][0]:,} vs {target:,}), batch {batch}",
+        findings.append(lab.finding("R3", f"batch {batch}, equal parameters (GRU hidden {matched}: "
+                                          f"{counts['gru_equal_params'][0]:,} vs {target:,}): training step time GRU / LSTM",
                                     round_ratio_effect(seconds["gru_equal_params"], seconds["lstm"], lab.confidence),
                                     []))
-    findings.append(lab.finding("R3", f"peak memory of training GRU / LSTM, equal hidden size, batch {batch_sizes[-1]} "
+    findings.append(lab.finding("R3", f"batch {batch_sizes[-1]}, equal hidden size: peak memory of training GRU / LSTM "
                                       "(CPU: process resident set, interpreter included)",
                                 round_ratio_effect(memory_rounds["gru"], memory_rounds["lstm"], lab.confidence), []))
     numbers = {"LSTM params": counts["lstm"][0], "GRU params": counts["gru"][0],
