@@ -23,6 +23,9 @@ SEEDS ?=
 REPEATS ?=
 SWEEP ?=
 THREADS ?=
+# make claims: the rules of thumb tested (CLAIMS="R1 R3"; BUDGET=tiny|small|large, configs/claims.yaml).
+CLAIMS ?=
+BUDGET ?= small
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DASHBOARD_PORT ?= 8080
@@ -52,7 +55,7 @@ SWEEP_ARGS := --task $(TASK) $(CONFIG_ARGS) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(CELLS),--cells '[$(subst $() $(),$(comma),$(strip $(CELLS)))]') \
 	$(if $(SEED),--seed $(SEED)) $(if $(DEVICES),--devices $(DEVICES))
 
-.PHONY: install sweep worker report train ui dashboard serve serve-bench mlflow-server test bench clean-venv
+.PHONY: install sweep worker report train claims ui dashboard serve serve-bench mlflow-server test bench clean-venv
 
 install: $(STAMP)
 
@@ -76,6 +79,9 @@ report: $(STAMP)
 train: $(STAMP)
 	$(BIN)/gatelab train --task $(TASK) $(CONFIG_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 		$(if $(CELL),--cell $(CELL)) $(if $(SEED),--seed $(SEED))
+
+claims: $(STAMP)
+	$(BIN)/gatelab claims --budget $(BUDGET) $(if $(CLAIMS),--claims '[$(subst $() $(),$(comma),$(strip $(CLAIMS)))]')
 
 ui: $(STAMP)
 	$(BIN)/gatelab ui --task $(TASK) --host $(HOST) --port $(PORT)

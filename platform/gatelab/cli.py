@@ -11,6 +11,7 @@ import torch
 from jsonargparse import ArgumentParser
 from mlflow import MlflowClient
 
+from gatelab.claims import run_claims
 from gatelab.errors import ConfigError, GatelabError, MissingResultsError
 from gatelab.launch.local import LocalLaunch, die_with_launcher
 from gatelab.launch.slurm import load_slurm_config, submit
@@ -323,9 +324,27 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
           f"{result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms.", flush=True)
 
 
+def claims_command(claims: list[str] | None = None, budget: str = "small", store: Path = Path("mlruns"),
+                   out: Path | None = None, progress: bool = True) -> None:
+    """Test the rules of thumb about LSTM and GRU with sweeps and measurements, and print the evidence table.
+
+    Args:
+        claims: the rules to test, e.g. [R1,R3,R5]; all when omitted (configs/claims.yaml lists them).
+        budget: tiny (a smoke test), small (a 2-core CPU within 90 minutes) or large (a GPU or a cluster).
+        store: folder of the MLflow store and the Optuna journal (experiment gatelab-claims).
+        out: folder for claims.md, claims.json and claims.html; default <store>/claims/<budget>.
+        progress: show the progress bar over experiments.
+    """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rules read models and verdicts back
+    report = run_claims(claims or [], budget, store, out or store / "claims" / budget, progress)
+    print(report.to_markdown(), flush=True)
+    print(f"gatelab: claims.md, claims.json and claims.html in {out or store / 'claims' / budget}/ and on MLflow run "
+          f"{report.run} (experiment gatelab-claims); browse it with `make ui`.", flush=True)
+
+
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
             "report": report_command, "dashboard": dashboard_command, "serve": serve_command,
-            "serve-bench": serve_bench_command}
+            "serve-bench": serve_bench_command, "claims": claims_command}
 
 
 def _make_spelling(error: GatelabError) -> str:

@@ -93,6 +93,13 @@ class Sweep:
         launch: runs the workers (``gatelab.launch``); None: one worker in this process.
         repeats: how many times the whole search runs, with different sampler seeds (a group when above 1).
         repeat: which repeat of a group this sweep is (0: the sweep itself, sampling with ``seed``).
+        experiment: the MLflow experiment of its runs (default ``gatelab-<task>``); another one also gives the
+            sweep an id of its own (``<id>-<experiment without gatelab->``), so that its studies never mix with a
+            task sweep's of the same settings.
+        nest_under: a run the sweep's parent run is nested under (``mlflow.parentRunId``), e.g. a claims run.
+        register: register the chosen cell's model (and the runner-up's) in the Model Registry; a sweep that
+            only gathers evidence (``make claims``) registers none, so it never moves a task's champion.
+        plots: draw the report's plots (``make claims`` draws its own figures, one per rule, and skips them).
 
     Raises:
         ConfigError: ``repeats`` below 1, or a group with several workers or a ``seed`` in the repeats' space.
@@ -107,6 +114,10 @@ class Sweep:
     launch: Callable[[Sweep], None] | None = None
     repeats: int = 1
     repeat: int = 0
+    experiment: str | None = None
+    nest_under: str | None = None
+    register: bool = True
+    plots: bool = True
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,7 +130,7 @@ class Sweep:
         if self.repeats > 1 and not 0 <= self.cfg.seed < REPEAT_SEED_OFFSET:
             raise ConfigError(f"seed={self.cfg.seed}: with repeats the sweep's seed must lie in [0, "
                               f"{REPEAT_SEED_OFFSET}), below the repeats' sampler seeds; give a smaller SEED.")
-        base = sweep_id(self.cfg)
+        base = sweep_id(self.cfg) + (f"-{self.experiment.removeprefix('gatelab-')}" if self.experiment else "")
         self.id = (f"{base}x{self.repeats}" if self.repeats > 1  # a group of repeats
                    else f"{base}-r{self.repeat}" if self.repeat else base)
         self.sampler_seed: int = self.cfg.seed if self.repeat == 0 else REPEAT_SEED_OFFSET + self.repeat
@@ -127,7 +138,9 @@ class Sweep:
         self.budget: int = self.cfg.sweep.trials
         self.lock_name = f"{self.cfg.task}-{self.id}"
         self.members = [Sweep(self.parser, self.cfg, self.store, self.progress, self.storage, self.heartbeat,
-                              repeat=index) for index in range(self.repeats)] if self.repeats > 1 else [self]
+                              repeat=index, experiment=self.experiment, nest_under=self.nest_under,
+                              register=self.register, plots=self.plots)
+                        for index in range(self.repeats)] if self.repeats > 1 else [self]
 
     def run(self, seeds: Seeds = DEFAULT_SEEDS) -> Report | None:
         """Check the data, run each cell's remaining trials in step, then select, report and return the report.
@@ -151,7 +164,7 @@ class Sweep:
             MissingResultsError: the sweep never ran in this store, or has too few completed trials.
         """
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        if Tracker(self.store, self.cfg.task).find_parent(self.id) is None:
+        if Tracker(self.store, self.cfg.task, self.experiment).find_parent(self.id) is None:
             raise MissingResultsError(f"sweep {self.id} of task '{self.cfg.task}' has no run in {self.store}/: "
                                       f"run `gatelab sweep --task {self.cfg.task}` first.", self.cfg.task)
         if self.repeats > 1:
@@ -205,7 +218,7 @@ class Sweep:
         self.fingerprint = base.data.fingerprint()
         self.data_report: dict[str, Any] = base.data.data_report()
         with self.study_store.lock(self.lock_name):
-            self.tracker = Tracker(self.store, self.cfg.task)
+            self.tracker = Tracker(self.store, self.cfg.task, self.experiment)
             self.parent = self._parent_run()
             try:
                 self.studies = {cell: open_study(self.study_store.storage, study_name(self.cfg.task, self.id, cell),
@@ -239,7 +252,7 @@ class Sweep:
         elif self.repeat:
             tags[tag.REPEAT] = str(self.repeat)
         params = run_params(self.cfg, leave_out=("search_space",)) | self.data_report
-        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, params)
+        run_id = self.tracker.start_run(f"sweep-{self.id}", tags, params, parent=self.nest_under)
         self.tracker.client.log_text(run_id, self.parser.dump(self.cfg), "sweep_config.yaml")
         return run_id
 
@@ -276,7 +289,8 @@ class Sweep:
         except MissingResultsError as error:
             self.tracker.set_tags(self.parent, {tag.VERDICT: "none", tag.MISSING: str(error)})
             raise
-        return publish(self.tracker, self.parent, verdict, [member.studies for member in self.members], self.objective)
+        return publish(self.tracker, self.parent, verdict, [member.studies for member in self.members], self.objective,
+                       self.register, self.plots)
 
     def _select_and_decide(self, seeds: Seeds, confidence: float = 0.95) -> Verdict:
         """Retrain each cell's best trial (of every repeat) on ``seeds`` seeds, time the cells' models side by side,

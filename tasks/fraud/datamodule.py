@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
-from gatelab.errors import ConfigError
+from gatelab.errors import ConfigError, DataError
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.task import ClassificationDataModule
 from tasks.fraud.features import transaction_features
@@ -27,7 +27,7 @@ from tasks.fraud.simulator import SimulatedSource
 from tasks.fraud.sources import TransactionSource
 from tasks.fraud.splits import PrequentialSplit, TimeSplit, check_split_labels, split_masks
 
-__all__ = ["FraudDataModule", "prepare_splits"]
+__all__ = ["FraudDataModule", "keep_cards", "prepare_splits"]
 
 SPLITS = ("train", "val", "test")
 
@@ -142,6 +142,28 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
                           cards=torch.tensor(frame[CARD].to_numpy()), rows=split_rows, report=report)
 
 
+def keep_cards(prepared: PreparedSplits, fraction: float) -> PreparedSplits:
+    """``prepared`` with the training split cut to a ``fraction`` of the cards (validation and test untouched).
+
+    A card is kept when a multiplicative hash of its id (Knuth's, by 2654435761 modulo 2**32) falls below
+    ``fraction`` of 2**32: the same cards on every run, whole cards with all their days (time is never
+    shuffled), and each smaller fraction's cards a subset of a larger one's.
+
+    Raises:
+        DataError: the cards kept have no fraud or no genuine transaction in the training split.
+    """
+    train = prepared.tensors["train"]
+    keep = (train["card"].to(torch.int64) * 2654435761) % 2**32 < fraction * 2**32
+    labels = train["y"][keep]
+    if labels.numel() == 0 or labels.min() == labels.max():
+        raise DataError(f"card_fraction={fraction}: the {int(keep.sum())} training transactions of the cards kept "
+                        f"hold {int(labels.sum())} frauds; a training split needs both labels: raise card_fraction.")
+    tensors = prepared.tensors | {"train": {key: value[keep] for key, value in train.items()}}
+    rows = prepared.rows | {"train": prepared.rows["train"][keep]}
+    report = prepared.report | {"data.train_card_fraction": fraction, "data.train_transactions_kept": int(keep.sum())}
+    return replace(prepared, tensors=tensors, rows=rows, report=report)
+
+
 class FraudDataModule(ClassificationDataModule[PreparedSplits]):
     """Card transaction sequences for fraud detection, split by time.
 
@@ -163,9 +185,12 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
             the first; false keeps them. Repeats with different labels are always refused.
         fold: with a ``PrequentialSplit``, the fold (0 .. ``split.folds`` - 1, 0 the latest); else 0.
         test_folds: with a ``PrequentialSplit``, ``fold`` picks a test fold instead of a validation fold.
+        card_fraction: train on this fraction of the cards (all their transactions; ``keep_cards``), for
+            learning curves; validation and test keep every card.
 
     Raises:
-        ConfigError: ``fold`` outside the split's folds, or ``test_folds`` without prequential folds.
+        ConfigError: ``fold`` outside the split's folds, ``test_folds`` without prequential folds, or a
+            ``card_fraction`` outside (0, 1].
     """
 
     objective = "val/auprc"
@@ -185,6 +210,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         drop_duplicates: bool = True,
         fold: NonNegativeInt = 0,
         test_folds: bool = False,
+        card_fraction: float = 1.0,
     ) -> None:
         super().__init__()
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
@@ -200,12 +226,16 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.imbalance, self.top_k, self.num_workers = imbalance, top_k, num_workers
         self.drop_duplicates = drop_duplicates
+        if not 0.0 < card_fraction <= 1.0:
+            raise ConfigError(f"card_fraction={card_fraction}: give a fraction of the cards in (0, 1], e.g. 0.25.")
+        self.card_fraction = card_fraction
 
     def prepare_data(self) -> None:
         self.source.prepare()
 
     def load(self) -> PreparedSplits:
-        return prepare_splits(self.source, self.time_split, self.history, self.windows, self.drop_duplicates)
+        prepared = prepare_splits(self.source, self.time_split, self.history, self.windows, self.drop_duplicates)
+        return prepared if self.card_fraction == 1.0 else keep_cards(prepared, self.card_fraction)
 
     def data_report(self) -> dict[str, int | float | str]:
         """What loading did to the data, for the sweep to print once and log on its parent run.
@@ -230,6 +260,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
 
     def fingerprint(self) -> str:
         kept = "" if self.drop_duplicates else ":duplicates kept"
+        kept += "" if self.card_fraction == 1.0 else f":cards {self.card_fraction}"
         text = f"{self.source.fingerprint()}:{self.split}:{self.history}:{self.windows}{kept}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -33,8 +33,9 @@ def _selection_time(tracker: Tracker, cells: Sequence[CellResult]) -> float:
 
 
 def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[Mapping[str, optuna.Study]],
-            objective: str) -> Report:
-    """Register the chosen models and log the report (Markdown, JSON, HTML, plots, metrics, tags) on ``parent``.
+            objective: str, register_models: bool = True, plots: bool = True) -> Report:
+    """Register the chosen models (where ``register_models``) and log the report (Markdown, JSON, HTML, plots,
+    metrics, tags) on ``parent``.
 
     Args:
         tracker: the task's MLflow experiment.
@@ -42,16 +43,19 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
         verdict: the decision and the numbers behind it.
         searches: each search repeat's studies by cell (for the search's time; the first for Optuna's plots).
         objective: the validation metric the search optimised.
+        register_models: register the chosen cell's and the runner-up's models; without, none is registered.
+        plots: draw the plots (and copy each cell's figures); without, the report has none.
     """
     from gatelab.report.gate_plots import gate_figures  # matplotlib only when a report is made
     from gatelab.report.plots import report_plots
 
     compared = {result.cell: searches[0][result.cell] for result in verdict.cells}
     versions = register(tracker, verdict.task, verdict.sweep, {CHAMPION: verdict.cell(verdict.choice).model_run,
-                                                                RUNNER_UP: verdict.cell(verdict.runner_up).model_run})
+                                                                RUNNER_UP: verdict.cell(verdict.runner_up).model_run}) \
+        if register_models else {}
     searched = [studies[result.cell] for studies in searches for result in verdict.cells]
-    report = Report(verdict, *_search_time(searched), _selection_time(tracker, verdict.cells), versions,
-                    report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells))
+    figures = report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells) if plots else {}
+    report = Report(verdict, *_search_time(searched), _selection_time(tracker, verdict.cells), versions, figures)
     client = tracker.client
     client.log_text(parent, report.to_markdown(), "verdict.md")
     client.log_text(parent, report.to_json(), "verdict.json")
@@ -60,7 +64,7 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
         for name, png in report.plots.items():
             (Path(folder) / name).write_bytes(png)
         client.log_artifacts(parent, folder, "plots")
-    for result in verdict.cells:
+    for result in verdict.cells if plots else ():
         tracker.copy_artifacts(result.model_run, parent, FIGURES, f"{FIGURES}/{result.cell}")
     metrics = {"search_seconds": report.search_seconds, "selection_seconds": report.selection_seconds}
     for result in verdict.cells:
@@ -70,5 +74,5 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
                         f"{result.cell}.{key}.high": interval.high}
         metrics |= {f"{result.cell}.{key}": value for key, value in result.costs.items()}
     tracker.log_metrics(parent, metrics)
-    tracker.set_tags(parent, {tag.VERDICT: verdict.choice, tag.CHAMPION_VERSION: versions[CHAMPION]})
+    tracker.set_tags(parent, {tag.VERDICT: verdict.choice} | ({tag.CHAMPION_VERSION: versions[CHAMPION]} if versions else {}))
     return report

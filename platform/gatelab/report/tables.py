@@ -112,9 +112,11 @@ class Report:
             f"Time: search {self.search_seconds:.0f} s over {self.search_trials} trials; selection "
             f"{self.selection_seconds:.0f} s over {sum(len(cell.seeds) for cell in self.verdict.cells)} retrainings "
             f"({ratio:.2f}x the search).",
-            f"Registered: `{name}` version {self.versions[CHAMPION]} ({self.verdict.choice.upper()}, alias "
-            f"`{CHAMPION}`), version {self.versions[RUNNER_UP]} ({self.verdict.runner_up.upper()}, tag "
-            f"`gatelab.role={RUNNER_UP}`). Load: `mlflow.pytorch.load_model(\"models:/{name}@{CHAMPION}\")`.",
+            (f"Registered: `{name}` version {self.versions[CHAMPION]} ({self.verdict.choice.upper()}, alias "
+             f"`{CHAMPION}`), version {self.versions[RUNNER_UP]} ({self.verdict.runner_up.upper()}, tag "
+             f"`gatelab.role={RUNNER_UP}`). Load: `mlflow.pytorch.load_model(\"models:/{name}@{CHAMPION}\")`."
+             if self.versions else "Registered: no model (this sweep gathers evidence only; the task's champion "
+                                   "is unchanged)."),
             "Peak memory on a CPU is the process's peak resident set (interpreter, libraries and data included); "
             "on a GPU it is the peak GPU allocation.",
         ]

@@ -111,18 +111,19 @@ def run_params(cfg: Namespace, leave_out: tuple[str, ...] = ("search_space", "sw
 
 
 class Tracker:
-    """One task's MLflow experiment, with its artifacts under ``store/artifacts``."""
+    """One task's MLflow experiment (``gatelab-<task>``, or ``experiment``), with its artifacts under
+    ``store/artifacts``."""
 
-    def __init__(self, store: Path, task: str) -> None:
+    def __init__(self, store: Path, task: str, experiment: str | None = None) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri(store))
         # Asynchronous logging runs on one worker thread of ours rather than through MLflow's async
         # queue: ending a run shuts that queue down, which waits on its polling thread (~0.5 s a run).
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
         self._pending: dict[str, list[Future[None]]] = {}
-        name = f"gatelab-{task}"
-        experiment = self.client.get_experiment_by_name(name)
-        if experiment is None:
+        name = experiment or f"gatelab-{task}"
+        found = self.client.get_experiment_by_name(name)
+        if found is None:
             # A tracking server keeps the artifacts itself; a local store keeps them beside its database.
             remote = self.client.tracking_uri.startswith(("http://", "https://"))
             artifacts = None if remote else artifact_root(self.client.tracking_uri, store).as_uri()
@@ -131,7 +132,7 @@ class Tracker:
             except MlflowException:  # another worker created it first
                 self.experiment_id = self.client.get_experiment_by_name(name).experiment_id
         else:
-            self.experiment_id = experiment.experiment_id
+            self.experiment_id = found.experiment_id
 
     def find_parent(self, sweep_id: str) -> str | None:
         """The run id of a sweep's parent run, if the sweep ran before."""

@@ -33,7 +33,7 @@ from gatelab.tracking.model_registry import CHAMPION, MODEL_ARTIFACT, registered
 from gatelab.training.config import load_config
 from gatelab.training.module import SequenceClassifier
 
-__all__ = ["ServerBench", "bench_server", "champion", "champion_classifier", "input_example"]
+__all__ = ["ServerBench", "bench_server", "champion", "champion_classifier", "input_example", "run_classifier"]
 
 
 def champion(task: str, uri: str) -> ModelVersion:
@@ -57,22 +57,28 @@ def champion(task: str, uri: str) -> ModelVersion:
 
 def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Namespace]:
     """The champion of a classification task as a ``SequenceClassifier`` whose cell can be stepped (for
-    ``gatelab.training.streaming.StreamingScorer``), and the config of the run that trained it.
-
-    The registered model is an exported program, whose recurrent layer is traced into its graph and cannot
-    take one step at a time; its weights (``module.net.*``) go into the backbone its run's ``config.yaml``
-    describes.
+    ``gatelab.training.streaming.StreamingScorer``), and the config of the run that trained it
+    (``run_classifier`` of the champion's run).
 
     Raises:
         MissingResultsError: the task has no champion.
     """
+    return run_classifier(task, MlflowClient(uri), champion(task, uri).run_id)
+
+
+def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[SequenceClassifier, Namespace]:
+    """The model a run of a classification task saved, as a ``SequenceClassifier`` whose cell can be stepped,
+    and the run's config.
+
+    The saved model is an exported program, whose recurrent layer is traced into its graph and cannot
+    take one step at a time; its weights (``module.net.*``) go into the backbone its run's ``config.yaml``
+    describes.
+    """
     import mlflow.pytorch  # here: importing it configures logging, which a plain sweep does not need
 
-    version = champion(task, uri)
-    client = MlflowClient(uri)
     with tempfile.TemporaryDirectory() as folder:
-        cfg = load_config(task, [client.download_artifacts(version.run_id, "config.yaml", folder)])
-        exported = mlflow.pytorch.load_model(client.download_artifacts(version.run_id, MODEL_ARTIFACT, folder))
+        cfg = load_config(task, [client.download_artifacts(run_id, "config.yaml", folder)])
+        exported = mlflow.pytorch.load_model(client.download_artifacts(run_id, MODEL_ARTIFACT, folder))
     weights = {key.removeprefix("module.net."): value for key, value in exported.state_dict().items()
                if key.startswith("module.net.")}
     input_size, output_size = weights["encoder.weight"].shape[1], weights["head.weight"].shape[0]

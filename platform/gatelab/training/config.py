@@ -22,6 +22,7 @@ from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfi
 from gatelab.training.task import SequenceDataModule
 
 __all__ = [
+    "NOT_TASKS",
     "RunConfig",
     "build_parser",
     "configs_dir",
@@ -50,9 +51,13 @@ def configs_dir() -> Path:
     return Path(os.environ.get("GATELAB_CONFIGS", Path(__file__).resolve().parents[3] / "configs"))
 
 
+#: Config files of ``configs/`` that are not tasks: ``make claims``' experiments and budgets.
+NOT_TASKS = ("claims",)
+
+
 def list_tasks() -> list[str]:
     """The tasks that have a config file."""
-    return sorted(path.stem for path in configs_dir().glob("*.yaml"))
+    return sorted(path.stem for path in configs_dir().glob("*.yaml") if path.stem not in NOT_TASKS)
 
 
 def build_parser() -> ArgumentParser:
@@ -82,7 +87,7 @@ def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
     """
     base = configs_dir() / f"{task}.yaml"
-    if not base.is_file():
+    if task in NOT_TASKS or not base.is_file():
         raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
     parser = build_parser()
     args = [f"--config={path}" for path in (base, *(resolve_config(task, name) for name in extra))]

@@ -1,0 +1,7 @@
+"""``make claims``: the rules of thumb about LSTM and GRU tested with sweeps and measurements (docs/claims.md)."""
+
+from __future__ import annotations
+
+from gatelab.claims.run import claims_config, run_claims
+
+__all__ = ["claims_config", "run_claims"]

@@ -1,0 +1,126 @@
+"""Measurements that are not sweeps: training steps timed side by side (R3) and streaming latency (R5).
+
+Both interleave the models round by round, every other round in reverse order, in one process, so that a
+change of the machine's load falls on every model alike and round ``i``'s values pair up (as
+``gatelab.training.costs.side_by_side`` does for inference).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gatelab.models import ModelConfig, SequenceModel
+from gatelab.training.costs import peak_memory
+from gatelab.training.streaming import StreamingScorer
+
+__all__ = ["equal_parameter_size", "interleaved", "parameters", "streaming_rounds", "training_rounds"]
+
+
+def parameters(model: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def equal_parameter_size(cell: str, target: int, input_size: int, output_size: int) -> int:
+    """The hidden size at which ``cell``'s ``SequenceModel`` has the parameter count closest to ``target``."""
+    def count(hidden: int) -> int:
+        return parameters(SequenceModel(input_size, output_size, ModelConfig(cell=cell, hidden_size=hidden)))
+
+    hidden = 1
+    while count(hidden + 1) <= target:
+        hidden += 1
+    return min((hidden, hidden + 1), key=lambda size: abs(count(size) - target))
+
+
+def interleaved(calls: Mapping[str, Callable[[], float]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Each of ``rounds`` rounds calls every function once, every other round in reverse order, after
+    ``warmup`` untimed rounds; returns each function's values per round (what it returns: its own timing)."""
+    names, values = list(calls), {name: [] for name in calls}
+    for index in range(warmup + rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            value = calls[name]()
+            if index >= warmup:
+                values[name].append(value)
+    return values
+
+
+def _training_step(model: SequenceModel, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    logits, _ = model(x)
+    loss = nn.functional.binary_cross_entropy_with_logits(logits[:, -1, 0], y)
+    loss.backward()
+    optimizer.step()
+
+
+def training_rounds(configs: Mapping[str, ModelConfig], input_size: int, length: int, batch: int, steps: int,
+                    rounds: int, seed: int = 0) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Seconds per training step (forward, binary cross-entropy on the last step, backward, Adam step) of each
+    model, and its peak memory per round, side by side on the CPU on the same random batch.
+
+    Args:
+        configs: the models' backbones by name.
+        input_size: features per step.
+        length: time steps per sequence.
+        batch: sequences per step.
+        steps: training steps per timed measurement.
+        rounds: timed rounds (at least 6 for a 95% interval of a median).
+        seed: the batch's and the weights' seed.
+
+    Returns:
+        Per model, each round's seconds per step, and each round's peak memory in MiB (the process's peak
+        resident set on a CPU, ``gatelab.training.costs.peak_memory``).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, length, input_size, generator=generator)
+    y = torch.randint(0, 2, (batch,), generator=generator).float()
+    torch.manual_seed(seed)
+    models = {name: SequenceModel(input_size, 1, cfg) for name, cfg in configs.items()}
+    optimizers = {name: torch.optim.Adam(model.parameters()) for name, model in models.items()}
+    memory: dict[str, list[float]] = {name: [] for name in models}
+
+    def timed(name: str) -> float:
+        with peak_memory(torch.device("cpu")) as peak:
+            start = time.perf_counter()
+            for _ in range(steps):
+                _training_step(models[name], optimizers[name], x, y)
+            seconds = (time.perf_counter() - start) / steps
+        memory[name].append(peak.mib)
+        return seconds
+
+    seconds = interleaved({name: (lambda name=name: timed(name)) for name in models}, rounds)
+    return seconds, {name: values[-rounds:] for name, values in memory.items()}
+
+
+def streaming_rounds(scorers: Mapping[str, StreamingScorer], events: Tensor, per_round: int,
+                     rounds: int) -> dict[str, list[list[float]]]:
+    """Per-event latency of each scorer at batch 1: one key, one event per call, its state carried.
+
+    Args:
+        scorers: the streaming scorers by name.
+        events: (n, input_size) real events, cycled.
+        per_round: events each scorer scores per round.
+        rounds: timed rounds.
+
+    Returns:
+        Per scorer, each round's per-event latencies in milliseconds.
+    """
+    latencies: dict[str, list[list[float]]] = {name: [] for name in scorers}
+    position = {name: 0 for name in scorers}
+
+    def one_round(name: str) -> float:
+        scorer, times = scorers[name], []
+        for _ in range(per_round):
+            index = position[name] % len(events)
+            position[name] += 1
+            start = time.perf_counter()
+            scorer.score(["key"], events[index : index + 1])
+            times.append((time.perf_counter() - start) * 1e3)
+        latencies[name].append(times)
+        return float(np.median(times))
+
+    interleaved({name: (lambda name=name: one_round(name)) for name in scorers}, rounds)
+    return {name: rounds_[-rounds:] for name, rounds_ in latencies.items()}
