@@ -35,38 +35,68 @@ _LOG = logging.getLogger(__name__)
 
 
 class BeatBatches(Dataset):
-    """Beat windows served as whole batches of ``{"x", "y"}``, the RR features repeated along time.
+    """Examples of one split served as whole batches of ``{"x", "y"}``.
+
+    ``context`` None: an example is one beat window, a step per sample, ``x`` of shape (batch, steps,
+    leads + rr features), the RR features repeated at every step. ``context`` k: an example is the
+    beat with the k beats before and after it in its record, a step per beat, ``x`` of shape
+    (batch, 2k + 1, steps * leads + rr features + 1): each step holds that beat's window (its leads
+    side by side), its RR features and a 1 (0 for every feature where the record has no beat there, at
+    its start or end). Step k is the labelled beat. Neighbours are the next beats cut from the same
+    record, whatever their class (beats dropped at the edges or at missing values are skipped).
 
     Args:
-        wave: (beats, steps, leads).
+        wave: every beat's window, (beats, steps, leads), beats in record order and time order within one.
         rr: (beats, rr features), or None to leave them out.
-        label: (beats,) class indices.
+        label: (beats,) class indices (-1 for beats of classes left out).
+        record: (beats,) each beat's record.
+        rows: the split's labelled beats, indices into the arrays above.
+        context: beats before and after each example's beat, or None for a single window.
     """
 
-    def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor) -> None:
-        self.wave, self.rr, self.label = wave, rr, label
+    def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor, record: Tensor, rows: Tensor,
+                 context: int | None = None) -> None:
+        self.wave, self.rr, self.label, self.record, self.rows = wave, rr, label, record, rows
+        self.offsets = None if context is None else torch.arange(-context, context + 1)
 
     def __len__(self) -> int:
-        return len(self.label)
+        return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         return {key: value[0] for key, value in self.__getitems__([index]).items()}
 
     def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
-        rows = torch.as_tensor(indices)
-        x = self.wave[rows]
-        if self.rr is not None:
-            x = torch.cat([x, self.rr[rows, None, :].expand(-1, x.shape[1], -1)], dim=-1)
-        return {"x": x, "y": self.label[rows]}
+        centre = self.rows[torch.as_tensor(indices)]
+        if self.offsets is None:
+            x = self.wave[centre]
+            if self.rr is not None:
+                x = torch.cat([x, self.rr[centre, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+            return {"x": x, "y": self.label[centre]}
+        around = centre[:, None] + self.offsets[None, :]
+        near = around.clamp(0, len(self.label) - 1)
+        present = ((around == near) & (self.record[near] == self.record[centre, None])).float()[..., None]
+        parts = [self.wave[near].flatten(2), *([self.rr[near]] if self.rr is not None else []), torch.ones_like(present)]
+        return {"x": torch.cat(parts, dim=-1) * present, "y": self.label[centre]}
 
 
 @dataclass(frozen=True)
 class PreparedBeats:
-    """Each split's beats as tensors, the training class counts, the data's fingerprint and its report."""
+    """Every beat cut from the split's records, each split's labelled beats, the training class counts, the
+    data's fingerprint and its report.
 
-    wave: dict[str, Tensor]
-    rr: dict[str, Tensor]
-    label: dict[str, Tensor]
+    Args:
+        wave: (beats, steps, leads), beats in record order and time order within one.
+        rr: (beats, rr features), standardised on the training beats.
+        label: (beats,) class indices into the DataModule's ``classes``; -1 for beats of other classes.
+        record: (beats,) each beat's record.
+        rows: each split's beats (``train``, ``val``, ``test``), indices into the arrays above.
+    """
+
+    wave: Tensor
+    rr: Tensor
+    label: Tensor
+    record: Tensor
+    rows: dict[str, Tensor]
     records: dict[str, tuple[int, ...]]
     train_counts: tuple[int, ...]
     fingerprint: str
@@ -133,44 +163,53 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     key = cache_key(cfg, records, fingerprint)
     beats, notes, from_cache = load_or_build(cache_dir, key, lambda: _build(directory, records, cfg))
     codes = [AAMI_CLASSES.index(cls) for cls in classes]
-    kept = np.isin(beats.label, codes)
     remap = np.full(len(AAMI_CLASSES), -1, dtype=np.int64)
     remap[codes] = np.arange(len(codes))
-    label, record = remap[beats.label[kept]], beats.record[kept]
-    wave, rr = beats.wave[kept], beats.rr[kept]
-    index = split.assign(record, label)
+    label = remap[beats.label]
+    kept = np.flatnonzero(label >= 0)
+    index = {name: kept[rows] for name, rows in split.assign(beats.record[kept], label[kept]).items()}
     counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
     missing = split.check_classes(counts, classes)
     # RR features are standardised with the training beats' statistics only.
+    rr = beats.rr
     mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
     rr = (rr - mean) / np.where(std > 0, std, 1.0)
     return PreparedBeats(
-        wave={name: torch.from_numpy(np.ascontiguousarray(wave[rows])) for name, rows in index.items()},
-        rr={name: torch.from_numpy(rr[rows].astype(np.float32)) for name, rows in index.items()},
-        label={name: torch.from_numpy(label[rows]) for name, rows in index.items()},
-        records={name: tuple(sorted(set(record[rows].tolist()))) for name, rows in index.items()},
+        wave=torch.from_numpy(np.ascontiguousarray(beats.wave)),
+        rr=torch.from_numpy(rr.astype(np.float32)),
+        label=torch.from_numpy(label),
+        record=torch.from_numpy(beats.record.astype(np.int64)),
+        rows={name: torch.from_numpy(rows) for name, rows in index.items()},
+        records={name: tuple(sorted(set(beats.record[rows].tolist()))) for name, rows in index.items()},
         train_counts=tuple(int(count) for count in counts["train"]),
         fingerprint=key,
         from_cache=from_cache,
-        report=data_report(notes, cfg, int((~kept).sum()), counts, classes, missing),
+        report=data_report(notes, cfg, len(label) - len(kept), counts, classes, missing),
     )
 
 
 class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
 
-    Each example is one beat: a window of the filtered, per-record normalised lead(s) around the
-    annotated R peak (optionally with the beat's RR-interval features repeated at every step),
-    labelled with its AAMI class. Paced records (102, 104, 107, 217) are never used.
+    Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
+    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features
+    repeated at every step), or with ``context_beats`` that beat among its neighbours, a step per beat
+    (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
 
     Args:
         path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
             unset the download cache ``~/.cache/gatelab/physio/mitdb`` (filled from PhysioNet on first use).
         preprocess: filtering, normalisation, window, leads and downsampling.
-        split: the protocol (inter-patient by default) and its records.
+        split: the protocol (inter-patient by default) and its records; with ``split.val_folds`` the
+            DataModule has ``folds`` validation folds and ``fold`` picks one.
+        fold: the validation fold, 0 .. ``split.folds`` - 1 (the search sets it; a selection seed trains
+            on fold 0's training records, is selected on its validation records and scored once on the
+            test records).
         classes: the AAMI classes kept, in label order; beats of other classes are left out. Q (15 beats
             in DS1 and DS2 together) is left out by default, as in most inter-patient papers.
         rr_features: append the beat's RR-interval features (pre, post, local, ratio) to every step.
+        context_beats: None: an example is one beat window, a step per sample. k >= 0: an example is the
+            beat with the k beats before and after it (the rhythm around it), a step per beat.
         imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
             ``balanced_sampling`` draws training batches with classes in equal shares; ``none`` does neither.
         batch_size: training batch size.
@@ -187,8 +226,10 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         path: str | None = None,
         preprocess: Preprocessing = Preprocessing(),
         split: PatientSplit = PatientSplit(),
+        fold: int = 0,
         classes: tuple[str, ...] = ("N", "S", "V", "F"),
         rr_features: bool = True,
+        context_beats: int | None = None,
         imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
         batch_size: PositiveInt = 256,
         eval_batch_size: PositiveInt = 4096,
@@ -200,8 +241,13 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
             raise ConfigError(f"classes: {list(classes)} must be two or more distinct AAMI classes out of "
                               f"{list(AAMI_CLASSES)}.")
+        if context_beats is not None and context_beats < 0:
+            raise ConfigError(f"context_beats: {context_beats} is negative; give the beats before and after each "
+                              "beat (0 or more), or null for one beat window per example.")
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
-        self.rr_features, self.imbalance = rr_features, imbalance
+        self.folds, self.fold = split.folds, fold
+        self.fold_split = split.fold(fold)
+        self.rr_features, self.context_beats, self.imbalance = rr_features, context_beats, imbalance
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
@@ -210,7 +256,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         ensure_records(self.directory, map(str, self.split.records()), self.downloadable)
 
     def load(self) -> PreparedBeats:
-        return prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
+        return prepare_beats(self.directory, self.preprocess, self.fold_split, self.classes, self.cache_dir)
 
     def data_report(self) -> dict[str, int | float | str]:
         """What the loader did to the beats; call after ``setup``. Keys:
@@ -232,15 +278,19 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     @property
     def input_size(self) -> int:
-        return len(self.preprocess.leads) + (self.prepared.rr["train"].shape[1] if self.rr_features else 0)
+        wave, rr = self.prepared.wave, self.prepared.rr.shape[1] if self.rr_features else 0
+        if self.context_beats is None:
+            return wave.shape[2] + rr
+        return wave.shape[1] * wave.shape[2] + rr + 1
 
     @property
     def output_size(self) -> int:
         return len(self.classes)
 
     def fingerprint(self) -> str:
-        settings = {"beats": self.prepared.fingerprint, "split": asdict(self.split), "classes": self.classes,
-                    "rr": self.rr_features}
+        settings = {"beats": self.prepared.fingerprint, "split": asdict(self.fold_split), "classes": self.classes,
+                    "rr": self.rr_features, **({"context": self.context_beats} if self.context_beats is not None
+                                               else {})}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def _class_weights(self) -> Tensor:
@@ -260,20 +310,21 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if "test/confmat" not in arrays:
             return {}
         records = self.prepared.records["test"]
-        title = f"test beats ({self.split.protocol}-patient, {len(records)} records)"
+        title = f"test beats ({self.fold_split.protocol}-patient, {len(records)} records)"
         return {"confusion_matrix.png": confusion_figure(arrays["test/confmat"].cpu().numpy(), self.classes, title)}
 
     def _loader(self, name: str, batch_size: int, shuffle: bool = False,
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
         data = self.prepared
-        dataset = BeatBatches(data.wave[name], data.rr[name] if self.rr_features else None, data.label[name])
+        dataset = BeatBatches(data.wave, data.rr if self.rr_features else None, data.label, data.record,
+                              data.rows[name], self.context_beats)
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         if self.imbalance != "balanced_sampling":
             return self._loader("train", self.batch_size, shuffle=True)
-        labels = self.prepared.label["train"]
+        labels = self.prepared.label[self.prepared.rows["train"]]
         weights = self._class_weights()[labels].double()
         return self._loader("train", self.batch_size, sampler=WeightedRandomSampler(weights, len(labels)))
 

@@ -17,7 +17,7 @@ from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy import signal as sps
 
 from gatelab.errors import ConfigError, DataError
-from tasks.physio.database import RecordData
+from tasks.physio.database import Lead, RecordData
 
 __all__ = ["RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal", "resample",
            "rr_intervals"]
@@ -32,7 +32,9 @@ class Preprocessing:
     """How beats are cut from a record: everything the cached beat arrays depend on.
 
     Args:
-        leads: lead names as in the headers (``sig_name``); MLII by default.
+        leads: lead names as in the headers (``sig_name``), MLII by default; an entry may be a list of
+            alternatives, of which each record gives the first it holds: ``[MLII, [V1, V2, V4, V5]]`` is
+            MLII plus the record's second lead (MIT-BIH's varies: V1 in most records, V2, V4 or V5 in some).
         sampling_rate_hz: the rate beats are cut at; a record stored at another rate is resampled to
             it (scipy's polyphase resampler). 360 Hz is the MIT-BIH rate.
         before_s: seconds of signal before the R peak in each beat's window.
@@ -50,7 +52,7 @@ class Preprocessing:
         ConfigError: naming the setting that is out of range.
     """
 
-    leads: tuple[str, ...] = ("MLII",)
+    leads: tuple[Lead, ...] = ("MLII",)
     sampling_rate_hz: PositiveFloat = 360.0
     before_s: NonNegativeFloat = 0.25
     after_s: NonNegativeFloat = 0.45
@@ -61,8 +63,10 @@ class Preprocessing:
     downsample: PositiveInt = 1
 
     def __post_init__(self) -> None:
-        if not self.leads or len(set(self.leads)) != len(self.leads):
-            raise ConfigError(f"preprocess.leads: give one or more distinct lead names, got {list(self.leads)}.")
+        names = [name for lead in self.leads for name in ((lead,) if isinstance(lead, str) else lead)]
+        if not self.leads or not all(self.leads) or len(set(names)) != len(names):
+            raise ConfigError(f"preprocess.leads: give one or more distinct lead names (or lists of alternatives), "
+                              f"got {list(self.leads)}.")
         if self.before_s + self.after_s <= 0:
             raise ConfigError("preprocess.before_s + preprocess.after_s: the beat window must be longer than 0 s.")
         if self.highpass_hz and self.lowpass_hz and self.highpass_hz >= self.lowpass_hz:
