@@ -26,7 +26,7 @@ from tasks.physio.aami import AAMI_CLASSES
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
-from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes, cut_beats
+from tasks.physio.preprocess import RR_FEATURES, Beats, Preprocessing, RecordNotes, cut_beats, record_relative_rr
 from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text
 
 __all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "data_report", "prepare_beats"]
@@ -86,7 +86,7 @@ class PreparedBeats:
 
     Args:
         wave: (beats, steps, leads), beats in record order and time order within one.
-        rr: (beats, rr features), standardised on the training beats.
+        rr: (beats, 7): ``RR_FEATURES`` then ``RECORD_RR_FEATURES``, standardised on the training beats.
         label: (beats,) class indices into the DataModule's ``classes``; -1 for beats of other classes.
         record: (beats,) each beat's record.
         rows: each split's beats (``train``, ``val``, ``test``), indices into the arrays above.
@@ -171,7 +171,7 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
     missing = split.check_classes(counts, classes)
     # RR features are standardised with the training beats' statistics only.
-    rr = beats.rr
+    rr = np.concatenate([beats.rr, record_relative_rr(beats.rr, beats.record)], axis=1)
     mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
     rr = (rr - mean) / np.where(std > 0, std, 1.0)
     return PreparedBeats(
@@ -208,6 +208,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         classes: the AAMI classes kept, in label order; beats of other classes are left out. Q (15 beats
             in DS1 and DS2 together) is left out by default, as in most inter-patient papers.
         rr_features: append the beat's RR-interval features (pre, post, local, ratio) to every step.
+        record_rr: with ``rr_features``, also its pre, post and local RR over its record's mean RR
+            (``record_relative_rr``).
         context_beats: None: an example is one beat window, a step per sample. k >= 0: an example is the
             beat with the k beats before and after it (the rhythm around it), a step per beat.
         imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
@@ -229,6 +231,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         fold: int = 0,
         classes: tuple[str, ...] = ("N", "S", "V", "F"),
         rr_features: bool = True,
+        record_rr: bool = False,
         context_beats: int | None = None,
         imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
         batch_size: PositiveInt = 256,
@@ -247,7 +250,10 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
         self.folds, self.fold = split.folds, fold
         self.fold_split = split.fold(fold)
-        self.rr_features, self.context_beats, self.imbalance = rr_features, context_beats, imbalance
+        if record_rr and not rr_features:
+            raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
+        self.rr_features, self.record_rr = rr_features, record_rr
+        self.context_beats, self.imbalance = context_beats, imbalance
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
@@ -278,7 +284,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     @property
     def input_size(self) -> int:
-        wave, rr = self.prepared.wave, self.prepared.rr.shape[1] if self.rr_features else 0
+        wave, rr = self.prepared.wave, self._rr().shape[1] if self.rr_features else 0
         if self.context_beats is None:
             return wave.shape[2] + rr
         return wave.shape[1] * wave.shape[2] + rr + 1
@@ -288,10 +294,17 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         return len(self.classes)
 
     def fingerprint(self) -> str:
-        settings = {"beats": self.prepared.fingerprint, "split": asdict(self.fold_split), "classes": self.classes,
-                    "rr": self.rr_features, **({"context": self.context_beats} if self.context_beats is not None
-                                               else {})}
+        split = {key: value for key, value in asdict(self.fold_split).items() if key != "val_folds"}
+        settings = {"beats": self.prepared.fingerprint, "split": split, "classes": self.classes, "rr": self.rr_features}
+        # settings added since enter only when used, so that the runs before them keep their fingerprint
+        settings |= {"record_rr": True} if self.record_rr else {}
+        settings |= {"context": self.context_beats} if self.context_beats is not None else {}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _rr(self) -> Tensor:
+        """The RR features the examples carry: ``RR_FEATURES``, and with ``record_rr`` the record-relative ones."""
+        rr = self.prepared.rr
+        return rr if self.record_rr else rr[:, : len(RR_FEATURES)]
 
     def _class_weights(self) -> Tensor:
         counts = torch.tensor(self.prepared.train_counts, dtype=torch.float32)
@@ -316,7 +329,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     def _loader(self, name: str, batch_size: int, shuffle: bool = False,
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
         data = self.prepared
-        dataset = BeatBatches(data.wave, data.rr if self.rr_features else None, data.label, data.record,
+        dataset = BeatBatches(data.wave, self._rr() if self.rr_features else None, data.label, data.record,
                               data.rows[name], self.context_beats)
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)

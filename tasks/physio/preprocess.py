@@ -19,11 +19,13 @@ from scipy import signal as sps
 from gatelab.errors import ConfigError, DataError
 from tasks.physio.database import Lead, RecordData
 
-__all__ = ["RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal", "resample",
-           "rr_intervals"]
+__all__ = ["RECORD_RR_FEATURES", "RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal",
+           "record_relative_rr", "resample", "rr_intervals"]
 
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "pre_over_local")
 """The RR-interval features of each beat (seconds, and a ratio); see ``rr_intervals``."""
+RECORD_RR_FEATURES = ("pre_over_record", "post_over_record", "local_over_record")
+"""Each beat's ``pre_rr``, ``post_rr`` and ``local_rr`` over its record's mean RR; see ``record_relative_rr``."""
 _LOCAL_BEATS = 10
 
 
@@ -210,6 +212,22 @@ def rr_intervals(samples: np.ndarray, fs: float) -> np.ndarray:
     first = np.maximum(np.arange(len(pre)) + 1 - _LOCAL_BEATS, 0)
     local = (total[1:] - total[first]) / (np.arange(len(pre)) + 1 - first)
     return np.stack([pre, post, local, pre / local], axis=1).astype(np.float32)
+
+
+def record_relative_rr(rr: np.ndarray, record: np.ndarray) -> np.ndarray:
+    """``pre_rr``, ``post_rr`` and ``local_rr`` of every beat over its record's mean ``pre_rr``, shape (beats, 3).
+
+    The patient's own rhythm as the reference, so that a premature beat reads below 1 whatever the
+    patient's heart rate: the RR normalisation of inter-patient classifiers (de Chazal et al. 2004 use
+    the mean RR of the surrounding 5 minutes; here the whole record, 30 minutes in MIT-BIH).
+
+    Args:
+        rr: ``RR_FEATURES`` of each beat, shape (beats, 4), seconds.
+        record: each beat's record, shape (beats,).
+    """
+    _, inverse = np.unique(record, return_inverse=True)
+    mean = np.bincount(inverse, weights=rr[:, 0]) / np.bincount(inverse)
+    return (rr[:, :3] / np.where(mean > 0, mean, 1.0)[inverse, None]).astype(np.float32)
 
 
 def cut_beats(record: RecordData, cfg: Preprocessing) -> tuple[Beats, RecordNotes]:

@@ -18,6 +18,7 @@ from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, aami_labels
 from tasks.physio.database import lead_columns, read_record
 from tasks.physio.datamodule import BeatBatches
+from tasks.physio.preprocess import record_relative_rr
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
 SECOND = ("V1", "V2", "V4", "V5")
@@ -121,3 +122,14 @@ def test_a_beat_comes_with_its_neighbours_and_is_the_centre_step(tmp_path: Path)
     # the engine's classifier reads the sequence of beats
     model = data.make_module(ModelConfig(cell="gru", hidden_size=8), OptimConfig())
     assert model(x).shape == (x.shape[0], 4)
+
+
+def test_record_relative_rr_divides_by_the_records_mean_rr(tmp_path: Path) -> None:
+    rr = np.array([[1.0, 1.0, 1.0, 1.0], [0.5, 1.5, 0.9, 0.5], [1.5, 0.5, 1.1, 1.4], [2.0, 2.0, 2.0, 1.0]])
+    relative = record_relative_rr(rr, np.array([7, 7, 7, 9]))
+    assert np.allclose(relative, np.array([[1.0, 1.0, 1.0], [0.5, 1.5, 0.9], [1.5, 0.5, 1.1], [1.0, 1.0, 1.0]]))
+    data = module(tmp_path, record_rr=True, context_beats=0)
+    assert data.input_size == 84 + 4 + 3 + 1
+    assert next(iter(data.val_dataloader()))["x"].shape[1:] == (1, 84 + 4 + 3 + 1)
+    with pytest.raises(ConfigError, match=r"^record_rr: true needs rr_features: true"):
+        PhysioDataModule(split=FOLDED, record_rr=True, rr_features=False)
