@@ -38,12 +38,15 @@ class BeatBatches(Dataset):
     """Examples of one split served as whole batches of ``{"x", "y"}``.
 
     ``context`` None: an example is one beat window, a step per sample, ``x`` of shape (batch, steps,
-    leads + rr features), the RR features repeated at every step. ``context`` k: an example is the
-    beat with the k beats before and after it in its record, a step per beat, ``x`` of shape
-    (batch, 2k + 1, steps * leads + rr features + 1): each step holds that beat's window (its leads
+    leads + rr features), the RR features repeated at every step. ``context`` k, ``layout`` ``windows``:
+    an example is the beat with the k beats before and after it in its record, a step per beat, ``x`` of
+    shape (batch, 2k + 1, steps * leads + rr features + 1): each step holds that beat's window (its leads
     side by side), its RR features and a 1 (0 for every feature where the record has no beat there, at
-    its start or end). Step k is the labelled beat. Neighbours are the next beats cut from the same
-    record, whatever their class (beats dropped at the edges or at missing values are skipped).
+    its start or end); step k is the labelled beat. ``layout`` ``rr``: the beat's own window, a step per
+    sample, each step carrying the RR features and presence flag of the beat and its 2k neighbours (an
+    RR-interval sequence, the beat's at position k), ``x`` of shape (batch, steps, leads + (2k + 1) *
+    (rr features + 1)). Neighbours are the next beats cut from the same record, whatever their class
+    (beats dropped at the edges or at missing values are skipped).
 
     Args:
         wave: every beat's window, (beats, steps, leads), beats in record order and time order within one.
@@ -52,12 +55,15 @@ class BeatBatches(Dataset):
         record: (beats,) each beat's record.
         rows: the split's labelled beats, indices into the arrays above.
         context: beats before and after each example's beat, or None for a single window.
+        layout: ``windows`` (neighbours' windows, a step per beat) or ``rr`` (neighbours' RR features
+            on the beat's own window; needs ``rr``).
     """
 
     def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor, record: Tensor, rows: Tensor,
-                 context: int | None = None) -> None:
+                 context: int | None = None, layout: Literal["windows", "rr"] = "windows") -> None:
         self.wave, self.rr, self.label, self.record, self.rows = wave, rr, label, record, rows
         self.offsets = None if context is None else torch.arange(-context, context + 1)
+        self.layout = layout
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -75,6 +81,11 @@ class BeatBatches(Dataset):
         around = centre[:, None] + self.offsets[None, :]
         near = around.clamp(0, len(self.label) - 1)
         present = ((around == near) & (self.record[near] == self.record[centre, None])).float()[..., None]
+        if self.layout == "rr" and self.rr is not None:
+            sequence = (torch.cat([self.rr[near], torch.ones_like(present)], dim=-1) * present).flatten(1)
+            x = self.wave[centre]
+            return {"x": torch.cat([x, sequence[:, None, :].expand(-1, x.shape[1], -1)], dim=-1),
+                    "y": self.label[centre]}
         parts = [self.wave[near].flatten(2), *([self.rr[near]] if self.rr is not None else []), torch.ones_like(present)]
         return {"x": torch.cat(parts, dim=-1) * present, "y": self.label[centre]}
 
@@ -211,7 +222,10 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         record_rr: with ``rr_features``, also its pre, post and local RR over its record's mean RR
             (``record_relative_rr``).
         context_beats: None: an example is one beat window, a step per sample. k >= 0: an example is the
-            beat with the k beats before and after it (the rhythm around it), a step per beat.
+            beat with the k beats before and after it (the rhythm around it), laid out by ``context_layout``.
+        context_layout: ``windows``: a step per beat, each holding that beat's window and RR features;
+            ``rr``: the beat's own window, a step per sample, each step carrying the RR features of the
+            beat and its neighbours (needs ``rr_features``). See ``BeatBatches``.
         imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
             ``balanced_sampling`` draws training batches with classes in equal shares; ``none`` does neither.
         batch_size: training batch size.
@@ -233,6 +247,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         rr_features: bool = True,
         record_rr: bool = False,
         context_beats: int | None = None,
+        context_layout: Literal["windows", "rr"] = "windows",
         imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
         batch_size: PositiveInt = 256,
         eval_batch_size: PositiveInt = 4096,
@@ -253,7 +268,9 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if record_rr and not rr_features:
             raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
         self.rr_features, self.record_rr = rr_features, record_rr
-        self.context_beats, self.imbalance = context_beats, imbalance
+        if context_layout == "rr" and not rr_features:
+            raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
+        self.context_beats, self.context_layout, self.imbalance = context_beats, context_layout, imbalance
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
@@ -287,6 +304,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         wave, rr = self.prepared.wave, self._rr().shape[1] if self.rr_features else 0
         if self.context_beats is None:
             return wave.shape[2] + rr
+        if self.context_layout == "rr":
+            return wave.shape[2] + (2 * self.context_beats + 1) * (rr + 1)
         return wave.shape[1] * wave.shape[2] + rr + 1
 
     @property
@@ -299,6 +318,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         # settings added since enter only when used, so that the runs before them keep their fingerprint
         settings |= {"record_rr": True} if self.record_rr else {}
         settings |= {"context": self.context_beats} if self.context_beats is not None else {}
+        settings |= {"context_layout": self.context_layout} if self.context_layout != "windows" else {}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def _rr(self) -> Tensor:
@@ -330,7 +350,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
         data = self.prepared
         dataset = BeatBatches(data.wave, self._rr() if self.rr_features else None, data.label, data.record,
-                              data.rows[name], self.context_beats)
+                              data.rows[name], self.context_beats, self.context_layout)
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 

@@ -133,3 +133,20 @@ def test_record_relative_rr_divides_by_the_records_mean_rr(tmp_path: Path) -> No
     assert next(iter(data.val_dataloader()))["x"].shape[1:] == (1, 84 + 4 + 3 + 1)
     with pytest.raises(ConfigError, match=r"^record_rr: true needs rr_features: true"):
         PhysioDataModule(split=FOLDED, record_rr=True, rr_features=False)
+
+
+def test_the_rr_layout_puts_the_neighbours_rr_intervals_on_the_beats_own_window(tmp_path: Path) -> None:
+    data = module(tmp_path, context_beats=1, context_layout="rr")
+    prepared, rows = data.data, data.data.rows["val"]
+    assert data.input_size == 1 + 3 * (4 + 1)
+    batch = next(iter(data.val_dataloader()))
+    x = batch["x"]
+    assert x.shape == (len(rows), 84, 16) and torch.equal(batch["y"], prepared.label[rows])
+    assert torch.equal(x[:, :, :1], prepared.wave[rows])  # the beat's own window, a step per sample
+    assert torch.equal(x[:, :, 1:], x[:, :1, 1:].expand(-1, 84, -1))  # the same RR sequence at every step
+    sequence = x[:, 0, 1:].reshape(len(rows), 3, 5)
+    assert torch.equal(sequence[:, 1, :4], prepared.rr[rows, :4]) and bool((sequence[:, 1, 4] == 1).all())
+    assert torch.equal(sequence[1:, 0, :4], prepared.rr[rows[:-1], :4])  # one record: the previous beat's
+    assert bool((sequence[0, 0] == 0).all()) and bool((sequence[-1, 2] == 0).all())  # none before the first
+    with pytest.raises(ConfigError, match=r"^context_layout: rr needs rr_features: true"):
+        PhysioDataModule(split=FOLDED, context_beats=1, context_layout="rr", rr_features=False)
