@@ -204,8 +204,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
     normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features
-    repeated at every step), or with ``context_beats`` that beat among its neighbours, a step per beat
-    (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
+    repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
+    ``context_layout`` (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
 
     Args:
         path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
@@ -262,14 +262,14 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if context_beats is not None and context_beats < 0:
             raise ConfigError(f"context_beats: {context_beats} is negative; give the beats before and after each "
                               "beat (0 or more), or null for one beat window per example.")
+        if record_rr and not rr_features:
+            raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
+        if context_layout == "rr" and not rr_features:
+            raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
         self.folds, self.fold = split.folds, fold
         self.fold_split = split.fold(fold)
-        if record_rr and not rr_features:
-            raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
         self.rr_features, self.record_rr = rr_features, record_rr
-        if context_layout == "rr" and not rr_features:
-            raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
         self.context_beats, self.context_layout, self.imbalance = context_beats, context_layout, imbalance
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
