@@ -34,6 +34,7 @@ def module(tmp_path: Path, **settings: object) -> PhysioDataModule:
     return data
 
 
+@pytest.mark.full_data
 def test_the_preset_folds_hold_every_class_and_no_test_record() -> None:
     data = instantiate_run(build_parser(), load_config("physio", ["inter-patient-context"])).data
     folds = data.split.val_folds
