@@ -35,11 +35,13 @@ from tasks.physio.aami import aami_labels
 
 __all__ = [
     "DATABASE",
+    "Lead",
     "RecordData",
     "database_dir",
     "download_records",
     "ensure_records",
     "files_fingerprint",
+    "lead_columns",
     "read_record",
     "verify_record",
 ]
@@ -51,6 +53,8 @@ EXTENSIONS = ("hea", "dat", "atr")
 _BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5, "24": 3.0, "32": 4.0}
 
 Fetch = Callable[[list[str], Path], None]
+Lead = str | tuple[str, ...]
+"""A lead by name (``sig_name``), or alternatives: the first of them a record holds."""
 
 
 @dataclass(frozen=True)
@@ -219,26 +223,43 @@ def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(annotation.sample)[beats].astype(np.int64), labels[beats]
 
 
-def read_record(directory: Path, record: str, leads: tuple[str, ...]) -> RecordData:
+def lead_columns(record: str, sig_name: list[str], leads: tuple[Lead, ...]) -> list[int]:
+    """The channel of each lead in a record's header: a name, or the first of a tuple of alternatives it has.
+
+    Args:
+        record: the record's name (for the message).
+        sig_name: the header's lead names, in channel order.
+        leads: lead names, e.g. ``("MLII",)``, or ``("MLII", ("V1", "V2", "V4", "V5"))`` for MLII plus
+            whichever of those precordial leads the record holds (MIT-BIH's second lead varies by record).
+
+    Raises:
+        DataError: a lead (or every alternative of one) the record does not have.
+    """
+    options = [(lead,) if isinstance(lead, str) else tuple(lead) for lead in leads]
+    unknown = [" or ".join(map(repr, names)) for names in options if not set(names) & set(sig_name)]
+    if unknown:
+        raise DataError(
+            f"record {record}: no lead {', '.join(unknown)}; it has {sig_name}. Set "
+            f"data.init_args.preprocess.leads to lead names every record has (MLII, the default, is in all "
+            f"non-paced MIT-BIH records), or leave this record out of the split."
+        )
+    return [next(sig_name.index(name) for name in names if name in sig_name) for names in options]
+
+
+def read_record(directory: Path, record: str, leads: tuple[Lead, ...]) -> RecordData:
     """Read a checked record: the named leads in mV (NaN where invalid) and its beats with their AAMI classes.
 
     Args:
         directory: the database folder.
         record: the record's name, e.g. ``"114"``.
-        leads: lead names (``sig_name`` in the header), e.g. ``("MLII",)``; MLII is channel 1 in record 114.
+        leads: lead names (``sig_name`` in the header) or tuples of alternatives (``lead_columns``), e.g.
+            ``("MLII",)``; MLII is channel 1 in record 114.
 
     Raises:
         DataError: a missing or damaged file, or a lead the record does not have.
     """
     signals = _read_checked(directory, record)
-    unknown = [lead for lead in leads if lead not in signals.sig_name]
-    if unknown:
-        raise DataError(
-            f"record {record}: no lead {', '.join(map(repr, unknown))}; it has {signals.sig_name}. Set "
-            f"data.init_args.preprocess.leads to lead names every record has (MLII, the default, is in all "
-            f"non-paced MIT-BIH records), or leave this record out of the split."
-        )
-    columns = [signals.sig_name.index(lead) for lead in leads]
+    columns = lead_columns(record, signals.sig_name, leads)
     # wfdb's digital-to-physical conversion, the one rdrecord(physical=True) runs: the format's
     # invalid-sample value becomes NaN.
     physical = signals.dac(return_res=64)[:, columns]

@@ -26,7 +26,7 @@ from tasks.physio.aami import AAMI_CLASSES
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
-from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes, cut_beats
+from tasks.physio.preprocess import RR_FEATURES, Beats, Preprocessing, RecordNotes, cut_beats, record_relative_rr
 from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text
 
 __all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "data_report", "prepare_beats"]
@@ -35,38 +35,79 @@ _LOG = logging.getLogger(__name__)
 
 
 class BeatBatches(Dataset):
-    """Beat windows served as whole batches of ``{"x", "y"}``, the RR features repeated along time.
+    """Examples of one split served as whole batches of ``{"x", "y"}``.
+
+    ``context`` None: an example is one beat window, a step per sample, ``x`` of shape (batch, steps,
+    leads + rr features), the RR features repeated at every step. ``context`` k, ``layout`` ``windows``:
+    an example is the beat with the k beats before and after it in its record, a step per beat, ``x`` of
+    shape (batch, 2k + 1, steps * leads + rr features + 1): each step holds that beat's window (its leads
+    side by side), its RR features and a 1 (0 for every feature where the record has no beat there, at
+    its start or end); step k is the labelled beat. ``layout`` ``rr``: the beat's own window, a step per
+    sample, each step carrying the RR features and presence flag of the beat and its 2k neighbours (an
+    RR-interval sequence, the beat's at position k), ``x`` of shape (batch, steps, leads + (2k + 1) *
+    (rr features + 1)). Neighbours are the next beats cut from the same record, whatever their class
+    (beats dropped at the edges or at missing values are skipped).
 
     Args:
-        wave: (beats, steps, leads).
+        wave: every beat's window, (beats, steps, leads), beats in record order and time order within one.
         rr: (beats, rr features), or None to leave them out.
-        label: (beats,) class indices.
+        label: (beats,) class indices (-1 for beats of classes left out).
+        record: (beats,) each beat's record.
+        rows: the split's labelled beats, indices into the arrays above.
+        context: beats before and after each example's beat, or None for a single window.
+        layout: ``windows`` (neighbours' windows, a step per beat) or ``rr`` (neighbours' RR features
+            on the beat's own window; needs ``rr``).
     """
 
-    def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor) -> None:
-        self.wave, self.rr, self.label = wave, rr, label
+    def __init__(self, wave: Tensor, rr: Tensor | None, label: Tensor, record: Tensor, rows: Tensor,
+                 context: int | None = None, layout: Literal["windows", "rr"] = "windows") -> None:
+        self.wave, self.rr, self.label, self.record, self.rows = wave, rr, label, record, rows
+        self.offsets = None if context is None else torch.arange(-context, context + 1)
+        self.layout = layout
 
     def __len__(self) -> int:
-        return len(self.label)
+        return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         return {key: value[0] for key, value in self.__getitems__([index]).items()}
 
     def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
-        rows = torch.as_tensor(indices)
-        x = self.wave[rows]
-        if self.rr is not None:
-            x = torch.cat([x, self.rr[rows, None, :].expand(-1, x.shape[1], -1)], dim=-1)
-        return {"x": x, "y": self.label[rows]}
+        centre = self.rows[torch.as_tensor(indices)]
+        if self.offsets is None:
+            x = self.wave[centre]
+            if self.rr is not None:
+                x = torch.cat([x, self.rr[centre, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+            return {"x": x, "y": self.label[centre]}
+        around = centre[:, None] + self.offsets[None, :]
+        near = around.clamp(0, len(self.label) - 1)
+        present = ((around == near) & (self.record[near] == self.record[centre, None])).float()[..., None]
+        if self.layout == "rr" and self.rr is not None:
+            sequence = (torch.cat([self.rr[near], torch.ones_like(present)], dim=-1) * present).flatten(1)
+            x = self.wave[centre]
+            return {"x": torch.cat([x, sequence[:, None, :].expand(-1, x.shape[1], -1)], dim=-1),
+                    "y": self.label[centre]}
+        parts = [self.wave[near].flatten(2), *([self.rr[near]] if self.rr is not None else []), torch.ones_like(present)]
+        return {"x": torch.cat(parts, dim=-1) * present, "y": self.label[centre]}
 
 
 @dataclass(frozen=True)
 class PreparedBeats:
-    """Each split's beats as tensors, the training class counts, the data's fingerprint and its report."""
+    """Every beat cut from the split's records, each split's labelled beats, the training class counts, the
+    data's fingerprint and its report.
 
-    wave: dict[str, Tensor]
-    rr: dict[str, Tensor]
-    label: dict[str, Tensor]
+    Args:
+        wave: (beats, steps, leads), beats in record order and time order within one.
+        rr: (beats, 7): ``RR_FEATURES`` then ``RECORD_RR_FEATURES``, standardised on the training beats.
+        label: (beats,) class indices into the DataModule's ``classes``; -1 for beats of other classes.
+        record: (beats,) each beat's record.
+        rows: each split's beats (``train``, ``val``, ``test``), indices into the arrays above.
+    """
+
+    wave: Tensor
+    rr: Tensor
+    label: Tensor
+    record: Tensor
+    rows: dict[str, Tensor]
     records: dict[str, tuple[int, ...]]
     train_counts: tuple[int, ...]
     fingerprint: str
@@ -133,44 +174,58 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     key = cache_key(cfg, records, fingerprint)
     beats, notes, from_cache = load_or_build(cache_dir, key, lambda: _build(directory, records, cfg))
     codes = [AAMI_CLASSES.index(cls) for cls in classes]
-    kept = np.isin(beats.label, codes)
     remap = np.full(len(AAMI_CLASSES), -1, dtype=np.int64)
     remap[codes] = np.arange(len(codes))
-    label, record = remap[beats.label[kept]], beats.record[kept]
-    wave, rr = beats.wave[kept], beats.rr[kept]
-    index = split.assign(record, label)
+    label = remap[beats.label]
+    kept = np.flatnonzero(label >= 0)
+    index = {name: kept[rows] for name, rows in split.assign(beats.record[kept], label[kept]).items()}
     counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
     missing = split.check_classes(counts, classes)
     # RR features are standardised with the training beats' statistics only.
+    rr = np.concatenate([beats.rr, record_relative_rr(beats.rr, beats.record)], axis=1)
     mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
     rr = (rr - mean) / np.where(std > 0, std, 1.0)
     return PreparedBeats(
-        wave={name: torch.from_numpy(np.ascontiguousarray(wave[rows])) for name, rows in index.items()},
-        rr={name: torch.from_numpy(rr[rows].astype(np.float32)) for name, rows in index.items()},
-        label={name: torch.from_numpy(label[rows]) for name, rows in index.items()},
-        records={name: tuple(sorted(set(record[rows].tolist()))) for name, rows in index.items()},
+        wave=torch.from_numpy(np.ascontiguousarray(beats.wave)),
+        rr=torch.from_numpy(rr.astype(np.float32)),
+        label=torch.from_numpy(label),
+        record=torch.from_numpy(beats.record.astype(np.int64)),
+        rows={name: torch.from_numpy(rows) for name, rows in index.items()},
+        records={name: tuple(sorted(set(beats.record[rows].tolist()))) for name, rows in index.items()},
         train_counts=tuple(int(count) for count in counts["train"]),
         fingerprint=key,
         from_cache=from_cache,
-        report=data_report(notes, cfg, int((~kept).sum()), counts, classes, missing),
+        report=data_report(notes, cfg, len(label) - len(kept), counts, classes, missing),
     )
 
 
 class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
 
-    Each example is one beat: a window of the filtered, per-record normalised lead(s) around the
-    annotated R peak (optionally with the beat's RR-interval features repeated at every step),
-    labelled with its AAMI class. Paced records (102, 104, 107, 217) are never used.
+    Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
+    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features
+    repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
+    ``context_layout`` (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
 
     Args:
         path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
             unset the download cache ``~/.cache/gatelab/physio/mitdb`` (filled from PhysioNet on first use).
         preprocess: filtering, normalisation, window, leads and downsampling.
-        split: the protocol (inter-patient by default) and its records.
+        split: the protocol (inter-patient by default) and its records; with ``split.val_folds`` the
+            DataModule has ``folds`` validation folds and ``fold`` picks one.
+        fold: the validation fold, 0 .. ``split.folds`` - 1 (the search sets it; a selection seed trains
+            on fold 0's training records, is selected on its validation records and scored once on the
+            test records).
         classes: the AAMI classes kept, in label order; beats of other classes are left out. Q (15 beats
             in DS1 and DS2 together) is left out by default, as in most inter-patient papers.
         rr_features: append the beat's RR-interval features (pre, post, local, ratio) to every step.
+        record_rr: with ``rr_features``, also its pre, post and local RR over its record's mean RR
+            (``record_relative_rr``).
+        context_beats: None: an example is one beat window, a step per sample. k >= 0: an example is the
+            beat with the k beats before and after it (the rhythm around it), laid out by ``context_layout``.
+        context_layout: ``windows``: a step per beat, each holding that beat's window and RR features;
+            ``rr``: the beat's own window, a step per sample, each step carrying the RR features of the
+            beat and its neighbours (needs ``rr_features``). See ``BeatBatches``.
         imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
             ``balanced_sampling`` draws training batches with classes in equal shares; ``none`` does neither.
         batch_size: training batch size.
@@ -187,8 +242,12 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         path: str | None = None,
         preprocess: Preprocessing = Preprocessing(),
         split: PatientSplit = PatientSplit(),
+        fold: int = 0,
         classes: tuple[str, ...] = ("N", "S", "V", "F"),
         rr_features: bool = True,
+        record_rr: bool = False,
+        context_beats: int | None = None,
+        context_layout: Literal["windows", "rr"] = "windows",
         imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
         batch_size: PositiveInt = 256,
         eval_batch_size: PositiveInt = 4096,
@@ -200,8 +259,18 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
             raise ConfigError(f"classes: {list(classes)} must be two or more distinct AAMI classes out of "
                               f"{list(AAMI_CLASSES)}.")
+        if context_beats is not None and context_beats < 0:
+            raise ConfigError(f"context_beats: {context_beats} is negative; give the beats before and after each "
+                              "beat (0 or more), or null for one beat window per example.")
+        if record_rr and not rr_features:
+            raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
+        if context_layout == "rr" and not rr_features:
+            raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
-        self.rr_features, self.imbalance = rr_features, imbalance
+        self.folds, self.fold = split.folds, fold
+        self.fold_split = split.fold(fold)
+        self.rr_features, self.record_rr = rr_features, record_rr
+        self.context_beats, self.context_layout, self.imbalance = context_beats, context_layout, imbalance
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
@@ -210,7 +279,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         ensure_records(self.directory, map(str, self.split.records()), self.downloadable)
 
     def load(self) -> PreparedBeats:
-        return prepare_beats(self.directory, self.preprocess, self.split, self.classes, self.cache_dir)
+        return prepare_beats(self.directory, self.preprocess, self.fold_split, self.classes, self.cache_dir)
 
     def data_report(self) -> dict[str, int | float | str]:
         """What the loader did to the beats; call after ``setup``. Keys:
@@ -232,16 +301,30 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     @property
     def input_size(self) -> int:
-        return len(self.preprocess.leads) + (self.prepared.rr["train"].shape[1] if self.rr_features else 0)
+        wave, rr = self.prepared.wave, self._rr().shape[1] if self.rr_features else 0
+        if self.context_beats is None:
+            return wave.shape[2] + rr
+        if self.context_layout == "rr":
+            return wave.shape[2] + (2 * self.context_beats + 1) * (rr + 1)
+        return wave.shape[1] * wave.shape[2] + rr + 1
 
     @property
     def output_size(self) -> int:
         return len(self.classes)
 
     def fingerprint(self) -> str:
-        settings = {"beats": self.prepared.fingerprint, "split": asdict(self.split), "classes": self.classes,
-                    "rr": self.rr_features}
+        split = {key: value for key, value in asdict(self.fold_split).items() if key != "val_folds"}
+        settings = {"beats": self.prepared.fingerprint, "split": split, "classes": self.classes, "rr": self.rr_features}
+        # settings added since enter only when used, so that the runs before them keep their fingerprint
+        settings |= {"record_rr": True} if self.record_rr else {}
+        settings |= {"context": self.context_beats} if self.context_beats is not None else {}
+        settings |= {"context_layout": self.context_layout} if self.context_layout != "windows" else {}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _rr(self) -> Tensor:
+        """The RR features the examples carry: ``RR_FEATURES``, and with ``record_rr`` the record-relative ones."""
+        rr = self.prepared.rr
+        return rr if self.record_rr else rr[:, : len(RR_FEATURES)]
 
     def _class_weights(self) -> Tensor:
         counts = torch.tensor(self.prepared.train_counts, dtype=torch.float32)
@@ -260,20 +343,21 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         if "test/confmat" not in arrays:
             return {}
         records = self.prepared.records["test"]
-        title = f"test beats ({self.split.protocol}-patient, {len(records)} records)"
+        title = f"test beats ({self.fold_split.protocol}-patient, {len(records)} records)"
         return {"confusion_matrix.png": confusion_figure(arrays["test/confmat"].cpu().numpy(), self.classes, title)}
 
     def _loader(self, name: str, batch_size: int, shuffle: bool = False,
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
         data = self.prepared
-        dataset = BeatBatches(data.wave[name], data.rr[name] if self.rr_features else None, data.label[name])
+        dataset = BeatBatches(data.wave, self._rr() if self.rr_features else None, data.label, data.record,
+                              data.rows[name], self.context_beats, self.context_layout)
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         if self.imbalance != "balanced_sampling":
             return self._loader("train", self.batch_size, shuffle=True)
-        labels = self.prepared.label["train"]
+        labels = self.prepared.label[self.prepared.rows["train"]]
         weights = self._class_weights()[labels].double()
         return self._loader("train", self.batch_size, sampler=WeightedRandomSampler(weights, len(labels)))
 

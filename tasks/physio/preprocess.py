@@ -17,13 +17,15 @@ from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy import signal as sps
 
 from gatelab.errors import ConfigError, DataError
-from tasks.physio.database import RecordData
+from tasks.physio.database import Lead, RecordData
 
-__all__ = ["RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal", "resample",
-           "rr_intervals"]
+__all__ = ["RECORD_RR_FEATURES", "RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal",
+           "record_relative_rr", "resample", "rr_intervals"]
 
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "pre_over_local")
 """The RR-interval features of each beat (seconds, and a ratio); see ``rr_intervals``."""
+RECORD_RR_FEATURES = ("pre_over_record", "post_over_record", "local_over_record")
+"""Each beat's ``pre_rr``, ``post_rr`` and ``local_rr`` over its record's mean RR; see ``record_relative_rr``."""
 _LOCAL_BEATS = 10
 
 
@@ -32,7 +34,9 @@ class Preprocessing:
     """How beats are cut from a record: everything the cached beat arrays depend on.
 
     Args:
-        leads: lead names as in the headers (``sig_name``); MLII by default.
+        leads: lead names as in the headers (``sig_name``), MLII by default; an entry may be a list of
+            alternatives, of which each record gives the first it holds: ``[MLII, [V1, V2, V4, V5]]`` is
+            MLII plus the record's second lead (MIT-BIH's varies: V1 in most records, V2, V4 or V5 in some).
         sampling_rate_hz: the rate beats are cut at; a record stored at another rate is resampled to
             it (scipy's polyphase resampler). 360 Hz is the MIT-BIH rate.
         before_s: seconds of signal before the R peak in each beat's window.
@@ -50,7 +54,7 @@ class Preprocessing:
         ConfigError: naming the setting that is out of range.
     """
 
-    leads: tuple[str, ...] = ("MLII",)
+    leads: tuple[Lead, ...] = ("MLII",)
     sampling_rate_hz: PositiveFloat = 360.0
     before_s: NonNegativeFloat = 0.25
     after_s: NonNegativeFloat = 0.45
@@ -61,8 +65,10 @@ class Preprocessing:
     downsample: PositiveInt = 1
 
     def __post_init__(self) -> None:
-        if not self.leads or len(set(self.leads)) != len(self.leads):
-            raise ConfigError(f"preprocess.leads: give one or more distinct lead names, got {list(self.leads)}.")
+        names = [name for lead in self.leads for name in ((lead,) if isinstance(lead, str) else lead)]
+        if not self.leads or not all(self.leads) or len(set(names)) != len(names):
+            raise ConfigError(f"preprocess.leads: give one or more distinct lead names (or lists of alternatives), "
+                              f"got {list(self.leads)}.")
         if self.before_s + self.after_s <= 0:
             raise ConfigError("preprocess.before_s + preprocess.after_s: the beat window must be longer than 0 s.")
         if self.highpass_hz and self.lowpass_hz and self.highpass_hz >= self.lowpass_hz:
@@ -206,6 +212,22 @@ def rr_intervals(samples: np.ndarray, fs: float) -> np.ndarray:
     first = np.maximum(np.arange(len(pre)) + 1 - _LOCAL_BEATS, 0)
     local = (total[1:] - total[first]) / (np.arange(len(pre)) + 1 - first)
     return np.stack([pre, post, local, pre / local], axis=1).astype(np.float32)
+
+
+def record_relative_rr(rr: np.ndarray, record: np.ndarray) -> np.ndarray:
+    """``pre_rr``, ``post_rr`` and ``local_rr`` of every beat over its record's mean ``pre_rr``, shape (beats, 3).
+
+    The patient's own rhythm as the reference, so that a premature beat reads below 1 whatever the
+    patient's heart rate: the RR normalisation of inter-patient classifiers (de Chazal et al. 2004 use
+    the mean RR of the surrounding 5 minutes; here the whole record, 30 minutes in MIT-BIH).
+
+    Args:
+        rr: ``RR_FEATURES`` of each beat, shape (beats, 4), seconds.
+        record: each beat's record, shape (beats,).
+    """
+    _, inverse = np.unique(record, return_inverse=True)
+    mean = np.bincount(inverse, weights=rr[:, 0]) / np.bincount(inverse)
+    return (rr[:, :3] / np.where(mean > 0, mean, 1.0)[inverse, None]).astype(np.float32)
 
 
 def cut_beats(record: RecordData, cfg: Preprocessing) -> tuple[Beats, RecordNotes]:

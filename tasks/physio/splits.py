@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Sequence
 from typing import Literal
 
@@ -34,6 +34,10 @@ class PatientSplit:
             comparable with inter-patient results.
         train_records: training records (DS1).
         val_records: the training records held out for validation (inter-patient only).
+        val_folds: record-level validation folds (inter-patient only); when given they replace
+            ``val_records`` (which is then not used): fold ``k`` (``fold(k)``) validates on ``val_folds[k]``
+            and trains on the other training records. The folds must be disjoint; they need not cover
+            ``train_records``.
         test_records: test records (DS2).
         val_fraction: share of the beats for validation (intra-patient only).
         test_fraction: share of the beats for testing (intra-patient only).
@@ -43,6 +47,7 @@ class PatientSplit:
     protocol: Literal["inter", "intra"] = "inter"
     train_records: tuple[int, ...] = DS1
     val_records: tuple[int, ...] = DEFAULT_VAL_RECORDS
+    val_folds: tuple[tuple[int, ...], ...] = ()
     test_records: tuple[int, ...] = DS2
     val_fraction: OpenUnitInterval = 0.1
     test_fraction: OpenUnitInterval = 0.3
@@ -50,7 +55,8 @@ class PatientSplit:
 
     def __post_init__(self) -> None:
         named = {"train_records": self.train_records, "val_records": self.val_records,
-                 "test_records": self.test_records}
+                 "test_records": self.test_records, **{f"val_folds[{k}]": records for k, records in
+                                                       enumerate(self.val_folds)}}
         for key, records in named.items():
             paced = sorted(set(records) & set(PACED))
             if paced:
@@ -64,14 +70,46 @@ class PatientSplit:
         if not self.test_records:
             raise ConfigError("split.test_records: give at least one test record.")
         if self.protocol == "inter":
-            outside = sorted(set(self.val_records) - set(self.train_records))
-            if outside:
-                raise ConfigError(f"split.val_records: {outside} are not in split.train_records; validation records "
-                                  "are held out of the training records.")
-            if not self.val_records or set(self.val_records) == set(self.train_records):
-                raise ConfigError("split.val_records: hold out some, but not all, of the training records.")
+            if not self.val_folds:
+                self._check_held_out("split.val_records", self.val_records)
+            for k, records in enumerate(self.val_folds):
+                self._check_held_out(f"split.val_folds[{k}]", records)
+            shared = sorted({record for records in self.val_folds for record in records
+                             if sum(record in fold for fold in self.val_folds) > 1})
+            if shared:
+                raise ConfigError(f"split.val_folds: records {shared} are in more than one fold; folds must be "
+                                  "disjoint.")
+        elif self.val_folds:
+            raise ConfigError("split.val_folds: folds of records belong to the inter-patient protocol; remove them "
+                              "or set split.protocol: inter.")
         elif self.val_fraction + self.test_fraction >= 1:
             raise ConfigError("split.val_fraction + split.test_fraction must be below 1 (training needs beats).")
+
+    def _check_held_out(self, key: str, records: tuple[int, ...]) -> None:
+        outside = sorted(set(records) - set(self.train_records))
+        if outside:
+            raise ConfigError(f"{key}: {outside} are not in split.train_records; validation records are held out of "
+                              "the training records.")
+        if not records or set(records) == set(self.train_records):
+            raise ConfigError(f"{key}: hold out some, but not all, of the training records.")
+
+    @property
+    def folds(self) -> int:
+        """How many validation folds: ``len(val_folds)``, or 1 (``val_records``)."""
+        return len(self.val_folds) or 1
+
+    def fold(self, k: int) -> PatientSplit:
+        """The split of fold ``k``: ``val_folds[k]`` as its validation records (itself when there are no folds).
+
+        Raises:
+            ConfigError: ``k`` outside ``0 .. folds - 1``.
+        """
+        if not 0 <= k < self.folds:
+            raise ConfigError(f"fold: {k} is out of range; split.val_folds gives {self.folds} fold(s), so choose "
+                              f"0 .. {self.folds - 1}.")
+        if not self.val_folds:
+            return self
+        return replace(self, val_records=tuple(self.val_folds[k]), val_folds=())
 
     def records(self) -> tuple[int, ...]:
         """Every record the protocol reads, sorted."""

@@ -50,8 +50,8 @@ def test_beats_are_cached_and_reused(tmp_path: Path) -> None:
     prepare_beats.cache_clear()  # a new process: only the disk cache is left
     second = prepare_beats(FIXTURES, cfg, TINY, ("N", "S", "V", "F"), tmp_path)
     assert not first.from_cache and second.from_cache
-    for name in ("train", "val", "test"):
-        assert torch.equal(first.wave[name], second.wave[name]) and torch.equal(first.label[name], second.label[name])
+    assert torch.equal(first.wave, second.wave) and torch.equal(first.label, second.label)
+    assert all(torch.equal(first.rows[name], second.rows[name]) for name in ("train", "val", "test"))
     files = list(tmp_path.glob("beats-*.npz"))
     key = cache_key(cfg, TINY.records(), files_fingerprint(FIXTURES, map(str, TINY.records())))
     assert [path.name for path in files] == [f"beats-{key}.npz"]

@@ -56,7 +56,7 @@ def test_prepared_splits_of_the_fixture_share_no_record(tmp_path: Path) -> None:
     # every beat of every record is in exactly one split (the fixtures have no Q beats)
     for name, records in data.records.items():
         beats = sum(len(cut_beats(read_record(FIXTURES, str(record), cfg.leads), cfg)[0].label) for record in records)
-        assert len(data.label[name]) == len(data.wave[name]) == beats
+        assert len(data.rows[name]) == beats
 
 
 def test_intra_patient_split_mixes_records_but_never_beats() -> None:
@@ -83,7 +83,8 @@ def test_full_database_inter_patient_splits(tmp_path: Path) -> None:
     train, val, test = (set(data.records[name]) for name in ("train", "val", "test"))
     assert not train & val and not train & test and not val & test
     assert train | val == set(DS1) and test == set(DS2)
-    counts = {name: np.bincount(data.label[name].numpy(), minlength=4).tolist() for name in ("train", "val", "test")}
+    counts = {name: np.bincount(data.label[data.rows[name]].numpy(), minlength=4).tolist()
+              for name in ("train", "val", "test")}
     # the published AAMI counts (N, S, V, F of DS1: 45,866, 944, 3,788, 415; DS2: 44,259, 1,837, 3,221, 388)
     # less the 19 and 20 beats whose 0.25 s / 0.45 s window runs over a record's edge
     assert [a + b for a, b in zip(counts["train"], counts["val"])] == [45_848, 944, 3_788, 414]
