@@ -294,8 +294,7 @@ def serve_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001
     # MLflow starts uvicorn by name: this environment's scripts go first on the PATH. The server replaces
     # this process, so that signals reach it directly.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # no download bar for a model read from disk
-    os.execve(sys.executable, command, quiet | os.environ | {"MLFLOW_TRACKING_URI": uri, "PATH": path})
+    os.execve(sys.executable, command, os.environ | {"MLFLOW_TRACKING_URI": uri, "PATH": path})
 
 
 def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001, batch: int = 1,
@@ -315,7 +314,6 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
         store: folder of the MLflow store (or $MLFLOW_TRACKING_URI), for the input example.
     """
     uri = tracking_uri(store)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     sequences = input_example(champion(task, uri), uri)
     url = f"http://{host}:{port}/invocations"
     result = bench_server(url, sequences, batch=batch, count=requests, seconds=seconds)
@@ -335,7 +333,6 @@ def claims_command(claims: list[str] | None = None, budget: str = "small", store
         out: folder for claims.md, claims.json and claims.html; default <store>/claims/<budget>.
         progress: show the progress bar over experiments.
     """
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rules read models and verdicts back
     report = run_claims(claims or [], budget, store, out or store / "claims" / budget, progress)
     print(report.to_markdown(), flush=True)
     print(f"gatelab: claims.md, claims.json and claims.html in {out or store / 'claims' / budget}/ and on MLflow run "
@@ -369,6 +366,9 @@ def build_cli() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
     cfg = build_cli().parse_args(argv)
+    # MLflow draws a download bar for every artifact read back from the store (verdicts, gate summaries,
+    # models): noise between gatelab's own lines and progress bars.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         COMMANDS[cfg.command](**cfg[cfg.command].as_dict())
     except GatelabError as error:
@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("gatelab: interrupted; run the same command again to resume.", file=sys.stderr)
         raise SystemExit(130) from None
+
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,7 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "**Verdict:** Pick" in result.stdout
+    assert "Downloading artifacts" not in result.stdout + result.stderr  # MLflow's bars for what the report reads
     header = next(line for line in result.stdout.splitlines() if line.startswith("| cell"))
     assert all(key in header for key in ("val macro_f1", "test/accuracy", "test/macro_f1", *PER_CLASS))
 
