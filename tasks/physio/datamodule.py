@@ -27,7 +27,7 @@ from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
 from tasks.physio.preprocess import RR_FEATURES, Beats, Preprocessing, RecordNotes, cut_beats, record_relative_rr
-from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text
+from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text, fewer_records
 
 __all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "data_report", "prepare_beats"]
 
@@ -160,14 +160,16 @@ def data_report(notes: RecordNotes, cfg: Preprocessing, other_classes: int, coun
 
 @functools.lru_cache(maxsize=2)
 def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, classes: tuple[str, ...],
-                  cache_dir: Path) -> PreparedBeats:
-    """Read (or load from the cache) every record's beats, keep ``classes``, split them by ``split``.
+                  cache_dir: Path, record_fraction: float = 1.0) -> PreparedBeats:
+    """Read (or load from the cache) every record's beats, keep ``classes``, split them by ``split``; below 1,
+    ``record_fraction`` trains on that share of the training records (``fewer_records``).
 
     Cached per process too, so the trials of a sweep share one copy.
 
     Raises:
         DataError: a damaged or missing record, an unknown lead, a window longer than a record, a class
-            without training beats, or a validation or test split with fewer than two classes.
+            without training beats, a validation or test split with fewer than two classes, or a
+            ``record_fraction`` too small to keep every class.
     """
     records = split.records()
     fingerprint = files_fingerprint(directory, map(str, records))
@@ -179,6 +181,12 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
     label = remap[beats.label]
     kept = np.flatnonzero(label >= 0)
     index = {name: kept[rows] for name, rows in split.assign(beats.record[kept], label[kept]).items()}
+    fewer = {}
+    if record_fraction < 1.0:
+        train = index["train"]
+        records = fewer_records(beats.record[train], label[train], record_fraction, classes)
+        index["train"] = train[np.isin(beats.record[train], records)]
+        fewer = {"data.train_record_fraction": record_fraction, "data.train_records_kept": ", ".join(map(str, records))}
     counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
     missing = split.check_classes(counts, classes)
     # RR features are standardised with the training beats' statistics only.
@@ -195,7 +203,7 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
         train_counts=tuple(int(count) for count in counts["train"]),
         fingerprint=key,
         from_cache=from_cache,
-        report=data_report(notes, cfg, len(label) - len(kept), counts, classes, missing),
+        report=data_report(notes, cfg, len(label) - len(kept), counts, classes, missing) | fewer,
     )
 
 
@@ -226,6 +234,9 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         context_layout: ``windows``: a step per beat, each holding that beat's window and RR features;
             ``rr``: the beat's own window, a step per sample, each step carrying the RR features of the
             beat and its neighbours (needs ``rr_features``). See ``BeatBatches``.
+        record_fraction: train on this share of the (fold's) training records, in (0, 1]: whole records,
+            nested across fractions and keeping every class (``tasks.physio.splits.fewer_records``);
+            validation and test records are untouched. Inter-patient only.
         imbalance: ``weighted_loss`` weights each class by its inverse training frequency in the loss;
             ``balanced_sampling`` draws training batches with classes in equal shares; ``none`` does neither.
         batch_size: training batch size.
@@ -248,6 +259,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         record_rr: bool = False,
         context_beats: int | None = None,
         context_layout: Literal["windows", "rr"] = "windows",
+        record_fraction: float = 1.0,
         imbalance: Literal["weighted_loss", "balanced_sampling", "none"] = "weighted_loss",
         batch_size: PositiveInt = 256,
         eval_batch_size: PositiveInt = 4096,
@@ -266,11 +278,18 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
             raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
         if context_layout == "rr" and not rr_features:
             raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
+        if not 0.0 < record_fraction <= 1.0:
+            raise ConfigError(f"record_fraction: {record_fraction} is not a share of the training records; give a "
+                              "fraction in (0, 1], e.g. 0.25.")
+        if record_fraction < 1.0 and split.protocol != "inter":
+            raise ConfigError("record_fraction: whole training records belong to the inter-patient protocol; set "
+                              "split.protocol: inter or record_fraction: 1.0.")
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
         self.folds, self.fold = split.folds, fold
         self.fold_split = split.fold(fold)
         self.rr_features, self.record_rr = rr_features, record_rr
         self.context_beats, self.context_layout, self.imbalance = context_beats, context_layout, imbalance
+        self.record_fraction = record_fraction
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.directory, self.downloadable = database_dir(path)
@@ -279,7 +298,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         ensure_records(self.directory, map(str, self.split.records()), self.downloadable)
 
     def load(self) -> PreparedBeats:
-        return prepare_beats(self.directory, self.preprocess, self.fold_split, self.classes, self.cache_dir)
+        return prepare_beats(self.directory, self.preprocess, self.fold_split, self.classes, self.cache_dir,
+                             self.record_fraction)
 
     def data_report(self) -> dict[str, int | float | str]:
         """What the loader did to the beats; call after ``setup``. Keys:
@@ -293,6 +313,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         - ``data.dropped_beats_edges``: beats whose window runs over a record's start or end;
           ``data.dropped_beats_other_classes``: beats of classes not in ``classes`` (e.g. Q).
         - ``data.{train,val,test}_beats``: beats per class (``"N 134, S 39, V 30, F 11"``).
+        - ``data.train_record_fraction``, ``data.train_records_kept``: with ``record_fraction`` below 1, the
+          share asked for and the training records kept.
         - ``data.{val,test}_missing_classes``: the classes a split lacks (``"none"`` if it has all); they
           are not scored, and the split's macro-F1 averages over the classes present.
         """
@@ -319,6 +341,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         settings |= {"record_rr": True} if self.record_rr else {}
         settings |= {"context": self.context_beats} if self.context_beats is not None else {}
         settings |= {"context_layout": self.context_layout} if self.context_layout != "windows" else {}
+        settings |= {"record_fraction": self.record_fraction} if self.record_fraction < 1.0 else {}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def _rr(self) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from collections.abc import Sequence
 from typing import Literal
@@ -12,7 +13,7 @@ from jsonargparse.typing import OpenUnitInterval
 from gatelab.errors import ConfigError, DataError
 from tasks.physio.aami import DS1, DS2, PACED
 
-__all__ = ["DEFAULT_VAL_RECORDS", "SPLITS", "PatientSplit", "class_counts_text"]
+__all__ = ["DEFAULT_VAL_RECORDS", "SPLITS", "PatientSplit", "class_counts_text", "fewer_records"]
 
 SPLITS = ("train", "val", "test")
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -183,6 +184,48 @@ class PatientSplit:
             parts["test"].append(members[n_val : n_val + n_test])
             parts["train"].append(members[n_val + n_test :])
         return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def _record_order(records: np.ndarray) -> np.ndarray:
+    """Records in a fixed order unrelated to their numbers: by Knuth's multiplicative hash (2654435761 modulo 2**32)."""
+    return records[np.argsort((records.astype(np.uint64) * 2654435761) % 2**32, kind="stable")]
+
+
+def fewer_records(record: np.ndarray, label: np.ndarray, fraction: float, classes: Sequence[str]) -> tuple[int, ...]:
+    """The training records a learning curve keeps at ``fraction``: whole records, nested, every class kept.
+
+    The records are put in one fixed order: first, for each class in turn from the rarest in training, the first
+    record in hash order (``_record_order``) holding a beat of it, unless an earlier record already does; then
+    the others in hash order. ``fraction`` keeps the first ``ceil(fraction * records)`` of that order, so a
+    smaller fraction's records are always among a larger one's, and every fraction keeps every class the
+    training records hold. Beats stay in time order within a record; validation and test are not touched.
+
+    Args:
+        record: (beats,) each training beat's record.
+        label: (beats,) each training beat's class index into ``classes``.
+        fraction: the share of the training records to keep, in (0, 1].
+        classes: the class names, for the error.
+
+    Returns:
+        The records kept, sorted.
+
+    Raises:
+        DataError: ``fraction`` keeps fewer records than it takes to hold every class.
+    """
+    records = _record_order(np.unique(record))
+    counts = np.bincount(label, minlength=len(classes))
+    first: list[int] = []
+    for cls in np.argsort(counts, kind="stable"):
+        holders = set(record[label == cls].tolist())
+        if counts[cls] and not holders & set(first):
+            first.append(next(int(r) for r in records if int(r) in holders))
+    order = first + [int(r) for r in records if int(r) not in first]
+    keep = math.ceil(fraction * len(order))
+    if keep < len(first):
+        raise DataError(f"record_fraction={fraction}: keeps {keep} of the {len(order)} training records, but every "
+                        f"class ({', '.join(classes)}) takes {len(first)} (records {', '.join(map(str, first))}); "
+                        f"raise record_fraction to {len(first) / len(order):.2f} or more.")
+    return tuple(sorted(order[:keep]))
 
 
 def class_counts_text(counts: Sequence[int], classes: Sequence[str]) -> str:

@@ -54,6 +54,9 @@ def test_every_rule_gets_a_verdict_an_interval_and_runs_that_hold_its_measuremen
     assert 0 < counted["parameters"]["effect"]["estimate"] < 1  # GRU has 3 gate blocks to LSTM's 4
     for name, value in counted["parameters"]["numbers"].items():  # counted: whole numbers, shown in full
         assert value == int(value) > 0 and f"{name} {int(value):,}" in table
+    (target,) = [finding for finding in r3 if "training seconds until val/accuracy reaches" in finding["experiment"]]
+    assert target["effect"]["method"] == "geometric mean over 2 seeds, t interval of the logs"
+    assert "not reached within 20 steps (counted at the cap" in target["notes"]
     r5 = claims["rules"]["R5"]["findings"][0]["effect"]
     assert r5["null"] == 1 and f"{r5['estimate']:.4g} [{r5['low']:.4g}, {r5['high']:.4g}]" in table
     html = (out / "claims.html").read_text()

@@ -107,14 +107,14 @@ def round_ratio_effect(numerators: Sequence[float], denominators: Sequence[float
                   f"median of {median.n} per-round ratios, order-statistic interval")
 
 
-def log_ratio_effect(ratios: Sequence[float], confidence: float, power: float) -> Effect:
-    """The geometric mean of ratios (one per sweep) with the Student-t interval of their logarithms mapped back;
-    ``detectable`` is the smallest detectable ratio's departure from 1 (``exp(d) - 1``)."""
+def log_ratio_effect(ratios: Sequence[float], confidence: float, power: float, unit: str = "sweeps") -> Effect:
+    """The geometric mean of ratios (one per ``unit``: sweep, seed) with the Student-t interval of their logarithms
+    mapped back; ``detectable`` is the smallest detectable ratio's departure from 1 (``exp(d) - 1``)."""
     logs = np.log(np.asarray(ratios, dtype=float))
     interval = mean_interval(logs, confidence)
     detectable = detectable_difference(float(np.std(logs, ddof=1)), interval.n, confidence, power)
     return Effect(math.exp(interval.mean), math.exp(interval.low), math.exp(interval.high), interval.n, 1.0,
-                  math.expm1(detectable), f"geometric mean over {interval.n} sweeps, t interval of the logs")
+                  math.expm1(detectable), f"geometric mean over {interval.n} {unit}, t interval of the logs")
 
 
 def bootstrap_effect(estimate: float, resampled: Sequence[float], confidence: float) -> Effect:

@@ -1,14 +1,17 @@
-"""Measurements that are not sweeps: training steps timed side by side (R3) and streaming latency (R5).
+"""Measurements that are not sweeps: training steps timed side by side (R3), training time to a target
+validation value (R3) and streaming latency (R5).
 
-Both interleave the models round by round, every other round in reverse order, in one process, so that a
+All interleave the models round by round, every other round in reverse order, in one process, so that a
 change of the machine's load falls on every model alike and round ``i``'s values pair up (as
 ``gatelab.training.costs.side_by_side`` does for inference).
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,9 +19,11 @@ from torch import Tensor, nn
 
 from gatelab.models import ModelConfig, SequenceModel
 from gatelab.training.costs import peak_memory
+from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
 
-__all__ = ["equal_parameter_size", "interleaved", "parameters", "streaming_rounds", "training_rounds"]
+__all__ = ["Reach", "equal_parameter_size", "interleaved", "parameters", "seconds_to_target", "streaming_rounds",
+           "training_rounds"]
 
 
 def parameters(model: nn.Module) -> int:
@@ -93,6 +98,80 @@ def training_rounds(configs: Mapping[str, ModelConfig], input_size: int, length:
 
     seconds = interleaved({name: (lambda name=name: timed(name)) for name in models}, rounds)
     return seconds, {name: values[-rounds:] for name, values in memory.items()}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a model got to a target: training seconds (validation not counted), training steps, and whether it
+    reached the target (False: stopped at the cap, its seconds and steps the cap's)."""
+
+    seconds: float
+    steps: int
+    reached: bool
+
+
+def seconds_to_target(modules: Mapping[str, SequenceClassifier], optimizers: Mapping[str, torch.optim.Optimizer],
+                      x: Tensor, y: Tensor, score: Callable[[SequenceClassifier], float], reached: Callable[[float], bool],
+                      batch: int, chunk: int, max_steps: int, seed: int) -> dict[str, Reach]:
+    """Train the models side by side, ``chunk`` steps of each in turn (every other round in reverse order), each
+    scored after its chunk, until each reaches the target or has trained ``max_steps`` steps.
+
+    Every model draws the same batches in the same order (a generator seeded ``seed`` each), after one untimed
+    forward and backward pass on a copy of it (the first call's set-up is not a cell's training time).
+
+    Args:
+        modules: the models by name, freshly initialised.
+        optimizers: each model's optimiser.
+        x: (sequences, steps, features) the training sequences.
+        y: (sequences,) their targets.
+        score: a model's validation value (untimed).
+        reached: whether a validation value meets the target.
+        batch: sequences per training step.
+        chunk: training steps between two validations.
+        max_steps: the cap on training steps.
+        seed: the batch order's seed.
+
+    Returns:
+        Per model, its ``Reach``.
+    """
+    orders = {name: torch.Generator().manual_seed(seed) for name in modules}
+    queues: dict[str, list[Tensor]] = {name: [] for name in modules}
+    seconds, steps = dict.fromkeys(modules, 0.0), dict.fromkeys(modules, 0)
+    done: dict[str, bool] = {}
+
+    def next_batch(name: str) -> Tensor:
+        if not queues[name]:
+            queues[name] = list(torch.randperm(len(x), generator=orders[name]).split(batch))
+        return queues[name].pop(0)
+
+    def train_chunk(name: str) -> None:
+        module, optimizer = modules[name], optimizers[name]
+        module.train()
+        rows = [next_batch(name) for _ in range(min(chunk, max_steps - steps[name]))]
+        start = time.perf_counter()
+        for row in rows:
+            optimizer.zero_grad(set_to_none=True)
+            logits = module(x[row])
+            loss = module.loss_fn(logits, y[row].to(logits.dtype) if logits.dim() == 1 else y[row])
+            loss.backward()
+            optimizer.step()
+        seconds[name] += time.perf_counter() - start
+        steps[name] += len(rows)
+        module.eval()
+        if reached(score(module)):
+            done[name] = True
+        elif steps[name] >= max_steps:
+            done[name] = False
+
+    for module in modules.values():  # warm the kernels up, untimed, on a copy: the models stay untouched
+        copy.deepcopy(module)(x[:batch]).sum().backward()
+    names, index = list(modules), 0
+    while len(done) < len(names):
+        for name in names if index % 2 == 0 else reversed(names):
+            if name not in done:
+                train_chunk(name)
+        index += 1
+    return {name: Reach(seconds[name], steps[name], done[name]) for name in names}
 
 
 def streaming_rounds(scorers: Mapping[str, StreamingScorer], events: Tensor, per_round: int,

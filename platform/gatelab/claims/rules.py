@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,16 @@ from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import TrialState, create_trial
 from torch import nn
 from torchmetrics import MetricCollection
-from torchmetrics.functional.classification import binary_calibration_error, binary_precision_at_fixed_recall
+from torchmetrics.functional.classification import (binary_calibration_error, binary_precision_at_fixed_recall,
+                                                    multiclass_precision_at_fixed_recall)
 
 from gatelab.claims.config import RuleText
 from gatelab.claims.evidence import (Effect, Finding, bootstrap_effect, exact_ratio, judge, log_ratio_effect,
                                      paired_effect, round_ratio_effect)
 from gatelab.claims.lab import Lab, Outcome, SweepSpec
-from gatelab.claims.measure import equal_parameter_size, parameters, streaming_rounds, training_rounds
+from gatelab.claims.measure import (equal_parameter_size, parameters, seconds_to_target, streaming_rounds,
+                                    training_rounds)
+from gatelab.errors import ConfigError
 from gatelab.models import ModelConfig, SequenceModel
 from gatelab.settings import OptimConfig
 from gatelab.stats import mean_interval
@@ -33,7 +36,7 @@ from gatelab.tracking.model_registry import load_saved_model
 from gatelab.tracking.serving import run_classifier
 from gatelab.training.config import build_parser, instantiate_run
 from gatelab.training.costs import macs_per_sequence
-from gatelab.training.module import SequenceClassifier
+from gatelab.training.module import SequenceClassifier, make_optimizer
 from gatelab.training.streaming import StreamingScorer
 
 __all__ = ["RULES", "Rule", "RuleContext"]
@@ -87,17 +90,27 @@ def _runs(outcomes: Sequence[Outcome]) -> list[str]:
 
 # R1: long sequences ------------------------------------------------------------------------------------------
 
-def plan_r1(lengths: Sequence[int], lm_bptt: Sequence[int]) -> list[SweepSpec]:
-    return ([SweepSpec.of("synthetic", {"data.init_args.length": length}) for length in lengths]
-            + [SweepSpec.of("lm", {"data.init_args.bptt": bptt}) for bptt in lm_bptt])
+def _r1_legs(lengths: Sequence[int], lm_bptt: Sequence[int],
+             ecg_context_beats: Sequence[int]) -> list[tuple[str, str, Sequence[int], str]]:
+    """R1's legs: task, the config key that sets the length, its values, and the length in words."""
+    return [("synthetic", "data.init_args.length", lengths, "delayed recall of step 0, length"),
+            ("lm", "data.init_args.bptt", lm_bptt, "Tiny Shakespeare characters, TBPTT window"),
+            ("physio", "data.init_args.context_beats", ecg_context_beats,
+             "MIT-BIH inter-patient beats with their rhythm (a step per beat), beats on each side")]
 
 
-def r1(lab: RuleContext, lengths: Sequence[int], lm_bptt: Sequence[int]) -> list[Finding]:
-    """LSTM's advantage from the shortest to the longest length: delayed recall (lengths), character LM (TBPTT)."""
+def plan_r1(lengths: Sequence[int], lm_bptt: Sequence[int], ecg_context_beats: Sequence[int]) -> list[SweepSpec]:
+    return [SweepSpec.of(task, {key: size}) for task, key, sizes, _ in _r1_legs(lengths, lm_bptt, ecg_context_beats)
+            for size in sizes]
+
+
+def r1(lab: RuleContext, lengths: Sequence[int], lm_bptt: Sequence[int],
+       ecg_context_beats: Sequence[int]) -> list[Finding]:
+    """LSTM's advantage from the shortest to the longest length: delayed recall (lengths), character LM (TBPTT),
+    ECG beats in a context of ``2k + 1`` beats (``k`` in ``ecg_context_beats``); a leg with fewer than two sizes
+    is not run."""
     findings = []
-    legs = (("synthetic", "data.init_args.length", lengths, "delayed recall of step 0, length"),
-            ("lm", "data.init_args.bptt", lm_bptt, "Tiny Shakespeare characters, TBPTT window"))
-    for task, key, sizes, what in legs:
+    for task, key, sizes, what in _r1_legs(lengths, lm_bptt, ecg_context_beats):
         if len(sizes) < 2:
             continue
         outcomes = [lab.lab.sweep(SweepSpec.of(task, {key: size})) for size in sizes]
@@ -115,31 +128,63 @@ def r1(lab: RuleContext, lengths: Sequence[int], lm_bptt: Sequence[int]) -> list
 
 # R2: precision-critical --------------------------------------------------------------------------------------
 
-def plan_r2(recall: float, bins: int) -> list[SweepSpec]:
-    return [SweepSpec.of("fraud")]
+R2_TASKS = ("fraud", "physio")
 
 
-def _test_scores(lab: RuleContext, outcome: Outcome) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor]:
-    """Each cell's saved models' test probabilities (per selection seed), and the test labels."""
+def plan_r2(recall: float, bins: int, tasks: Sequence[str], ecg_classes: Sequence[str]) -> list[SweepSpec]:
+    unknown = sorted(set(tasks) - set(R2_TASKS))
+    if unknown:
+        raise ConfigError(f"R2 tasks: {unknown} have no R2 experiment; give some of {list(R2_TASKS)} in "
+                          "configs/claims.yaml.")
+    return [SweepSpec.of(task) for task in tasks]
+
+
+def _test_scores(lab: RuleContext, outcome: Outcome) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor, Any]:
+    """Each cell's saved models' test probabilities (per selection seed: (examples,) for a binary task, else
+    (examples, classes)), the test labels, and the sweep's DataModule."""
     run_cfg = instantiate_run(build_parser(), outcome.cfg)
     run_cfg.data.prepare_data()
     run_cfg.data.setup("test")
     batches = list(run_cfg.data.test_dataloader())
-    x, y = torch.cat([batch["x"] for batch in batches]), torch.cat([batch["y"] for batch in batches])
     scores = {}
     for cell in CELLS:
         scores[cell] = []
         for run_id in outcome.cell(cell)["seed_runs"]:
             model, _ = load_saved_model(lab.lab.tracker, run_id)
             with torch.inference_mode():
-                scores[cell].append(torch.cat([model(part) for part in x.split(4096)]).reshape(-1))
-    return scores, y
+                scores[cell].append(torch.cat([model(batch["x"]) for batch in batches]))
+    return scores, torch.cat([batch["y"] for batch in batches]), run_cfg.data
 
 
-def r2(lab: RuleContext, recall: float, bins: int) -> list[Finding]:
+def _ecg_precision(lab: RuleContext, sensitivity: float, classes: Sequence[str]) -> list[Finding]:
+    """Per class, one-vs-rest positive predictivity (+P) at ``sensitivity`` (Se) on the physio sweep's test
+    records (DS2), LSTM minus GRU per selection seed."""
+    outcome = lab.lab.sweep(SweepSpec.of("physio"))
+    scores, labels, data = _test_scores(lab, outcome)
+    missing = [name for name in classes if name not in data.classes]
+    if missing:
+        raise ConfigError(f"R2 ecg_classes: {missing} are not classes of the physio sweep ({list(data.classes)}); "
+                          "name some of them in configs/claims.yaml.")
+    findings = []
+    for name in classes:
+        index = data.classes.index(name)
+        found = {cell: [float(multiclass_precision_at_fixed_recall(p, labels, len(data.classes), sensitivity)[0][index])
+                        for p in values] for cell, values in scores.items()}
+        for cell in CELLS:
+            for step, value in enumerate(found[cell]):
+                lab.log({f"{cell}.test_ppv_{name}_at_se_{sensitivity:g}": value}, step)
+        findings.append(lab.finding(
+            "R2", f"physio: {name} +P at {sensitivity:.0%} Se (one-vs-rest, DS2 test records), LSTM minus GRU",
+            lab.paired(np.subtract(found["lstm"], found["gru"]).tolist()), outcome.runs,
+            f"LSTM {_interval_text(found['lstm'], lab.confidence)}, GRU {_interval_text(found['gru'], lab.confidence)}; "
+            f"{int((labels == index).sum()):,} {name} beats of {len(labels):,}"))
+    return findings
+
+
+def _fraud_precision(lab: RuleContext, recall: float, bins: int) -> list[Finding]:
     """Precision at a fixed recall, card precision@k and calibration error on fraud's test split, per seed."""
     outcome = lab.lab.sweep(SweepSpec.of("fraud"))
-    scores, labels = _test_scores(lab, outcome)
+    scores, labels, _ = _test_scores(lab, outcome)
     precision = {cell: [float(binary_precision_at_fixed_recall(p, labels, min_recall=recall)[0]) for p in values]
                  for cell, values in scores.items()}
     calibration = {cell: [float(binary_calibration_error(p, labels, n_bins=bins)) for p in values]
@@ -153,7 +198,7 @@ def r2(lab: RuleContext, recall: float, bins: int) -> list[Finding]:
         lab.finding("R2", f"fraud: precision at {recall:.0%} recall, LSTM minus GRU",
                     lab.paired(np.subtract(precision["lstm"], precision["gru"]).tolist()), runs,
                     f"LSTM {_interval_text(precision['lstm'], lab.confidence)}, GRU "
-                    f"{_interval_text(precision['gru'], lab.confidence)}; ECG (S and V +P at 80% Se) not run"),
+                    f"{_interval_text(precision['gru'], lab.confidence)}"),
         lab.finding("R2", f"fraud: {card.removeprefix('test/')}, LSTM minus GRU", lab.paired(outcome.advantage(card)),
                     runs),
         lab.finding("R2", f"fraud: expected calibration error ({bins} bins), GRU minus LSTM (positive: LSTM "
@@ -163,16 +208,75 @@ def r2(lab: RuleContext, recall: float, bins: int) -> list[Finding]:
     ]
 
 
+def r2(lab: RuleContext, recall: float, bins: int, tasks: Sequence[str], ecg_classes: Sequence[str]) -> list[Finding]:
+    """Fraud (in ``tasks``): precision at a fixed recall, card precision@k and calibration error on the test split;
+    physio (in ``tasks``): each of ``ecg_classes``' +P at Se = ``recall``; LSTM minus GRU per seed."""
+    plan_r2(recall, bins, tasks, ecg_classes)
+    return ((_fraud_precision(lab, recall, bins) if "fraud" in tasks else [])
+            + (_ecg_precision(lab, recall, ecg_classes) if "physio" in tasks else []))
+
+
 # R3: resources -----------------------------------------------------------------------------------------------
 
 def plan_r3(**settings: Any) -> list[SweepSpec]:
     return []
 
 
+def _tensors(loader: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """A loader's whole split as one tensor of sequences and one of targets."""
+    batches = list(loader)
+    return torch.cat([batch["x"] for batch in batches]), torch.cat([batch["y"] for batch in batches])
+
+
+def _time_to_target(lab: RuleContext, hidden_size: int, length: int, value: float, lr: float, batch: int, chunk: int,
+                    max_steps: int, seeds: int) -> Finding:
+    """Training seconds until the validation objective reaches ``value`` on delayed recall (the budget's synthetic
+    data at ``length``), GRU / LSTM at equal hidden size, trained side by side (``seconds_to_target``) once per seed."""
+    run_cfg = instantiate_run(build_parser(), lab.lab.config(SweepSpec.of("synthetic", {"data.init_args.length": length})))
+    data = run_cfg.data
+    data.prepare_data()
+    data.setup("fit")
+    x, y = _tensors(data.train_dataloader())
+    val_x, val_y = _tensors(data.val_dataloader())
+    metrics, key = data.make_metrics(), data.objective.removeprefix("val/")
+
+    def score(module: SequenceClassifier) -> float:
+        metrics.reset()
+        with torch.inference_mode():
+            metrics.update(module.score(val_x), val_y)
+        return float(metrics.compute()[key])
+
+    def reached(found: float) -> bool:
+        return found >= value if data.direction == "maximize" else found <= value
+
+    optim = replace(run_cfg.optim, lr=lr)
+    reaches = []
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        modules = {cell: SequenceClassifier(data.input_size, data.output_size,
+                                            replace(run_cfg.model, cell=cell, hidden_size=hidden_size), optim,
+                                            data.make_loss(), MetricCollection({})) for cell in CELLS}
+        optimizers = {cell: make_optimizer(module.parameters(), optim) for cell, module in modules.items()}
+        reaches.append(seconds_to_target(modules, optimizers, x, y, score, reached, batch, chunk, max_steps, seed))
+        lab.log({f"{cell}.seconds_to_target": found.seconds for cell, found in reaches[-1].items()}, seed)
+    capped = ", ".join(f"{cell.upper()} {sum(not found[cell].reached for found in reaches)} of {seeds}" for cell in CELLS)
+    per_seed = ", ".join(f"{found['lstm'].seconds:.3g}/{found['gru'].seconds:.3g} ({found['lstm'].steps}/"
+                         f"{found['gru'].steps} steps)" for found in reaches)
+    return lab.finding("R3", f"synthetic delayed recall (length {length}, hidden {hidden_size}, lr {lr:g}, batch "
+                             f"{batch}): training seconds until {data.objective} reaches {value:g}, GRU / LSTM",
+                       log_ratio_effect([found["gru"].seconds / found["lstm"].seconds for found in reaches],
+                                        lab.confidence, lab.power, "seeds"), [],
+                       f"seconds (steps) per seed LSTM/GRU: {per_seed}; validated every {chunk} steps, untimed; not "
+                       f"reached within {max_steps:,} steps (counted at the cap, so its time is a lower bound): "
+                       f"{capped}")
+
+
 def r3(lab: RuleContext, input_size: int, hidden_size: int, length: int, batch_sizes: Sequence[int], steps: int,
-       rounds: int) -> list[Finding]:
+       rounds: int, target_length: int, target_value: float, target_lr: float, target_batch: int, target_chunk: int,
+       target_max_steps: int, target_seeds: int) -> list[Finding]:
     """Training step time and peak memory, GRU over LSTM, at equal hidden size and at equal parameters;
-    parameters and multiply-accumulates counted."""
+    parameters and multiply-accumulates counted; training seconds to a target validation value (``target_*``,
+    ``_time_to_target``) at ``hidden_size``."""
     lstm = ModelConfig(cell="lstm", hidden_size=hidden_size)
     target = parameters(SequenceModel(input_size, 1, lstm))
     matched = equal_parameter_size("gru", target, input_size, 1)
@@ -197,6 +301,8 @@ def r3(lab: RuleContext, input_size: int, hidden_size: int, length: int, batch_s
                                           f"{counts['gru_equal_params'][0]:,} vs {target:,}): training step time GRU / LSTM",
                                     round_ratio_effect(seconds["gru_equal_params"], seconds["lstm"], lab.confidence),
                                     []))
+    findings.append(_time_to_target(lab, hidden_size, target_length, target_value, target_lr, target_batch,
+                                    target_chunk, target_max_steps, target_seeds))
     findings.append(lab.finding("R3", f"batch {batch_sizes[-1]}, equal hidden size: peak memory of training GRU / LSTM "
                                       "(CPU: process resident set, interpreter included)",
                                 round_ratio_effect(memory_rounds["gru"], memory_rounds["lstm"], lab.confidence), []))
@@ -212,12 +318,18 @@ def r3(lab: RuleContext, input_size: int, hidden_size: int, length: int, batch_s
 
 # R4: data size -----------------------------------------------------------------------------------------------
 
-def _fraction_spec(fraction: float) -> SweepSpec:
-    return SweepSpec.of("fraud", {} if fraction == 1.0 else {"data.init_args.card_fraction": fraction})
+#: R4's learning curves: per task, the DataModule key that trains on a fraction, and what is counted.
+R4_LEGS = {"fraud": ("data.init_args.card_fraction", "the cards"),
+           "physio": ("data.init_args.record_fraction", "the DS1 training records")}
 
 
-def plan_r4(card_fractions: Sequence[float]) -> list[SweepSpec]:
-    return [_fraction_spec(fraction) for fraction in card_fractions]
+def _fraction_spec(task: str, fraction: float) -> SweepSpec:
+    return SweepSpec.of(task, {} if fraction == 1.0 else {R4_LEGS[task][0]: fraction})
+
+
+def plan_r4(card_fractions: Sequence[float], ecg_record_fractions: Sequence[float]) -> list[SweepSpec]:
+    return ([_fraction_spec("fraud", fraction) for fraction in card_fractions]
+            + [_fraction_spec("physio", fraction) for fraction in ecg_record_fractions])
 
 
 def _generalisation_gap(lab: RuleContext, outcome: Outcome, cell: str) -> float:
@@ -229,25 +341,35 @@ def _generalisation_gap(lab: RuleContext, outcome: Outcome, cell: str) -> float:
     return float(np.mean(gaps))
 
 
-def r4(lab: RuleContext, card_fractions: Sequence[float]) -> list[Finding]:
-    """GRU minus LSTM on fraud trained on growing fractions of the cards, and the generalisation gap per size."""
-    outcomes = [lab.lab.sweep(_fraction_spec(fraction)) for fraction in card_fractions]
+def _learning_curve(lab: RuleContext, task: str, fractions: Sequence[float]) -> list[Finding]:
+    """GRU minus LSTM on ``task`` trained on growing ``fractions`` of its training data, and the generalisation gap
+    per size."""
+    what = R4_LEGS[task][1]
+    outcomes = [lab.lab.sweep(_fraction_spec(task, fraction)) for fraction in fractions]
     advantages = [outcome.advantage(better="gru", worse="lstm") for outcome in outcomes]
     gaps = {}
-    for fraction, outcome in zip(card_fractions, outcomes, strict=True):
+    for fraction, outcome in zip(fractions, outcomes, strict=True):
         for cell in CELLS:
             gaps[cell, fraction] = _generalisation_gap(lab, outcome, cell)
-            lab.log({f"{cell}.generalisation_gap.cards_{fraction:g}": gaps[cell, fraction]})
+            lab.log({f"{task}.{cell}.generalisation_gap.{fraction:g}": gaps[cell, fraction]})
     per_size = "; ".join(f"{fraction:.0%}: GRU-LSTM {_interval_text(values, lab.confidence)}, gap (test minus train "
                          f"loss) LSTM {gaps['lstm', fraction]:.3g}, GRU {gaps['gru', fraction]:.3g}"
-                         for fraction, values in zip(card_fractions, advantages, strict=True))
+                         for fraction, values in zip(fractions, advantages, strict=True))
     runs = _runs(outcomes)
-    smallest, largest = card_fractions[0], card_fractions[-1]
+    smallest, largest = fractions[0], fractions[-1]
     shrink = [small - large for small, large in zip(advantages[0], advantages[-1], strict=True)]
-    return [lab.finding("R4", f"fraud: GRU minus LSTM ({outcomes[0].metric}) trained on {smallest:.0%} of the cards",
+    return [lab.finding("R4", f"{task}: GRU minus LSTM ({outcomes[0].metric}) trained on {smallest:.0%} of {what}",
                         lab.paired(advantages[0]), runs, per_size),
-            lab.finding("R4", f"fraud: GRU's advantage at {smallest:.0%} of the cards minus at {largest:.0%}",
+            lab.finding("R4", f"{task}: GRU's advantage at {smallest:.0%} of {what} minus at {largest:.0%}",
                         lab.paired(shrink), runs)]
+
+
+def r4(lab: RuleContext, card_fractions: Sequence[float], ecg_record_fractions: Sequence[float]) -> list[Finding]:
+    """Learning curves, GRU minus LSTM: fraud on ``card_fractions`` of the cards, ECG on ``ecg_record_fractions`` of
+    the DS1 training records (``record_fraction``); a leg with fewer than two fractions is not run."""
+    legs = (("fraud", card_fractions), ("physio", ecg_record_fractions))
+    return [finding for task, fractions in legs if len(fractions) >= 2
+            for finding in _learning_curve(lab, task, fractions)]
 
 
 # R5: latency -------------------------------------------------------------------------------------------------
@@ -290,7 +412,7 @@ def r5(lab: RuleContext, events: int, rounds: int) -> list[Finding]:
 # R6: prototyping ---------------------------------------------------------------------------------------------
 
 def plan_r6(share: float, card_fractions: Sequence[float]) -> list[SweepSpec]:
-    return plan_r4(card_fractions)
+    return plan_r4(card_fractions, [])
 
 
 def time_to_share(study: optuna.Study, share: float) -> float:
