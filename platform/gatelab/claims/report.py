@@ -44,6 +44,11 @@ def _short(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _how(finding: Finding) -> str:
+    """A finding's notes, then how its interval was computed (alone when it has no notes)."""
+    return f"{finding.notes} ({finding.effect.method})" if finding.notes else finding.effect.method
+
+
 def _verdict_text(finding: Finding) -> str:
     if finding.verdict == NO_DIFFERENCE:
         return f"{finding.verdict} (smallest detectable: {finding.effect.detectable:.3g})"
@@ -95,7 +100,7 @@ class ClaimsReport:
         lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in self.rows()]
         rules = [f"- **{rule}** {text.rule} ({text.source}). Effect: {text.effect}; the rule predicts it "
                  f"{text.predicts} its null." for rule, text in self.texts.items() if rule in self.findings]
-        notes = [f"- {finding.rule}, {finding.experiment}: {finding.notes} ({finding.effect.method})"
+        notes = [f"- {finding.rule}, {finding.experiment}: {_how(finding)}"
                  for findings in self.findings.values() for finding in findings]
         return "\n".join([
             f"### gatelab claims: budget `{self.budget.name}` ({self.budget.about})",
@@ -141,8 +146,7 @@ class ClaimsReport:
             text = self.texts[rule]
             body.append(f"<h2>{rule}: {html.escape(text.rule)}</h2><p>{html.escape(text.source)}. Effect: "
                         f"{html.escape(text.effect)}.</p>")
-            body += [f"<p>{html.escape(finding.experiment)}: {html.escape(finding.notes)} "
-                     f"({html.escape(finding.effect.method)})</p>" for finding in findings]
+            body += [f"<p>{html.escape(finding.experiment)}: {html.escape(_how(finding))}</p>" for finding in findings]
             if rule in self.figures:
                 data = base64.b64encode(self.figures[rule]).decode()
                 body.append(f"<figure><img alt='{rule}' src='data:image/png;base64,{data}'></figure>")
