@@ -101,10 +101,11 @@ mlflow-server: $(STAMP)
 	$(BIN)/gatelab ui --host $(HOST) --port $(PORT)
 
 # TEST_WORKERS: test processes side by side (pytest-xdist), one PyTorch thread each, so that two of them
-# do not oversubscribe two cores (torch's spinning threads then slow each step several times).
+# do not oversubscribe two cores (torch's spinning threads then slow each step several times); the tests of
+# the shared tiny sweep run in one of them (--dist loadgroup, tests/conftest.py), so it is built once.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS) --dist loadgroup
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
 bench: $(STAMP)

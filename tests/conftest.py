@@ -78,10 +78,13 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under ``tests/e2e/`` runs the real command line: mark it ``e2e`` (``pytest -m e2e`` selects them)."""
+    """Every test under ``tests/e2e/`` runs the real command line: mark it ``e2e`` (``pytest -m e2e`` selects them).
+    The tests of the shared ``tiny_sweep`` go to one xdist worker (``--dist loadgroup``), so it is built once."""
     for item in items:
         if E2E in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+        if "tiny_sweep" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_sweep"))
 
 
 def data_root() -> Path:
