@@ -8,6 +8,7 @@ from torch import nn
 
 from gatelab.models import CELLS, FORWARD_ONLY, ModelConfig, SequenceModel, detach_state, map_state
 from gatelab.errors import ConfigError
+from gatelab.training.costs import macs_per_sequence
 
 
 # Every cell both ways, except the forwards-only cells read backwards (their rejection: test_mincells.py).
@@ -44,6 +45,22 @@ def test_carried_state_matches_one_pass(cell: str) -> None:
     first, state = model(x[:, :4])
     second, _ = model(x[:, 4:], detach_state(state))
     torch.testing.assert_close(torch.cat([first, second], dim=1), whole)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_head_hidden_layer_sits_between_the_cell_and_the_output(cell: str) -> None:
+    plain = SequenceModel(5, 1, ModelConfig(cell=cell, hidden_size=6))
+    layered = SequenceModel(5, 1, ModelConfig(cell=cell, hidden_size=6, head_hidden_size=11))
+    count = lambda model: sum(p.numel() for p in model.parameters())
+    assert count(layered) - count(plain) == (6 * 11 + 11) + (11 * 1 + 1) - (6 * 1 + 1)
+    assert isinstance(plain.head_hidden, nn.Identity)
+    x = torch.randn(3, 4, 5)
+    assert layered(x)[0].shape == (3, 4, 1)
+    assert macs_per_sequence(layered, x[:1]) - macs_per_sequence(plain, x[:1]) == 4 * (6 * 11 + 11 - 6)
+    with torch.no_grad():  # a ReLU layer: with a negative bias and no weights, every output is the head's bias
+        layered.head_hidden[0].weight.zero_()
+        layered.head_hidden[0].bias.fill_(-1.0)
+        torch.testing.assert_close(layered(x)[0], layered.head.bias.expand(3, 4, 1))
 
 
 def test_detach_and_map_state_handle_tuples_and_tensors() -> None:
