@@ -63,12 +63,14 @@ def wait_for_owners(storage: optuna.storages.BaseStorage, count: int, process: s
 
 def check_finished_sweep(storage: optuna.storages.BaseStorage, client: MlflowClient, budget: int,
                          killed: list[FrozenTrial]) -> None:
-    """Each cell met its budget exactly, killed trials ended FAIL and were retried with the same
-    hyperparameters, and MLflow has one ended run per counted trial and no run left RUNNING."""
+    """Each cell met its budget exactly with configurations of its own (no worker repeated another's), killed
+    trials ended FAIL and were retried with the same hyperparameters, and MLflow has one ended run per counted
+    trial and no run left RUNNING."""
     all_trials = studies(storage)
     assert len(all_trials) == 2
     for name, trials in all_trials.items():
-        assert sum(map(counts_towards_budget, trials)) == budget, name
+        counted = [trial for trial in trials if counts_towards_budget(trial)]
+        assert len(counted) == len({tuple(sorted(trial.params.items())) for trial in counted}) == budget, name
         assert not [trial for trial in trials if trial.state in (TrialState.RUNNING, TrialState.WAITING)], name
         for trial in trials:
             if trial.state == TrialState.FAIL:

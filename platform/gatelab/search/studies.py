@@ -1,17 +1,20 @@
-"""A cell's study: created with the sweep's sampler and pruner, and what counts towards its budget."""
+"""A cell's study: created with the sweep's sampler and pruner, its trials asked slot by slot, and what counts towards
+its budget."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from gatelab.errors import ConfigError
 from gatelab.settings import SweepConfig
 
-__all__ = ["PARENT_RUN_ATTR", "TRACKING_URI_ATTR", "budget_status", "check_tracking_store", "counts_towards_budget",
-           "open_study", "study_name"]
+__all__ = ["PARENT_RUN_ATTR", "TRACKING_URI_ATTR", "SlotSampler", "ask_slot", "budget_status", "check_tracking_store",
+           "counts_towards_budget", "open_study", "study_name"]
 
 #: The study's user attribute naming the sweep's MLflow parent run.
 PARENT_RUN_ATTR = "mlflow_parent_run"
@@ -48,24 +51,84 @@ def check_tracking_store(storage: optuna.storages.BaseStorage, task: str, sweep:
                 "--storage to start the sweep afresh with its runs in the new store.")
 
 
+class SlotSampler(optuna.samplers.BaseSampler):
+    """Optuna's TPE sampler (Bergstra et al. 2011), each trial slot of a cell drawn from a seed of its own.
+
+    A seeded sampler draws from one random stream per process: every worker of a sweep, and a sweep resumed
+    after Ctrl-C, would start that stream again and repeat the first configurations. Here a cell's slot ``k``
+    (its ``k``-th trial that counts towards the budget) samples with the seed ``SeedSequence([seed, k])``,
+    whichever process claims it: workers do not repeat one another's draws, a resumed sweep does not repeat
+    the configurations it has tried (an interrupted slot is drawn again), and both cells' random startup
+    trials are the same configurations slot by slot.
+
+    Args:
+        seed: the sweep's sampler seed.
+        settings: the TPE options (``startup_trials``, ``ei_candidates``, ``multivariate``).
+    """
+
+    def __init__(self, seed: int, settings: SweepConfig) -> None:
+        self.seed, self.settings = seed, settings
+        self._tpe = self._sampler(0)
+
+    def _sampler(self, slot: int) -> optuna.samplers.TPESampler:
+        seed = int(np.random.SeedSequence([self.seed % 2**64, slot]).generate_state(1)[0])
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=self.settings.startup_trials, n_ei_candidates=self.settings.ei_candidates,
+            multivariate=self.settings.multivariate, group=False, constant_liar=True)
+
+    def start_slot(self, slot: int) -> None:
+        """Draw the next trial as slot ``slot`` (call it before ``study.ask()``, under the sweep's lock)."""
+        self._tpe = self._sampler(slot)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return self._tpe.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, object]:
+        return self._tpe.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> object:
+        return self._tpe.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._tpe.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: list[float] | None) -> None:
+        self._tpe.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._tpe.reseed_rng()
+
+
 def open_study(storage: optuna.storages.BaseStorage, name: str, settings: SweepConfig, seed: int, direction: str,
                parent_run: str, tracking_uri: str) -> optuna.Study:
-    """Create or load one cell's study: a seeded TPE sampler (options set explicitly) and the median pruner.
+    """Create or load one cell's study: the slot-seeded TPE sampler (``SlotSampler``) and the median pruner.
 
     Every cell's study gets the same sampler seed and settings, so the cells' searches differ only by cell.
     """
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=settings.startup_trials, n_ei_candidates=settings.ei_candidates,
-        multivariate=settings.multivariate, group=False, constant_liar=True,
-    )
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=settings.pruner_startup_trials,
                                           n_warmup_steps=settings.pruner_warmup_epochs)
               if settings.prune else optuna.pruners.NopPruner())
-    study = optuna.create_study(storage=storage, study_name=name, sampler=sampler, pruner=pruner, direction=direction,
-                                load_if_exists=True)
+    study = optuna.create_study(storage=storage, study_name=name, sampler=SlotSampler(seed, settings), pruner=pruner,
+                                direction=direction, load_if_exists=True)
     study.set_user_attr(PARENT_RUN_ATTR, parent_run)
     study.set_user_attr(TRACKING_URI_ATTR, tracking_uri)
     return study
+
+
+def ask_slot(study: optuna.Study, slot: int) -> optuna.Trial:
+    """A new trial of ``study`` drawn as the cell's slot ``slot``.
+
+    Raises:
+        TypeError: the study was not opened by ``open_study`` (its sampler is not a ``SlotSampler``).
+    """
+    sampler = study.sampler
+    if not isinstance(sampler, SlotSampler):
+        raise TypeError(f"study {study.study_name}: open it with open_study (its sampler is {type(sampler).__name__})")
+    sampler.start_slot(slot)
+    return study.ask()
 
 
 def counts_towards_budget(trial: FrozenTrial) -> bool:

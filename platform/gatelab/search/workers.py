@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from gatelab.search.storage import OWNER_ATTR, StudyStore, owner_token
-from gatelab.search.studies import budget_status
+from gatelab.search.studies import ask_slot, budget_status
 from gatelab.training.module import DivergedError
 
 __all__ = ["SharedSearch", "Worker"]
@@ -95,7 +95,7 @@ class Worker:
             if not open_cells:
                 return None
             cell = min(open_cells, key=held.__getitem__)
-            trial = search.studies[cell].ask()
+            trial = ask_slot(search.studies[cell], held[cell])
             alive = contextlib.ExitStack()
             alive.enter_context(search.store.keepalive(trial._trial_id))
             trial.set_user_attr(OWNER_ATTR, self.owner)
