@@ -13,7 +13,7 @@ from conftest import data_root
 from gatelab.errors import ConfigError, DataError
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, aami_labels
 from tasks.physio.database import lead_columns, read_record
@@ -50,6 +50,20 @@ def test_the_preset_folds_hold_every_class_and_no_test_record() -> None:
                                 for record in fold])
         counts = dict(zip(AAMI_CLASSES, np.bincount(codes[codes >= 0], minlength=len(AAMI_CLASSES)).tolist()))
         assert min(counts[cls] for cls in ("N", "S", "V", "F")) >= 14, (k, counts)
+
+
+@pytest.mark.parametrize("context_beats", [None, 2])
+def test_the_preset_searches_the_layout_and_every_choice_reaches_the_data(context_beats: int | None) -> None:
+    parser = build_parser()
+    cfg = load_config("physio", ["inter-patient-context"])
+    choices = {param.name: param.choices for param in cfg.search_space if param.type == "categorical"}
+    assert choices["data.init_args.context_beats"] == [None, 2]
+    for record_rr in choices["data.init_args.record_rr"]:
+        for imbalance in choices["data.init_args.imbalance"]:
+            values = {"data.init_args.context_beats": context_beats, "data.init_args.record_rr": record_rr,
+                      "data.init_args.imbalance": imbalance}
+            data = instantiate_run(parser, with_overrides(parser, cfg, values)).data
+            assert (data.context_beats, data.record_rr, data.imbalance) == (context_beats, record_rr, imbalance)
 
 
 def test_each_fold_validates_on_its_records(tmp_path: Path) -> None:
