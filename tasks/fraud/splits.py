@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from jsonargparse import set_parsing_settings
 
 from gatelab.errors import ConfigError, DataError
 from tasks.fraud.schema import CARD, LABEL, TIME
@@ -400,3 +401,8 @@ class PrequentialSplit:
             start, warmup = (_parse_day(self.train_start) + dt.timedelta(days=shift)).isoformat(), self.warmup_days
         return TimeSplit(train_start=start, warmup_days=warmup, train_days=self.train_days, delay_days=self.delay_days,
                          test_gap_days=0, remove_known_compromised=self.remove_known_compromised, **layout)
+
+
+# `split` is either dataclass: written with its class_path, so that a saved config (a worker's copy, a champion's
+# config.yaml) reads back as the split it was, not as init args of the task's default TimeSplit.
+set_parsing_settings(subclasses_enabled=[TimeSplit, PrequentialSplit])

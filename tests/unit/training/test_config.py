@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import is_dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,23 @@ def test_every_shipped_config_loads_and_instantiates(task: str) -> None:
     assert run.task == task
     assert cfg.search_space, "a task config needs a search space"
     assert set(cfg.sweep.cells) >= {"lstm", "gru"}
+
+
+@pytest.mark.parametrize(("task", "preset"), [(task, preset.stem) for task in list_tasks()
+                                               for preset in [Path(task), *sorted((configs_dir() / task).glob("*.yaml"))]])
+def test_a_saved_config_reads_back_as_the_same_run(tmp_path: Path, task: str, preset: str) -> None:
+    """Workers, Slurm jobs, `make serve` and `make report` read the config a sweep saved (``parser.dump``)."""
+    parser = build_parser()
+    cfg = load_config(task, [] if preset == task else [preset])
+    saved = tmp_path / "saved.yaml"
+    saved.write_text(parser.dump(cfg))
+    again = load_config(task, [saved])
+    assert parser.dump(again) == saved.read_text()
+    first, second = instantiate_run(parser, cfg), instantiate_run(parser, again)
+    assert type(second.data) is type(first.data) and vars(second.data).keys() == vars(first.data).keys()
+    for name, value in vars(first.data).items():
+        if is_dataclass(value):  # the splits, preprocessing settings and the like
+            assert getattr(second.data, name) == value, name
 
 
 def test_the_fraud_task_exists() -> None:
