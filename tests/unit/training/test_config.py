@@ -20,12 +20,14 @@ def test_every_shipped_config_loads_and_instantiates(task: str) -> None:
     assert set(cfg.sweep.cells) >= {"lstm", "gru"}
 
 
-@pytest.mark.parametrize(("task", "preset"), [(task, preset.stem) for task in list_tasks()
-                                               for preset in [Path(task), *sorted((configs_dir() / task).glob("*.yaml"))]])
-def test_a_saved_config_reads_back_as_the_same_run(tmp_path: Path, task: str, preset: str) -> None:
-    """Workers, Slurm jobs, `make serve` and `make report` read the config a sweep saved (``parser.dump``)."""
+@pytest.mark.parametrize(("task", "preset"), [(task, preset) for task in list_tasks()
+                                               for preset in [None, *sorted(path.stem for path in
+                                                                            (configs_dir() / task).glob("*.yaml"))]])
+def test_a_saved_config_reads_back_as_the_same_run(tmp_path: Path, task: str, preset: str | None) -> None:
+    """Workers, Slurm jobs, `make serve` and `make report` read the config a sweep saved (``parser.dump``); None is
+    the task's own config."""
     parser = build_parser()
-    cfg = load_config(task, [] if preset == task else [preset])
+    cfg = load_config(task, [preset] if preset else [])
     saved = tmp_path / "saved.yaml"
     saved.write_text(parser.dump(cfg))
     again = load_config(task, [saved])
