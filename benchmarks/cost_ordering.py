@@ -14,12 +14,12 @@ import subprocess
 import sys
 
 import torch
-from torch import Tensor, nn
-
-from benchmarks.common import Figure
 from gatelab.stats import ratio_interval
 from gatelab.training.costs import side_by_side
 from gatelab.verdict import cheaper_by_margin
+from torch import Tensor, nn
+
+from benchmarks.common import Figure
 
 __all__ = ["cost_ordering"]
 

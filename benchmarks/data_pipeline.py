@@ -8,10 +8,10 @@ from itertools import islice
 from typing import Any
 
 import lightning.pytorch as pl
-
-from benchmarks.common import Figure
 from gatelab.training.config import build_parser, instantiate_run, list_tasks, load_config
 from gatelab.training.train import quiet_lightning
+
+from benchmarks.common import Figure
 
 __all__ = ["data_pipeline"]
 

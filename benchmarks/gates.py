@@ -11,11 +11,11 @@ import sys
 import time
 
 import lightning.pytorch as pl
+from gatelab.training.callbacks import GateTelemetry
+from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config
+from gatelab.training.train import train
 
 from benchmarks.common import Figure, interleave, ratio_figure
-from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config
-from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.train import train
 
 __all__ = ["gate_telemetry_cost"]
 

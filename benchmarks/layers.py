@@ -6,10 +6,10 @@ import statistics
 from collections.abc import Callable
 
 import torch
+from gatelab.models import ModelConfig, SequenceModel
 from torch import nn
 
 from benchmarks.common import Figure, interleave, ratio_figure, time_steps
-from gatelab.models import ModelConfig, SequenceModel
 
 __all__ = ["layer_overhead", "mingru_speed"]
 

@@ -16,12 +16,12 @@ import sys
 import time
 
 import torch
-from torch import Tensor, nn
-
-from benchmarks.common import Figure
 from gatelab.models import CELLS, detach_state
 from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.train import train
+from torch import Tensor, nn
+
+from benchmarks.common import Figure
 
 __all__ = ["PlainRNNModel", "lm_throughput", "measure", "plain_loop_seconds"]
 

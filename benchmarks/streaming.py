@@ -17,15 +17,15 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.module import SequenceClassifier
+from gatelab.training.streaming import StreamingScorer
+from gatelab.training.train import train
 from torch import Tensor
 from torchmetrics.functional.classification import binary_average_precision
 
 from benchmarks.common import Figure, interleave, ratio_figure
 from benchmarks.sweep_costs import QUICK_DATA
-from gatelab.training.config import build_parser, instantiate_run, load_config
-from gatelab.training.module import SequenceClassifier
-from gatelab.training.streaming import StreamingScorer
-from gatelab.training.train import train
 
 __all__ = ["streaming_scoring"]
 

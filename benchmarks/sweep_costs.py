@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import optuna
+from gatelab.pipeline import Sweep
+from gatelab.search.storage import open_store
+from gatelab.tracking.loggers import StepLossLogger
+from gatelab.training.config import build_parser, load_config
 
 from benchmarks.common import Figure
-from gatelab.training.config import build_parser, load_config
-from gatelab.search.storage import open_store
-from gatelab.pipeline import Sweep
-from gatelab.tracking.loggers import StepLossLogger
 
 __all__ = ["sweep_costs"]
 

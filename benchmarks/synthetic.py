@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import torch
+from gatelab.training.loaders import TensorBatches, batch_loader
+from gatelab.training.task import ClassificationDataModule
 from torch import nn
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC
-
-from gatelab.training.loaders import TensorBatches, batch_loader
-from gatelab.training.task import ClassificationDataModule
 
 __all__ = ["SyntheticTask"]
 

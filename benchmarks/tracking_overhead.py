@@ -8,17 +8,16 @@ import time
 from pathlib import Path
 
 import torch
+from gatelab.models import ModelConfig, SequenceModel
+from gatelab.settings import OptimConfig, TrainerConfig
+from gatelab.tracking.client import Tracker
+from gatelab.tracking.loggers import run_loggers
+from gatelab.training.config import RunConfig
+from gatelab.training.train import train
 from torch import nn
 
 from benchmarks.common import Figure, interleave, ratio_figure
 from benchmarks.synthetic import SyntheticTask
-from gatelab.models import ModelConfig, SequenceModel
-from gatelab.settings import TrainerConfig
-from gatelab.training.config import RunConfig
-from gatelab.settings import OptimConfig
-from gatelab.tracking.client import Tracker
-from gatelab.tracking.loggers import run_loggers
-from gatelab.training.train import train
 
 __all__ = ["tracking_overhead"]
 

@@ -12,15 +12,14 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import optuna
+from gatelab.search.studies import counts_towards_budget
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
-
-from gatelab.search.studies import counts_towards_budget
 
 OWNER = "gatelab.worker"
 
@@ -40,7 +39,7 @@ def studies(storage: optuna.storages.BaseStorage) -> dict[str, list[FrozenTrial]
 
 def seconds_since(moment: datetime, now: datetime | None = None) -> float:
     """Seconds from ``moment`` (aware, or naive local time as Optuna's RDB storage keeps it) to ``now``."""
-    return ((now or datetime.now(timezone.utc)) - moment.astimezone(timezone.utc)).total_seconds()
+    return ((now or datetime.now(UTC)) - moment.astimezone(UTC)).total_seconds()
 
 
 def wait_for_owners(storage: optuna.storages.BaseStorage, count: int, process: subprocess.Popen[str],

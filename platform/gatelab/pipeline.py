@@ -46,8 +46,17 @@ from gatelab.tracking.tags import run_tags
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
 from gatelab.training.costs import SideBySide, run_device, side_by_side
 from gatelab.training.task import describe_data_report
-from gatelab.verdict import (COSTS, Verdict, best_trials, budget_warning, cell_result, cost_ratios, decide,
-                             representative, sign)
+from gatelab.verdict import (
+    COSTS,
+    Verdict,
+    best_trials,
+    budget_warning,
+    cell_result,
+    cost_ratios,
+    decide,
+    representative,
+    sign,
+)
 
 __all__ = ["DEFAULT_SEEDS", "REPEAT_SEED_OFFSET", "Sweep", "stored_sweep", "sweep_id"]
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jsonargparse.typing import (NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
-                                 restricted_number_type)
+from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
 __all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
 

@@ -10,15 +10,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
+from gatelab.errors import ConfigError, DataError
+from gatelab.training.loaders import TensorBatches, batch_loader
+from gatelab.training.task import ClassificationDataModule
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
-from gatelab.errors import ConfigError, DataError
-from gatelab.training.loaders import TensorBatches, batch_loader
-from gatelab.training.task import ClassificationDataModule
 from tasks.fraud.features import transaction_features
 from tasks.fraud.metrics import CardPrecisionAtK
 from tasks.fraud.schema import CARD, LABEL, TIME, TRANSACTION_KEY

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, TERMINAL, TIME
 
 __all__ = ["DEFAULT_WINDOWS", "FEATURE_NAMES", "feature_names", "transaction_features"]

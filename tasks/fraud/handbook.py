@@ -34,10 +34,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
-
 from gatelab.errors import DataError
 from gatelab.files import atomic_file, cache_dir, data_dir, data_root
+from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
+
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
 from tasks.fraud.sources import TransactionSource, csv_line, file_sha256, validate_transactions
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
 from tasks.fraud.sources import TransactionSource, validate_transactions
 

@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, REQUIRED, TERMINAL, TIME, TRANSACTION_KEY
 from tasks.fraud.timestamps import TimestampOptions, python_value, read_timestamps
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from gatelab.errors import ConfigError, DataError
 from jsonargparse import set_parsing_settings
 
-from gatelab.errors import ConfigError, DataError
 from tasks.fraud.schema import CARD, LABEL, TIME
 
 __all__ = ["HANDBOOK_SPLIT", "SPLIT_NAMES", "PrequentialSplit", "SplitCounts", "TimeSplit", "check_split_labels",

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.api import guess_datetime_format
-
 from gatelab.errors import ConfigError, DataError
+from pandas.tseries.api import guess_datetime_format
 
 __all__ = ["TimestampOptions", "python_value", "read_timestamps"]
 

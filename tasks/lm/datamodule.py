@@ -7,15 +7,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+from gatelab.errors import ConfigError, DataError
+from gatelab.models import ModelConfig
+from gatelab.settings import OptimConfig
+from gatelab.training.task import SequenceDataModule
 from jsonargparse.typing import PositiveFloat, PositiveInt
 from torch import Tensor
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 
-from gatelab.errors import ConfigError, DataError
-from gatelab.models import ModelConfig
-from gatelab.settings import OptimConfig
-from gatelab.training.task import SequenceDataModule
 from tasks.lm.batching import BpttWindows, batchify
 from tasks.lm.corpus import INLINE_SEPARATORS, SPLITS, Corpus, tokenize
 from tasks.lm.metrics import BitsPerCharacter, Perplexity

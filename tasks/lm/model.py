@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
-
 from gatelab.models import CELLS, HiddenState, ModelConfig, set_forget_bias
+from torch import Tensor, nn
 
 __all__ = ["LanguageModel"]
 

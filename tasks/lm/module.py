@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from jsonargparse.typing import NonNegativeInt, OpenUnitInterval, PositiveInt
-from torch import Tensor
-from torchmetrics import MetricCollection
-
 from gatelab.errors import DataError
 from gatelab.models import HiddenState, ModelConfig, detach_state
 from gatelab.settings import OptimConfig
 from gatelab.training.module import DivergedError, TaskModule, make_optimizer
+from jsonargparse.typing import NonNegativeInt, OpenUnitInterval, PositiveInt
+from torch import Tensor
+from torchmetrics import MetricCollection
+
 from tasks.lm.model import LanguageModel
 from tasks.lm.vocab import Vocabulary
 

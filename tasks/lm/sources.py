@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from jsonargparse.typing import OpenUnitInterval
-
 from gatelab.errors import ConfigError, DataError
 from gatelab.files import atomic_file, data_dir, data_root
+from jsonargparse.typing import OpenUnitInterval
+
 from tasks.lm.corpus import Corpus, Level, read_text, sha256_of
 
 __all__ = ["PTB_FILES", "PennTreebank", "TINY_SHAKESPEARE", "TinyShakespeare", "ptb_default_root"]

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torch import Tensor
-
 from gatelab.errors import DataError
+from torch import Tensor
 
 __all__ = ["UNK", "Vocabulary"]
 

@@ -12,8 +12,8 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
-
 from gatelab.files import atomic_file, cache_dir
+
 from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes
 
 __all__ = ["FORMAT", "cache_key", "default_cache_dir", "load_or_build"]

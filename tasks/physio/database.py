@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import wfdb
-
 from gatelab.errors import DataError
 from gatelab.files import cache_dir, data_dir, data_root
+
 from tasks.physio.aami import aami_labels
 
 __all__ = [

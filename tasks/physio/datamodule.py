@@ -13,15 +13,15 @@ from typing import Literal
 
 import numpy as np
 import torch
+from gatelab.errors import ConfigError
+from gatelab.training.loaders import keep_batch
+from gatelab.training.task import ClassificationDataModule
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchmetrics import MetricCollection
 
-from gatelab.errors import ConfigError
-from gatelab.training.loaders import keep_batch
-from gatelab.training.task import ClassificationDataModule
 from tasks.physio.aami import AAMI_CLASSES
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record

@@ -13,10 +13,10 @@ from fractions import Fraction
 from typing import Literal, Self
 
 import numpy as np
+from gatelab.errors import ConfigError, DataError
 from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy import signal as sps
 
-from gatelab.errors import ConfigError, DataError
 from tasks.physio.database import Lead, RecordData
 
 __all__ = ["RECORD_RR_FEATURES", "RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+from gatelab.errors import ConfigError, DataError
 from jsonargparse.typing import OpenUnitInterval
 
-from gatelab.errors import ConfigError, DataError
 from tasks.physio.aami import DS1, DS2, PACED
 
 __all__ = ["DEFAULT_VAL_RECORDS", "SPLITS", "PatientSplit", "class_counts_text", "fewer_records"]

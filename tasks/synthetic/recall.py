@@ -12,14 +12,13 @@ from typing import Literal
 
 import numpy as np
 import torch
+from gatelab.errors import ConfigError
+from gatelab.training.loaders import TensorBatches, batch_loader
+from gatelab.training.task import ClassificationDataModule
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
-
-from gatelab.errors import ConfigError
-from gatelab.training.loaders import TensorBatches, batch_loader
-from gatelab.training.task import ClassificationDataModule
 
 __all__ = ["RecallBatches", "RecallData", "RecallDataModule", "draw_recall"]
 

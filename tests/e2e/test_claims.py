@@ -7,10 +7,9 @@ import math
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
-
 from conftest import run_cli
 from gatelab.claims.evidence import VERDICTS
+from mlflow import MlflowClient
 
 
 def test_every_rule_gets_a_verdict_an_interval_and_runs_that_hold_its_measurements(

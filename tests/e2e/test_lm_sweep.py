@@ -9,12 +9,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-from mlflow import MlflowClient
-
 from conftest import FIXTURES
 from gatelab.cli import main
 from gatelab.search.space import suggest
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+from mlflow import MlflowClient
 
 TINY_PTB = f"""
 data:

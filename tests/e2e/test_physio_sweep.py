@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
-
 from gatelab.cli import main
+from mlflow import MlflowClient
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
 TINY = f"""

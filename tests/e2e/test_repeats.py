@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import optuna
-from mlflow import MlflowClient
-from workers_support import gatelab, studies
-
 from gatelab.pipeline import REPEAT_SEED_OFFSET, Sweep, sweep_id
 from gatelab.search.storage import open_store
 from gatelab.selection import selection_seeds
 from gatelab.training.config import build_parser, load_config
+from mlflow import MlflowClient
+from workers_support import gatelab, studies
 
 
 def finished(*args: str, cwd: Path) -> str:

@@ -18,12 +18,11 @@ import mlflow.pytorch
 import numpy as np
 import pytest
 import torch
+from conftest import free_port, run_cli, stop_group
+from gatelab.verdict import is_bounded
 from mlflow import MlflowClient
 from mlflow.models import Model
 from scipy.special import expit, logit
-
-from conftest import free_port, run_cli, stop_group
-from gatelab.verdict import is_bounded
 
 PLOTS = {"validation_curves.png", "test_metric_per_seed.png", "metric_vs_latency.png", "optuna_history_lstm.png",
          "optuna_history_gru.png", "optuna_importances_lstm.png", "optuna_importances_gru.png",

@@ -13,7 +13,6 @@ import mlflow.pytorch
 import pytest
 import requests
 import torch
-
 from conftest import free_port, run_cli, stop_group
 from gatelab.tracking.serving import champion, champion_classifier, input_example
 from gatelab.training.config import build_parser, instantiate_run, load_config

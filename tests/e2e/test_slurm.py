@@ -15,12 +15,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-from mlflow import MlflowClient
-from workers_support import check_finished_sweep, fresh_database, gatelab
-
-from gatelab.training.config import list_tasks
 from gatelab.errors import ConfigError
 from gatelab.launch.slurm import SlurmConfig, load_slurm_config
+from gatelab.training.config import list_tasks
+from mlflow import MlflowClient
+from workers_support import check_finished_sweep, fresh_database, gatelab
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "sl-s3cret"

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
-
 from conftest import TINY
+from mlflow import MlflowClient
 
 
 def sweep(folder: Path, store: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

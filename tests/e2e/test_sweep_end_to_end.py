@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import optuna
-from mlflow import MlflowClient
-
 from gatelab.pipeline import sweep_id
+from mlflow import MlflowClient
 
 TAGS = ("gatelab.task", "gatelab.cell", "gatelab.sweep", "gatelab.trial", "gatelab.seed", "gatelab.git_sha",
         "gatelab.data_fingerprint")

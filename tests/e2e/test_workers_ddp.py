@@ -6,11 +6,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna_integration import PyTorchLightningPruningCallback
-from workers_support import fresh_database
-
 from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.train import train
+from optuna_integration import PyTorchLightningPruningCallback
+from workers_support import fresh_database
 
 
 def ddp_run(config: Path):

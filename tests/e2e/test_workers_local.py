@@ -8,10 +8,9 @@ import signal
 from pathlib import Path
 
 import optuna
+from gatelab.launch.local import LocalLaunch
 from mlflow import MlflowClient
 from workers_support import OWNER, check_finished_sweep, gatelab, wait_for_owners
-
-from gatelab.launch.local import LocalLaunch
 
 
 def test_four_workers_killed_worker_then_killed_sweep_resume_to_the_exact_budget(tmp_path: Path, tiny_config) -> None:

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
-from workers_support import (OWNER, check_finished_sweep, fresh_database, gatelab, mlflow_server, seconds_since,
-                             studies, wait_for_owners)
+from workers_support import (
+    OWNER,
+    check_finished_sweep,
+    fresh_database,
+    gatelab,
+    mlflow_server,
+    seconds_since,
+    studies,
+    wait_for_owners,
+)
 
 PASSWORD = "s3cret-pw"
 
@@ -34,7 +42,7 @@ def test_four_workers_on_postgres_heartbeat_fails_and_retries_a_killed_workers_t
         try:
             victim = wait_for_owners(storage, 2, sweep)[0]
             os.kill(int(victim.user_attrs[OWNER].split(":")[1]), signal.SIGKILL)
-            killed_at = datetime.now(timezone.utc)
+            killed_at = datetime.now(UTC)
             out, err = sweep.communicate(timeout=600)
         finally:
             sweep.kill()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from scipy import stats
-
 from gatelab.selection import SEED_OFFSET, selection_seeds
 from gatelab.stats import mean_interval, paired_comparison
+from scipy import stats
 
 LSTM = [0.712, 0.698, 0.731, 0.705, 0.720]
 GRU = [0.701, 0.690, 0.715, 0.699, 0.708]

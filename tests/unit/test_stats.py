@@ -7,8 +7,6 @@ import itertools
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from gatelab.stats import (
     bounded_interval,
     budget_curve,
@@ -20,6 +18,7 @@ from gatelab.stats import (
     seeds_for_width,
     seeds_to_resolve,
 )
+from scipy import stats
 
 
 def test_median_interval_is_the_binomial_order_statistics() -> None:

@@ -3,12 +3,8 @@ fewer multiply-accumulates; a real gap picks the better cell, priced."""
 
 from __future__ import annotations
 
-import pytest
-
 import optuna
-from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState, create_trial
-
+import pytest
 from gatelab.stats import Median, budget_curve, mean_interval
 from gatelab.verdict import (
     COSTS,
@@ -20,6 +16,8 @@ from gatelab.verdict import (
     is_bounded,
     search_values,
 )
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
 
 LATENCY = COSTS["latency"]
 NOISE = [1.00, 1.03, 0.97, 1.01, 0.99, 1.02, 0.98, 1.00]  # a loaded machine's round-to-round wobble

@@ -19,15 +19,31 @@ from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import TrialState, create_trial
 from torch import nn
 from torchmetrics import MetricCollection
-from torchmetrics.functional.classification import (binary_calibration_error, binary_precision_at_fixed_recall,
-                                                    multiclass_precision_at_fixed_recall)
+from torchmetrics.functional.classification import (
+    binary_calibration_error,
+    binary_precision_at_fixed_recall,
+    multiclass_precision_at_fixed_recall,
+)
 
 from gatelab.claims.config import RuleText
-from gatelab.claims.evidence import (Effect, Finding, bootstrap_effect, exact_ratio, judge, log_ratio_effect,
-                                     paired_effect, round_ratio_effect)
+from gatelab.claims.evidence import (
+    Effect,
+    Finding,
+    bootstrap_effect,
+    exact_ratio,
+    judge,
+    log_ratio_effect,
+    paired_effect,
+    round_ratio_effect,
+)
 from gatelab.claims.lab import Lab, Outcome, SweepSpec
-from gatelab.claims.measure import (equal_parameter_size, parameters, seconds_to_target, streaming_rounds,
-                                    training_rounds)
+from gatelab.claims.measure import (
+    equal_parameter_size,
+    parameters,
+    seconds_to_target,
+    streaming_rounds,
+    training_rounds,
+)
 from gatelab.errors import ConfigError
 from gatelab.models import ModelConfig, SequenceModel
 from gatelab.settings import OptimConfig

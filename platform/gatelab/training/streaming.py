@@ -33,8 +33,8 @@ from collections.abc import Hashable, Iterable, Sequence
 import torch
 from torch import Tensor
 
-from gatelab.models import HiddenState, SequenceModel, map_state
 from gatelab.errors import ConfigError
+from gatelab.models import HiddenState, SequenceModel, map_state
 from gatelab.training.module import SequenceClassifier
 
 __all__ = ["StreamingScorer"]

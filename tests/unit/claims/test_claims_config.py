@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from gatelab.claims import claims_config
 from gatelab.errors import ConfigError

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from gatelab.claims import claims_config
 from gatelab.claims.config import Budget
 from gatelab.claims.lab import EXPERIMENT, Lab

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from gatelab.claims.evidence import (CONTRADICTED, NO_DIFFERENCE, SUPPORTED, bootstrap_effect, exact_ratio, judge,
-                                     log_ratio_effect, paired_effect, round_ratio_effect)
+from gatelab.claims.evidence import (
+    CONTRADICTED,
+    NO_DIFFERENCE,
+    SUPPORTED,
+    bootstrap_effect,
+    exact_ratio,
+    judge,
+    log_ratio_effect,
+    paired_effect,
+    round_ratio_effect,
+)
 from gatelab.stats import detectable_difference
 
 

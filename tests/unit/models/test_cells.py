@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
-from gatelab.models import CELLS, FORWARD_ONLY, ModelConfig, SequenceModel, detach_state, map_state
 from gatelab.errors import ConfigError
+from gatelab.models import CELLS, FORWARD_ONLY, ModelConfig, SequenceModel, detach_state, map_state
 from gatelab.training.costs import macs_per_sequence
-
+from torch import nn
 
 # Every cell both ways, except the forwards-only cells read backwards (their rejection: test_mincells.py).
 SHAPES = [(cell, bidirectional) for cell in sorted(CELLS) for bidirectional in (False, True)

@@ -9,15 +9,14 @@ import math
 import lightning.pytorch as pl
 import pytest
 import torch
+from gatelab.models import CELLS, ModelConfig, SequenceModel
+from gatelab.models.gates import CANDIDATE, GATES, LayerGates, gate_activations, gate_summary, rnn_input
+from gatelab.report.gate_plots import gate_means, gate_saturation
+from gatelab.training.callbacks import GateTelemetry
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.train import train
 from matplotlib import image
 from torch import nn
-
-from gatelab.models import CELLS, ModelConfig, SequenceModel
-from gatelab.training.config import build_parser, instantiate_run, load_config
-from gatelab.report.gate_plots import gate_means, gate_saturation
-from gatelab.models.gates import CANDIDATE, GATES, LayerGates, gate_activations, gate_summary, rnn_input
-from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.train import train
 
 
 @pytest.mark.parametrize("initial", ["zero", "nonzero"])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from gatelab.models import CELLS, ModelConfig, SequenceModel
-from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.errors import ConfigError
+from gatelab.models import CELLS, ModelConfig, SequenceModel
 from gatelab.models.mincells import MinGRU, MinLSTM, logcumsumexp, parallel_scan_log
+from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.train import train
 
 MIN_CELLS = {"mingru": MinGRU, "minlstm": MinLSTM}

@@ -7,7 +7,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-
 from gatelab.pipeline import Sweep
 from gatelab.selection import retrain, selection_seeds
 from gatelab.training.config import build_parser, load_config

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-
 from gatelab.search.studies import ask_slot, open_study, study_name
 from gatelab.settings import SweepConfig
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 
 SETTINGS = SweepConfig(startup_trials=3)
 

@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from workers_support import fresh_database
-
 from gatelab.cli import main
 from gatelab.errors import ConfigError
 from gatelab.search.storage import JournalStore, PostgresStore, open_store
 from gatelab.tracking.client import redact
+from workers_support import fresh_database
 
 
 def test_redact_hides_passwords_in_urls_wherever_they_are() -> None:

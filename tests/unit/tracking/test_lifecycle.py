@@ -6,7 +6,6 @@ import contextlib
 
 import optuna
 import pytest
-
 from gatelab.errors import MissingResultsError
 from gatelab.tracking.client import Tracker
 from gatelab.tracking.lifecycle import tracked_run

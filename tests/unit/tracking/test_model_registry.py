@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
 from conftest import FIXTURES
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.tracking.client import Tracker
 from gatelab.tracking.model_registry import load_saved_model, save_model
+
 from tasks.lm import LanguageModelDataModule, PennTreebank
 
 

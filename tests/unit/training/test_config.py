@@ -6,9 +6,8 @@ from dataclasses import is_dataclass
 from pathlib import Path
 
 import pytest
-
-from gatelab.training.config import build_parser, configs_dir, instantiate_run, list_tasks, load_config, with_overrides
 from gatelab.errors import ConfigError
+from gatelab.training.config import build_parser, configs_dir, instantiate_run, list_tasks, load_config, with_overrides
 
 
 @pytest.mark.parametrize("task", list_tasks())

@@ -6,10 +6,9 @@ import math
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from gatelab.models import ModelConfig, SequenceModel
 from gatelab.training.costs import macs_per_sequence, peak_memory, side_by_side
+from torch.utils.flop_counter import FlopCounterMode
 
 
 class LastStep(torch.nn.Module):

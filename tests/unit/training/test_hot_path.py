@@ -7,18 +7,17 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 import torch
+from gatelab.models import ModelConfig
+from gatelab.settings import OptimConfig
+from gatelab.tracking.client import Tracker
+from gatelab.tracking.loggers import EpochMetricsLogger, StepLossLogger
+from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.loaders import TensorBatches, auto_workers, batch_loader
+from gatelab.training.module import CHECK_EVERY, DivergedError, SequenceClassifier
+from gatelab.training.train import quiet_lightning, train
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC
-
-from gatelab.models import ModelConfig
-from gatelab.training.config import build_parser, instantiate_run, load_config
-from gatelab.training.loaders import TensorBatches, auto_workers, batch_loader
-from gatelab.settings import OptimConfig
-from gatelab.training.module import CHECK_EVERY, DivergedError, SequenceClassifier
-from gatelab.tracking.client import Tracker
-from gatelab.tracking.loggers import EpochMetricsLogger, StepLossLogger
-from gatelab.training.train import quiet_lightning, train
 
 
 def test_every_step_loss_is_logged_with_its_own_step_and_time(tmp_path: Path, tiny_config) -> None:

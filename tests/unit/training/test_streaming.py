@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch import Tensor, nn
-from torchmetrics import MetricCollection
-
-from gatelab.models import CELLS, ModelConfig
 from gatelab.errors import ConfigError
+from gatelab.models import CELLS, ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
 from tasks.fraud import FraudDataModule, SimulatedSource
 from tasks.fraud.sequences import history_index
 from tasks.fraud.splits import TimeSplit

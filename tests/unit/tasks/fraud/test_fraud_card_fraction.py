@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud import FraudDataModule, SimulatedSource
 from tasks.fraud.datamodule import keep_cards
 from tasks.fraud.splits import TimeSplit

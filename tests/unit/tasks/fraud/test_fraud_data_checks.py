@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from gatelab.errors import DataError
+
 from tasks.fraud.datamodule import FraudDataModule
 from tasks.fraud.sources import ColumnMap, CsvSource
 from tasks.fraud.splits import TimeSplit, check_split_labels, split_masks

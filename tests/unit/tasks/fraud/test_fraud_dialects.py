@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.sources import ColumnMap, CsvSource
 
 CASES = Path(__file__).parents[3] / "fixtures" / "cases"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.features import FEATURE_NAMES, feature_names, transaction_features
 from tasks.fraud.handbook import HandbookSource
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_root
+from gatelab.errors import DataError
 
 import tasks.fraud.handbook as handbook
-from gatelab.errors import DataError
 from tasks.fraud.features import FEATURE_NAMES, transaction_features
 from tasks.fraud.handbook import (
     FILENAME,
@@ -34,8 +35,6 @@ from tasks.fraud.handbook import (
 )
 from tasks.fraud.sources import file_sha256
 from tasks.fraud.splits import HANDBOOK_SPLIT, split_masks
-
-from conftest import data_root
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
 from tasks.fraud.simulator import SimulatedSource, Simulation
 from tasks.fraud.sources import TransactionSource

@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from gatelab.errors import ConfigError, DataError
 from jsonargparse import ArgumentParser
 
-from gatelab.errors import ConfigError, DataError
 from tasks.fraud.handbook import HandbookSource
-from tasks.fraud.splits import (HANDBOOK_SPLIT, PrequentialSplit, TimeSplit, known_compromised, split_masks,
-                                 split_ranges)
+from tasks.fraud.splits import HANDBOOK_SPLIT, PrequentialSplit, TimeSplit, known_compromised, split_masks, split_ranges
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
 

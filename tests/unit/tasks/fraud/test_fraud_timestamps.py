@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.fraud.datamodule import FraudDataModule
 from tasks.fraud.sources import ColumnMap, CsvSource
 from tasks.fraud.splits import TimeSplit

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import FIXTURES, data_root
 from gatelab.errors import DataError
+
 from tasks.lm import LanguageModelDataModule, PennTreebank, TextFiles, TinyShakespeare
 from tasks.lm.batching import BpttWindows, batchify
 from tasks.lm.corpus import EOS, read_text, tokenize

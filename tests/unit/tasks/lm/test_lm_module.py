@@ -10,11 +10,11 @@ from typing import Any
 import lightning.pytorch as pl
 import pytest
 import torch
-
 from conftest import FIXTURES
-from gatelab.models import ModelConfig
 from gatelab.errors import ConfigError, DataError
+from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
+
 from tasks.lm import LanguageModelDataModule, LanguageModule, LRSchedule, PennTreebank, TinyShakespeare
 from tasks.lm.corpus import Corpus
 from tasks.lm.metrics import BitsPerCharacter, Perplexity

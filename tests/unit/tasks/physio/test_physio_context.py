@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 import wfdb
-
 from conftest import data_root
 from gatelab.errors import ConfigError, DataError
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, aami_labels
 from tasks.physio.database import lead_columns, read_record

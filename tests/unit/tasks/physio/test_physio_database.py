@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import copy_records
 from gatelab.errors import DataError
 from gatelab.files import cache_dir
+
 from tasks.physio.database import (
     database_dir,
     download_records,

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gatelab.errors import ConfigError, DataError
 from matplotlib.figure import Figure
 
-from gatelab.errors import ConfigError, DataError
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.cache import cache_key
-from tasks.physio.datamodule import prepare_beats
 from tasks.physio.database import files_fingerprint
+from tasks.physio.datamodule import prepare_beats
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
 TINY = PatientSplit(train_records=(114, 200, 208, 232), val_records=(200,), test_records=(210, 233))

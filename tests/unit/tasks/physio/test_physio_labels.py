@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
-
 from conftest import data_root
+
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, PACED, SYMBOL_TO_CLASS, aami_labels
 from tasks.physio.database import read_record
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.physio.database import RecordData, read_record
 from tasks.physio.preprocess import Preprocessing, cut_beats, filter_signal, rr_intervals
 

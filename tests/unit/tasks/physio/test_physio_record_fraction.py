@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from gatelab.errors import ConfigError, DataError
+
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.splits import fewer_records
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from gatelab.errors import DataError
+
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 
 MITDB = Path(__file__).parents[3] / "fixtures" / "mitdb"

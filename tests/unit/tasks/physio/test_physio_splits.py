@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import data_root
-from gatelab.training.config import build_parser, configs_dir, instantiate_run, load_config
 from gatelab.errors import ConfigError
+from gatelab.training.config import build_parser, configs_dir, instantiate_run, load_config
+
 from tasks.physio import PatientSplit, PhysioDataModule
 from tasks.physio.aami import DS1, DS2
 from tasks.physio.database import read_record

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
-from scipy import signal as sps
-
 from conftest import copy_records
 from gatelab.errors import ConfigError, DataError
+from scipy import signal as sps
+
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.cache import cache_key
 from tasks.physio.database import RecordData, read_record

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from scipy import stats
-
 from gatelab.errors import ConfigError
 from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.train import train
+from scipy import stats
+
 from tasks.synthetic import RecallDataModule
 
 
