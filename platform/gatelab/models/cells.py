@@ -7,7 +7,7 @@ state is LSTM's ``(h, c)`` tuple or a GRU/RNN/min-cell tensor, and ``map_state``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
+from typing import TypeAlias
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +24,8 @@ CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.R
 #: The cells that read sequences forwards only (the min-cells' parallel scan): no ``bidirectional``.
 FORWARD_ONLY = frozenset({"mingru", "minlstm"})
 
-HiddenState = Union[Tensor, tuple[Tensor, ...]]
+#: A recurrent layer's state: one tensor (GRU, RNN, the min-cells) or a tuple of states (LSTM's ``(h, c)``).
+HiddenState: TypeAlias = Tensor | tuple["HiddenState", ...]
 
 
 def check_cell(cell: str, bidirectional: bool) -> None:

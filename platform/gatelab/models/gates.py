@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -97,15 +97,16 @@ def gate_activations(rnn: nn.Module, x: Tensor, state: HiddenState | None = None
         ValueError: a layer without gates (``nn.RNN``), an input not 3-dimensional, or a layer in training
             mode with dropout between its layers (its outputs would differ; call ``rnn.eval()`` first).
     """
-    name = cell_name(rnn)
+    cell_name(rnn)  # raises for a layer without gates
+    gated = cast(nn.LSTM | nn.GRU | MinGRU | MinLSTM, rnn)  # the types cell_name accepts
     if x.dim() != 3:
         raise ValueError(f"gate_activations needs a (batch, time, features) input, got shape {tuple(x.shape)}")
-    if rnn.training and rnn.dropout and rnn.num_layers > 1:
-        raise ValueError(f"{type(rnn).__name__} is in training mode with dropout {rnn.dropout} between layers; "
+    if gated.training and gated.dropout and gated.num_layers > 1:
+        raise ValueError(f"{type(gated).__name__} is in training mode with dropout {gated.dropout} between layers; "
                          "call .eval() first (telemetry recomputes the evaluation-mode layer)")
-    if name in ("mingru", "minlstm"):
-        return _min_cell(rnn, x, state)
-    return _fused(rnn, x, state)
+    if isinstance(gated, (MinGRU, MinLSTM)):
+        return _min_cell(gated, x, cast(Tensor | None, state))  # a min-cell's state is one tensor
+    return _fused(gated, x, state)
 
 
 def _fused(rnn: nn.LSTM | nn.GRU, x: Tensor, state: HiddenState | None) -> list[LayerGates]:
@@ -116,22 +117,24 @@ def _fused(rnn: nn.LSTM | nn.GRU, x: Tensor, state: HiddenState | None) -> list[
     if state is None:
         zeros = x.new_zeros(rnn.num_layers * directions, len(x), width)
         state = (zeros, x.new_zeros(rnn.num_layers * directions, len(x), rnn.hidden_size)) if lstm else zeros
-    h0, c0 = state if lstm else (state, None)
+    # LSTM's state is (h_0, c_0), GRU's h_0 alone.
+    h0, c0 = cast(tuple[Tensor, Tensor], state) if lstm else (cast(Tensor, state), None)
     layers, inputs = [], x
     for layer in range(rnn.num_layers):
         outputs = []
         for direction in range(directions):
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
             index = layer * directions + direction
-            weights = {key: getattr(rnn, f"{key}{suffix}", None) for key in ("weight_ih", "weight_hh", "bias_ih",
-                                                                             "bias_hh", "weight_hr")}
+            weight_ih: Tensor = getattr(rnn, f"weight_ih{suffix}")
+            weight_hh: Tensor = getattr(rnn, f"weight_hh{suffix}")
+            bias_ih, bias_hh, weight_hr = (getattr(rnn, f"{key}{suffix}", None)
+                                           for key in ("bias_ih", "bias_hh", "weight_hr"))
             sequence = inputs.flip(1) if direction else inputs
-            projected = F.linear(sequence, weights["weight_ih"], weights["bias_ih"])
-            if lstm:
-                gates, hidden = _lstm_steps(projected, weights["weight_hh"], weights["bias_hh"], weights["weight_hr"],
-                                            h0[index], c0[index])
+            projected = F.linear(sequence, weight_ih, bias_ih)
+            if c0 is not None:  # LSTM
+                gates, hidden = _lstm_steps(projected, weight_hh, bias_hh, weight_hr, h0[index], c0[index])
             else:
-                gates, hidden = _gru_steps(projected, weights["weight_hh"], weights["bias_hh"], h0[index])
+                gates, hidden = _gru_steps(projected, weight_hh, bias_hh, h0[index])
             if direction:
                 gates, hidden = {key: value.flip(1) for key, value in gates.items()}, hidden.flip(1)
             layers.append(LayerGates(layer, "backward" if direction else "forward", gates, hidden))
@@ -208,11 +211,11 @@ def gate_summary(layers: Sequence[LayerGates], low: float = 0.1, high: float = 0
     per_step = torch.stack([torch.stack([values.mean(dim=(0, 2)), (values < low).float().mean(dim=(0, 2)),
                                          (values > high).float().mean(dim=(0, 2))]) for _, _, values in entries])
     per_step = per_step.double().cpu()
-    overall, per_step = per_step.mean(dim=2).tolist(), per_step.tolist()  # every step weighs the same
+    overall, by_step = per_step.mean(dim=2).tolist(), per_step.tolist()  # every step weighs the same
     statistics = ("mean", "saturated_low", "saturated_high")
     summary: list[dict[str, Any]] = [{"layer": layer.layer, "direction": layer.direction, "gates": {}}
                                      for layer in layers]
-    for (position, name, _), totals, steps in zip(entries, overall, per_step):
+    for (position, name, _), totals, steps in zip(entries, overall, by_step):
         gate: dict[str, Any] = {key: round(value, 5) for key, value in zip(statistics, totals)}
         gate["per_step"] = {key: [round(value, 5) for value in values] for key, values in zip(statistics, steps)}
         summary[position]["gates"][name] = gate
@@ -231,7 +234,7 @@ def rnn_input(net: nn.Module, x: Tensor) -> tuple[Tensor, HiddenState | None]:
     def catch(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         seen.append((args[0], args[1] if len(args) > 1 else kwargs.get("hx")))
 
-    handle = net.rnn.register_forward_pre_hook(catch, with_kwargs=True)
+    handle = net.get_submodule("rnn").register_forward_pre_hook(catch, with_kwargs=True)
     try:
         net(x)
     finally:

@@ -182,5 +182,5 @@ class MinLSTM(_MinRNN):
         """Set every layer's forget-gate bias (before normalisation) to ``value``: remember by default."""
         with torch.no_grad():
             for layer in self.layers:
-                if layer.bias is not None:
+                if isinstance(layer.bias, Tensor):  # None in a layer built with bias=False
                     layer.bias[: self.hidden_size].fill_(value)

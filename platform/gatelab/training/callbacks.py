@@ -6,7 +6,7 @@ import copy
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import lightning.pytorch as pl
 import torch
@@ -101,14 +101,17 @@ class GateTelemetry(pl.Callback):
         self.sample_x, self._log = sample_x, log
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        cell_name(pl_module.net.rnn)  # a layer without gates fails before the first epoch, not after it
+        cell_name(pl_module.get_submodule("net.rnn"))  # a layer without gates fails before the first epoch, not after
         if isinstance(self.sample_x, Tensor):
             return
-        if trainer.datamodule is None:
+        # Lightning's DataConnector sets Trainer.datamodule, but Trainer does not declare it.
+        datamodule: pl.LightningDataModule | None = trainer.datamodule  # type: ignore[attr-defined]
+        if datamodule is None:
             raise ValueError("GateTelemetry: without a DataModule, give sample_x as a tensor of sequences")
-        pieces, count = [], 0
+        pieces: list[Tensor] = []
+        count = 0
         with torch.random.fork_rng(devices=[]):  # a loader's iterator draws its base seed from torch's generator
-            for batch in trainer.datamodule.val_dataloader():
+            for batch in datamodule.val_dataloader():
                 if pieces and batch["x"].shape[1:] != pieces[0].shape[1:]:
                     continue  # a shorter last window of a language model's stream: not stackable with the others
                 pieces.append(batch["x"][: self.sample_x - count])
@@ -120,12 +123,14 @@ class GateTelemetry(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
-        net = pl_module.net
+        net = pl_module.get_submodule("net")
+        sample = cast(Tensor, self.sample_x)  # on_fit_start has replaced a count by the sequences
         modes = [(module, module.training) for module in net.modules()]
         net.eval()
         try:
             with torch.no_grad():
-                summary = gate_summary(gate_activations(net.rnn, *rnn_input(net, self.sample_x.to(pl_module.device))))
+                inputs = rnn_input(net, sample.to(pl_module.device))
+                summary = gate_summary(gate_activations(net.get_submodule("rnn"), *inputs))
         finally:
             for module, mode in modes:
                 module.training = mode

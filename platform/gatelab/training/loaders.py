@@ -60,5 +60,8 @@ def batch_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, sa
     between epochs, and batches in pinned memory where a GPU will read them."""
     workers = auto_workers(dataset) if num_workers is None else num_workers
     collate = keep_batch if isinstance(dataset, TensorBatches) else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=collate,
+    # torch types collate_fn as taking a list of examples; given a dataset's __getitems__, the fetcher hands it
+    # that method's batch instead (torch/utils/data/_utils/fetch.py).
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler,
+                      collate_fn=collate,  # type: ignore[arg-type]
                       num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())

@@ -64,6 +64,8 @@ class SequenceClassifier(TaskModule):
         metrics: evaluation metrics; cloned for validation and test.
     """
 
+    net: SequenceModel
+
     def __init__(
         self,
         input_size: int,

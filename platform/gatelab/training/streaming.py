@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Iterable, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor
 
 from gatelab.errors import ConfigError
-from gatelab.models import HiddenState, SequenceModel, map_state
+from gatelab.models import HiddenState, map_state
 from gatelab.training.module import SequenceClassifier
 
 __all__ = ["StreamingScorer"]
@@ -54,7 +55,7 @@ class StreamingScorer:
     """
 
     def __init__(self, model: SequenceClassifier, history: int | None = None, padding: Tensor | None = None) -> None:
-        net: SequenceModel = model.net
+        net = model.net
         if net.cfg.bidirectional:
             raise ConfigError("model.bidirectional: a bidirectional model reads each window backwards from its last "
                               "event, so it cannot score events one at a time; stream a model trained with "
@@ -128,7 +129,8 @@ class StreamingScorer:
         Returns:
             ``score``'s probabilities for every event, in the order given.
         """
-        scores, start, seen = [], 0, set()
+        scores: list[Tensor] = []
+        start, seen = 0, set[Hashable]()
         for end, key in enumerate(keys):
             if key in seen or end - start == batch:
                 scores.append(self.score(keys[start:end], events[start:end]))
@@ -160,18 +162,18 @@ class StreamingScorer:
 def _cat(states: list[HiddenState]) -> HiddenState:
     """States side by side along the batch dimension (dimension 1 of every recurrent state here)."""
     if isinstance(states[0], Tensor):
-        return torch.cat(states, dim=1)
+        return torch.cat(cast(list[Tensor], states), dim=1)  # states of one model: all like the first
     return tuple(_cat([state[part] for state in states]) for part in range(len(states[0])))
 
 
 def _batch(state: HiddenState) -> int:
-    return (state if isinstance(state, Tensor) else state[0]).shape[1]
+    return state.shape[1] if isinstance(state, Tensor) else _batch(state[0])
 
 
 def _assign(pool: HiddenState, index: Tensor, state: HiddenState) -> None:
     """Write ``state`` into the pool's rows ``index``, in place."""
     if isinstance(pool, Tensor):
-        pool[:, index] = state
+        pool[:, index] = cast(Tensor, state)  # a state has the pool's structure
         return
     for target, source in zip(pool, state):
         _assign(target, index, source)
