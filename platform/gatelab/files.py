@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 from gatelab.errors import DataError
 
-__all__ = ["COMPRESSIONS", "DATA_ENV", "FileBytes", "atomic_file", "cache_dir", "compression_of", "data_dir",
-           "data_root", "read_decompressed"]
+__all__ = ["COMPRESSIONS", "DATA_ENV", "FileBytes", "atomic_file", "cache_dir", "compression_note", "compression_of",
+           "data_dir", "data_root", "read_decompressed"]
 
 #: The environment variable naming the folder of the data sets (``<task>/...`` inside it).
 DATA_ENV = "GATELAB_DATA"
@@ -97,10 +97,15 @@ class FileBytes:
 
     def describe(self, path: Path) -> str | None:
         """One line saying how the file was read (``data.csv.gz: gzip-compressed, read decompressed``), or None."""
-        if self.compression is None:
-            return None
-        inside = f" (member {self.member!r})" if self.member is not None else ""
-        return f"{path}: {self.compression}-compressed{inside}, read decompressed"
+        return compression_note(path, self.compression, self.member)
+
+
+def compression_note(path: Path, compression: str | None, member: str | None = None) -> str | None:
+    """``<path>: <compression>-compressed[ (member 'x')], read decompressed``, or None for a plain file."""
+    if compression is None:
+        return None
+    inside = f" (member {member!r})" if member is not None else ""
+    return f"{path}: {compression}-compressed{inside}, read decompressed"
 
 
 def read_decompressed(path: Path) -> FileBytes:

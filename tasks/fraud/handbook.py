@@ -35,11 +35,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from gatelab.errors import DataError
-from gatelab.files import atomic_file, cache_dir, data_dir, data_root
+from gatelab.files import atomic_file, cache_dir, data_dir, data_root, read_decompressed
 from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
 
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
-from tasks.fraud.sources import TransactionSource, csv_line, file_sha256, validate_transactions
+from tasks.fraud.sources import READ_NOTES, TransactionSource, csv_line, file_sha256, validate_transactions
 
 __all__ = [
     "CONTENT_SHA256",
@@ -132,7 +132,7 @@ class HandbookSource(TransactionSource):
         path = self.prepare()
         if self.path is None:
             _check_default_file(path)
-        raw = read_handbook_csv(path)
+        raw, notes = read_handbook_csv(path)
         missing = [name for name in COLUMNS if name not in raw.columns and name not in _OPTIONAL]
         if missing:
             raise DataError(f"{path}: missing column(s) {missing}; expected the handbook's header {list(CSV_COLUMNS)}.")
@@ -140,7 +140,9 @@ class HandbookSource(TransactionSource):
         frame[TIME] = frame[TIME].astype("datetime64[ns]")
         if SCENARIO in frame.columns:
             frame[SCENARIO] = frame[SCENARIO].astype("int8")
-        return validate_transactions(frame, str(path), where=csv_line)
+        table = validate_transactions(frame, str(path), where=csv_line)
+        table.attrs[READ_NOTES] = notes
+        return table
 
     def fingerprint(self) -> str:
         """The default file's known sha256, or the given file's sha256."""
@@ -152,26 +154,22 @@ class HandbookSource(TransactionSource):
         return file_sha256(path)
 
 
-def read_handbook_csv(path: Path) -> pd.DataFrame:
-    """Read a (gzip) CSV with pyarrow's multithreaded parser into pandas, columns as in the file.
-
-    Args:
-        path: the file; gzip is detected from its first bytes, not its name.
+def read_handbook_csv(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Read a CSV (plain, gzip, bz2, xz or a one-file zip, by content) with pyarrow's multithreaded parser into
+    pandas, columns as in the file; with what reading did (``gatelab.files.FileBytes.describe``).
 
     Raises:
-        DataError: the file cannot be parsed as CSV, naming it.
+        DataError: a damaged archive, or a file that cannot be parsed as CSV, naming it.
     """
-    with open(path, "rb") as handle:
-        compressed = handle.read(2) == b"\x1f\x8b"
+    content = read_decompressed(path)
     try:
-        with pa.input_stream(str(path), compression="gzip" if compressed else None) as stream:
-            table = pacsv.read_csv(stream)
-    except (pa.ArrowInvalid, OSError, EOFError) as error:
+        table = pacsv.read_csv(pa.BufferReader(content.data))
+    except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{path}: cannot be read as CSV ({error}); replace it with the handbook's file.") from None
     names = table.column_names
     if "TX_DATETIME" in names and not pa.types.is_timestamp(table.schema.field("TX_DATETIME").type):
         raise DataError(f"{path}: column 'TX_DATETIME' does not hold timestamps like 2018-04-01 00:00:31.")
-    return table.to_pandas()
+    return table.to_pandas(), tuple(note for note in [content.describe(path)] if note)
 
 
 def _check_default_file(path: Path) -> None:
@@ -187,15 +185,11 @@ def _check_default_file(path: Path) -> None:
 
 
 def _content_sha256(path: Path) -> str | None:
-    """sha256 of the decompressed text, or None when the file is not valid gzip."""
-    digest = hashlib.sha256()
+    """sha256 of the file's CSV text (decompressed where it is compressed), or None for a damaged archive."""
     try:
-        with gzip.open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
-    except (OSError, EOFError):
+        return hashlib.sha256(read_decompressed(path).data).hexdigest()
+    except DataError:
         return None
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -51,8 +51,11 @@ class TinyShakespeare(Corpus):
         if self.valid_fraction + self.test_fraction >= 1:
             raise ConfigError("data.init_args.corpus: valid_fraction + test_fraction must be below 1.")
 
+    def files(self) -> dict[str, Path]:
+        return {"text": Path(self.path) if self.path is not None else TINY_SHAKESPEARE}
+
     def _text(self) -> tuple[str, Path]:
-        path = Path(self.path) if self.path is not None else TINY_SHAKESPEARE
+        path = self.files()["text"]
         text = read_text(path)
         if self.path is None and sha256_of(text.encode()) != TINY_SHAKESPEARE_SHA256:
             raise DataError(f"{path}: sha256 does not match Tiny Shakespeare; restore it: `git checkout -- {path}`.")
@@ -99,7 +102,8 @@ class PennTreebank(Corpus):
     ``~/.cache/gatelab/lm/ptb`` from a pinned commit. The default files are sha256-checked.
 
     Args:
-        root: a folder holding the three gzip files, read as they are; None: the default above.
+        root: a folder holding the three files (gzip, or any compression ``tasks.lm.corpus`` reads), read as
+            they are; None: the default above.
     """
 
     root: str | None = None
