@@ -75,7 +75,7 @@ def _refuse_control(path: Path, text: str) -> None:
     line = text.count("\n", 0, offset) + 1
     raise DataError(f"{path}: {count:,} control character(s), the first U+{ord(char):04X} at character {offset:,} "
                     f"(line {line:,}); they are not text and would be read as tokens. Remove them (e.g. "
-                    f"`tr -d '\\{ord(char):03o}' < file > clean`) or give the file they were written over.")
+                    f"`tr -d '\\{ord(char):03o}' < file > clean`) or give a clean copy of the file.")
 
 
 def tokenize(text: str, level: Level) -> list[str]:
