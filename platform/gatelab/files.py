@@ -6,12 +6,15 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import hashlib
 import lzma
 import os
 import tempfile
+import urllib.error
+import urllib.request
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +22,8 @@ from typing import BinaryIO
 from gatelab.errors import DataError
 
 __all__ = ["COMPRESSIONS", "DATA_ENV", "FileBytes", "atomic_file", "cache_dir", "compression_note", "compression_of",
-           "data_dir", "data_root", "read_decompressed"]
+           "data_dir", "data_root", "download_checked", "fetch_checked", "file_sha256", "read_decompressed",
+           "url_bytes"]
 
 #: The environment variable naming the folder of the data sets (``<task>/...`` inside it).
 DATA_ENV = "GATELAB_DATA"
@@ -60,6 +64,55 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def url_bytes(url: str, timeout: float = 120) -> bytes:
+    """A URL's whole body (``urllib``)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (the callers' fixed https URLs)
+        return response.read()
+
+
+def fetch_checked(url: str, sha256: str, fix: str, size: int | None = None,
+                  fetch: Callable[[str], bytes] = url_bytes) -> bytes:
+    """Download ``url`` and return its bytes if their sha256 (and size, when given) are the expected ones.
+
+    Args:
+        url: what to download.
+        sha256: the expected hex digest.
+        fix: what to do instead when the download fails (said after the error).
+        size: the expected size in bytes, or None.
+        fetch: URL -> bytes (tests pass a local stand-in).
+
+    Raises:
+        DataError: the download failed (naming the URL, the error and ``fix``), or its size or sha256
+            differs (naming both digests).
+    """
+    try:
+        data = fetch(url)
+    except (urllib.error.URLError, OSError) as error:
+        raise DataError(f"cannot download {url} ({error}); {fix}.") from None
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256 or (size is not None and len(data) != size):
+        expected = f"sha256 {sha256}" + (f", {size:,} bytes" if size is not None else "")
+        raise DataError(f"{url}: the download (sha256 {got}, {len(data):,} bytes) is not the expected one "
+                        f"({expected}); it is damaged or changed and nothing was saved; try again.")
+    return data
+
+
+def download_checked(url: str, sha256: str, dest: Path, fix: str) -> None:
+    """``fetch_checked`` then write the bytes to ``dest`` atomically (``atomic_file``): all or nothing."""
+    data = fetch_checked(url, sha256, fix)
+    with atomic_file(dest) as out:
+        out.write(data)
 
 
 COMPRESSIONS: dict[str, bytes] = {

@@ -24,8 +24,6 @@ import hashlib
 import io
 import logging
 import pickle
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +33,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from gatelab.errors import DataError
-from gatelab.files import atomic_file, cache_dir, data_dir, data_root, read_decompressed
+from gatelab.files import (
+    atomic_file,
+    cache_dir,
+    data_dir,
+    data_root,
+    fetch_checked,
+    file_sha256,
+    read_decompressed,
+    url_bytes,
+)
 from pandas.compat.pickle_compat import Unpickler as _PandasCompatUnpickler
 
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, SCENARIO, TERMINAL, TIME
-from tasks.fraud.sources import READ_NOTES, TransactionSource, csv_line, file_sha256, validate_transactions
+from tasks.fraud.sources import READ_NOTES, TransactionSource, csv_line, validate_transactions
 
 __all__ = [
     "CONTENT_SHA256",
@@ -324,28 +331,6 @@ def unpickle_frame(data: bytes, origin: str) -> pd.DataFrame:
     return frame
 
 
-def _fetch(url: str) -> bytes:
-    """Download one URL's bytes."""
-    with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (fixed https URL)
-        return response.read()
-
-
-def _fetch_checked(entry: ManifestEntry, fetch: Callable[[str], bytes]) -> bytes:
-    """Download one pickle and check its size and sha256."""
-    try:
-        data = fetch(entry.url)
-    except (urllib.error.URLError, OSError) as error:
-        raise DataError(
-            f"cannot download {entry.url} ({error}); check the network, or set GATELAB_DATA to a folder holding "
-            f"fraud/{FILENAME}, or give the source's 'path'."
-        ) from None
-    if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
-        raise DataError(
-            f"{entry.url}: size or sha256 differs from {MANIFEST.name}; the download is damaged, try again."
-        )
-    return data
-
-
 def frames_to_csv(frames: Iterable[pd.DataFrame]) -> bytes:
     """Concatenate daily frames (in the given order) into the handbook CSV text.
 
@@ -388,7 +373,7 @@ def write_atomic(data: bytes, dest: Path, compress: bool = True) -> Path:
 def download_handbook(
     dest: Path,
     manifest: Path = MANIFEST,
-    fetch: Callable[[str], bytes] = _fetch,
+    fetch: Callable[[str], bytes] = url_bytes,
     content_sha256: str | None = CONTENT_SHA256,
 ) -> Path:
     """Download the daily pickles, check them, rebuild the CSV and write it atomically to ``dest``.
@@ -407,7 +392,10 @@ def download_handbook(
     _LOG.info("downloading %d daily files of %s@%s to rebuild %s", len(entries), REPOSITORY, COMMIT[:7], dest)
     frames = []
     for entry in entries:
-        frames.append(unpickle_frame(_fetch_checked(entry, fetch), entry.url))
+        data = fetch_checked(entry.url, entry.sha256, size=entry.size, fetch=fetch,
+                             fix=f"check the network, or set GATELAB_DATA to a folder holding fraud/{FILENAME}, or "
+                                 "give the source's 'path'")
+        frames.append(unpickle_frame(data, entry.url))
     text = frames_to_csv(frames)
     if content_sha256 is not None and hashlib.sha256(text).hexdigest() != content_sha256:
         raise DataError(

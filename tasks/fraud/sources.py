@@ -13,12 +13,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from gatelab.errors import DataError
+from gatelab.files import file_sha256
 
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, REQUIRED, TERMINAL, TIME, TRANSACTION_KEY
 from tasks.fraud.timestamps import TimestampOptions, python_value, read_timestamps
 from tasks.tables import Dialect, read_table
 
-__all__ = ["READ_NOTES", "ColumnMap", "CsvSource", "TransactionSource", "csv_line", "file_sha256", "table_row",
+__all__ = ["READ_NOTES", "ColumnMap", "CsvSource", "TransactionSource", "csv_line", "table_row",
            "validate_transactions"]
 
 
@@ -46,15 +47,6 @@ class TransactionSource(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> str:
         """A short stable id of the data this source yields (file hash or generator settings)."""
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def table_row(position: int) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from conftest import data_root
 from gatelab.errors import DataError
+from gatelab.files import file_sha256
 
 import tasks.fraud.handbook as handbook
 from tasks.fraud.features import FEATURE_NAMES, transaction_features
@@ -33,7 +34,6 @@ from tasks.fraud.handbook import (
     unpickle_frame,
     write_atomic,
 )
-from tasks.fraud.sources import file_sha256
 from tasks.fraud.splits import HANDBOOK_SPLIT, split_masks
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
