@@ -184,7 +184,7 @@ def fake_repository(tmp_path: Path, days: int = 3) -> tuple[Path, dict[str, byte
     """Daily pickles of the fixture's first days, their manifest, and the CSV text they must give back."""
     text = gzip.decompress(FIXTURE.read_bytes()).decode()
     header, *lines = text.splitlines(keepends=True)
-    raw = pd.read_csv(FIXTURE, parse_dates=["TX_DATETIME"])
+    raw = pd.read_csv(FIXTURE, parse_dates=["TX_DATETIME"], float_precision="round_trip")  # the file's exact floats
     names = sorted(raw["TX_DATETIME"].dt.strftime("%Y-%m-%d").unique())[:days]
     blobs, rows = {}, []
     for name in names:
