@@ -169,9 +169,9 @@ def read_decompressed(path: Path) -> FileBytes:
             found), or a zip archive holding no file or several.
     """
     kind = compression_of(path)
+    if kind is None:
+        return FileBytes(path.read_bytes())
     try:
-        if kind is None:
-            return FileBytes(path.read_bytes())
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 names = [info.filename for info in archive.infolist() if not info.is_dir()]
