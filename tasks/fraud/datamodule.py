@@ -24,7 +24,7 @@ from tasks.fraud.metrics import CardPrecisionAtK
 from tasks.fraud.schema import CARD, LABEL, TIME, TRANSACTION_KEY
 from tasks.fraud.sequences import history_index, hours_since_previous
 from tasks.fraud.simulator import SimulatedSource
-from tasks.fraud.sources import TransactionSource
+from tasks.fraud.sources import READ_NOTES, TransactionSource
 from tasks.fraud.splits import PrequentialSplit, TimeSplit, check_split_labels, split_masks
 
 __all__ = ["FraudDataModule", "keep_cards", "prepare_splits"]
@@ -58,13 +58,14 @@ class PreparedSplits:
 @dataclass(frozen=True)
 class _Featurised:
     """What every split of one data set shares: the table, each transaction's raw features (before scaling), each
-    row's history rows and day index, and the repeats found."""
+    row's history rows and day index, the repeats found and what reading the file did."""
 
     frame: pd.DataFrame
     matrix: np.ndarray
     index: np.ndarray
     days: np.ndarray
     repeats: int
+    read: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +73,7 @@ def _featurise(source: TransactionSource, history: int, windows: tuple[int, ...]
                drop_duplicates: bool) -> _Featurised:
     """Load and featurise the data once per process for all its splits (the folds of a prequential split share it)."""
     frame = source.load()
+    read = tuple(frame.attrs.get(READ_NOTES, ()))
     # a repeat of a transaction is a copy (repeats with different labels are refused by the source)
     repeat = frame.duplicated(list(TRANSACTION_KEY)).to_numpy()
     if drop_duplicates:
@@ -83,7 +85,7 @@ def _featurise(source: TransactionSource, history: int, windows: tuple[int, ...]
     columns.append(hours_since_previous(frame[CARD].to_numpy(), seconds))
     days = (frame[TIME].dt.normalize() - frame[TIME].iloc[0].normalize()).dt.days.to_numpy()
     return _Featurised(frame, np.stack(columns, axis=1), history_index(frame[CARD].to_numpy(), history), days,
-                       int(repeat.sum()))
+                       int(repeat.sum()), read)
 
 
 def _scaled(matrix: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
@@ -129,6 +131,7 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
         }
     zone = frame[TIME].dt.tz
     report: dict[str, int | float | str] = {
+        "data.read": "; ".join(shared.read) or "as written",
         "data.transactions": len(frame),
         "data.duplicate_transactions": shared.repeats,
         "data.dropped_duplicates": shared.repeats if drop_duplicates else 0,
@@ -240,7 +243,8 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
     def data_report(self) -> dict[str, int | float | str]:
         """What loading did to the data, for the sweep to print once and log on its parent run.
 
-        Keys: ``data.transactions`` (after dropping duplicates), ``data.duplicate_transactions``
+        Keys: ``data.read`` (what reading the file did: decompression, a trailing delimiter ignored),
+        ``data.transactions`` (after dropping duplicates), ``data.duplicate_transactions``
         (repeats found), ``data.dropped_duplicates``, ``data.time_zone``, ``data.train`` /
         ``data.val`` / ``data.test`` (days, transactions, frauds) and ``data.val_known_compromised_removed``
         / ``data.test_known_compromised_removed`` (rows of known-compromised cards left out), of this

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import abc
-import codecs
 import dataclasses
 import hashlib
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +12,19 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from gatelab.errors import ConfigError, DataError
+from gatelab.errors import DataError
+from gatelab.files import file_sha256
 
 from tasks.fraud.schema import AMOUNT, CARD, LABEL, REQUIRED, TERMINAL, TIME, TRANSACTION_KEY
 from tasks.fraud.timestamps import TimestampOptions, python_value, read_timestamps
+from tasks.tables import Dialect, read_table
 
-__all__ = ["ColumnMap", "CsvSource", "TransactionSource", "csv_line", "file_sha256", "table_row",
+__all__ = ["READ_NOTES", "ColumnMap", "CsvSource", "TransactionSource", "csv_line", "table_row",
            "validate_transactions"]
+
+
+READ_NOTES = "gatelab_read_notes"
+"""Key of a loaded table's ``attrs``: one line per thing reading the file did (decompression, ...)."""
 
 
 class TransactionSource(abc.ABC):
@@ -43,15 +47,6 @@ class TransactionSource(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> str:
         """A short stable id of the data this source yields (file hash or generator settings)."""
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def table_row(position: int) -> str:
@@ -179,21 +174,25 @@ class ColumnMap:
         object.__setattr__(self, "extra", extra)
 
 
-_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'", ",": "','"}
-
-
 @dataclass(frozen=True)
 class CsvSource(TransactionSource):
-    """Any transactions file, CSV (optionally gzipped) or Parquet, with a column mapping.
+    """Any transactions file, delimited text (plain, gzip, bz2, xz or a one-file zip) or Parquet, with a
+    column mapping.
 
-    Timestamps are read by the rules of ``tasks.fraud.timestamps`` (ISO 8601 as written; anything
-    else only with ``timestamp_format`` or ``dayfirst``; numbers only with ``unit``).
+    Text files are read by ``tasks.tables.read_table`` (row shapes and ambiguous numbers checked, a
+    trailing delimiter on every row read and noted, compression found by content); what reading did is
+    kept in the loaded table's ``attrs[READ_NOTES]``. Timestamps are read by the rules of
+    ``tasks.fraud.timestamps`` (ISO 8601 as written; anything else only with ``timestamp_format`` or
+    ``dayfirst``; numbers only with ``unit``).
 
     Args:
         path: the file.
         columns: where the canonical fields are in it.
-        sep: the CSV field separator, one character (``;``, ``\t``, ``|``).
+        sep: the CSV field separator, one character (``;``, ``\t``, ``|``); it may be the decimal mark
+            when numbers are quoted (``"16,75"``).
         decimal: the CSV decimal mark, ``.`` or ``,``.
+        thousands: the CSV thousands mark (``.``, ``,``, ``'``, ``" "``), unset when numbers are not grouped;
+            with it unset, amounts like ``2.680`` under ``decimal: ","`` are refused as ambiguous.
         encoding: the CSV text encoding (a Python codec name: ``utf-8``, ``latin-1``, ``cp1252``).
         timestamp_format: strftime format of the time column (e.g. ``%d/%m/%Y %H:%M:%S``).
         dayfirst: for non-ISO dates without a format: true for day/month/year, false for month/day/year.
@@ -201,15 +200,16 @@ class CsvSource(TransactionSource):
         unit: ``s`` or ``ms`` for a time column of numbers since 1970-01-01 UTC.
 
     Raises:
-        ConfigError: naming the setting, for a separator or decimal mark that is not one character
-            (or the two equal), an unknown encoding or time zone, or both ``timestamp_format`` and
-            ``dayfirst``.
+        ConfigError: naming the setting, for a separator or thousands mark that is not one character, a
+            thousands mark equal to the decimal one, an unknown encoding or time zone, or both
+            ``timestamp_format`` and ``dayfirst``.
     """
 
     path: str
     columns: ColumnMap = ColumnMap()
     sep: str = ","
     decimal: Literal[".", ","] = "."
+    thousands: str | None = None
     encoding: str = "utf-8"
     timestamp_format: str | None = None
     dayfirst: bool | None = None
@@ -217,16 +217,14 @@ class CsvSource(TransactionSource):
     unit: Literal["s", "ms"] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.sep, str) or len(self.sep) != 1 or self.sep in "\"\r\n":
-            raise ConfigError(f"sep: must be one character such as ',', ';', '|' or \"\\t\", got {self.sep!r}.")
-        if self.decimal == self.sep:
-            raise ConfigError(f"decimal: {self.decimal!r} is also the separator (sep); set one of them to another mark.")
-        try:
-            codecs.lookup(self.encoding)
-        except LookupError:
-            raise ConfigError(f"encoding: {self.encoding!r} is not a known text encoding; use e.g. utf-8, latin-1 "
-                              "or cp1252.") from None
-        self.timestamps  # built here so that a bad timestamp setting is refused when the config is read
+        # built here so that a bad dialect or timestamp setting is refused when the config is read
+        self.dialect  # noqa: B018
+        self.timestamps  # noqa: B018
+
+    @property
+    def dialect(self) -> Dialect:
+        """How the text file is written."""
+        return Dialect(self.sep, self.decimal, self.thousands, self.encoding)
 
     @property
     def timestamps(self) -> TimestampOptions:
@@ -242,16 +240,16 @@ class CsvSource(TransactionSource):
 
     def load(self) -> pd.DataFrame:
         path = Path(self.path)
-        raw = self._read(path)
-        where = table_row if path.suffix == ".parquet" else csv_line
+        raw, where, notes = self._read(path)
         mapping = {self.columns.card: CARD, self.columns.timestamp: TIME, self.columns.amount: AMOUNT,
                    self.columns.terminal: TERMINAL, self.columns.label: LABEL}
         named = [self.columns.card, self.columns.timestamp, self.columns.amount, self.columns.terminal,
                  self.columns.label, *self.columns.extra]
         repeated = sorted({name for name in named if named.count(name) > 1})
         if repeated:
-            raise DataError(f"{path}: the source's 'columns' mapping uses column(s) {repeated} for more than one "
-                            "field; map each field (card, timestamp, amount, terminal, label, extra) to its own column.")
+            raise DataError(f"{path}: the source's 'columns' mapping uses column(s) {repeated} for more than "
+                            "one field; map each field (card, timestamp, amount, terminal, label, extra) to its own "
+                            "column.")
         missing = [name for name in (*mapping, *self.columns.extra) if name not in raw.columns]
         if missing:
             raise DataError(f"{path}: missing column(s) {missing} (the file has {list(raw.columns)[:12]}); "
@@ -259,40 +257,24 @@ class CsvSource(TransactionSource):
         frame = raw[[*mapping, *self.columns.extra]].rename(columns=mapping)
         frame[TIME] = read_timestamps(frame[TIME], self.timestamps, f"{path}: column '{self.columns.timestamp}'", where)
         file_columns = {canonical: name for name, canonical in mapping.items()}
-        return validate_transactions(frame, str(path), self.columns.extra, file_columns, where)
+        table = validate_transactions(frame, str(path), self.columns.extra, file_columns, where)
+        table.attrs[READ_NOTES] = notes
+        return table
 
     def fingerprint(self) -> str:
         settings = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "path"}
         text = f"{file_sha256(Path(self.path))}:{settings}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def _read(self, path: Path) -> pd.DataFrame:
-        """The file as pandas reads it with this source's dialect; a header of one column that holds
-        another separator is refused, naming the separator."""
+    def _read(self, path: Path) -> tuple[pd.DataFrame, Callable[[int], str], tuple[str, ...]]:
+        """The file as read (``tasks.tables.read_table`` for text), each row's place in it, and the notes."""
         if not path.is_file():
             raise DataError(f"{path}: no such file; set the source's 'path' to an existing CSV or Parquet file.")
-        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        if path.suffix != ".parquet":
+            table = read_table(path, self.dialect, numeric=(self.columns.amount, self.columns.label,
+                                                            *self.columns.extra))
+            return table.frame, table.where, table.notes
         try:
-            if kind == "Parquet":
-                return pd.read_parquet(path)
-            header = pd.read_csv(path, sep=self.sep, encoding=self.encoding, nrows=0).columns
-            self._check_separator(path, header)
-            return pd.read_csv(path, sep=self.sep, decimal=self.decimal, encoding=self.encoding)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{path}: the file is empty; it needs a header row and transactions.") from None
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: is not {self.encoding} text (byte {error.object[error.start:error.start + 1]!r} at "
-                            f"offset {error.start}); set encoding: on the source (e.g. latin-1 or cp1252).") from None
-        except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as error:
-            raise DataError(f"{path}: cannot be read as {kind}: {error}") from None
-
-    def _check_separator(self, path: Path, header: pd.Index) -> None:
-        if len(header) != 1:
-            return
-        name = str(header[0])
-        for separator, shown in _SEPARATORS.items():
-            if separator != self.sep and separator in name:
-                also = " (and decimal: ',' if amounts are written like 16,75)" if separator == ";" else ""
-                setting = '"\\t"' if separator == "\t" else repr(separator)
-                raise DataError(f"{path}: the header reads as one column {name!r} with sep {self.sep!r}; the file looks "
-                                f"{shown}-separated: set sep: {setting} on the source{also}.")
+            return pd.read_parquet(path), table_row, ()
+        except (ValueError, OSError) as error:
+            raise DataError(f"{path}: cannot be read as Parquet: {error}") from None

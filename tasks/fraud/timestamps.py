@@ -115,7 +115,8 @@ def _from_numbers(values: pd.Series, options: TimestampOptions, origin: str, whe
         raise DataError(f"{origin} holds numbers ({where(0)}: {example!r}), not date-times; set unit: {likely} "
                         "(s: seconds, ms: milliseconds since 1970-01-01 UTC) on the source, or write the times as ISO 8601.")
     try:
-        parsed = pd.to_datetime(values, unit=options.unit, utc=True)
+        # in nanoseconds here, as the table keeps them: pandas 3 may pick a coarser unit that holds more years
+        parsed = pd.to_datetime(values, unit=options.unit, utc=True).dt.as_unit("ns")
     except (ValueError, OverflowError) as error:  # OutOfBoundsDatetime is a ValueError
         raise DataError(f"{origin} has numbers out of range for unit: {options.unit} ({error}); "
                         "check the unit (s: seconds, ms: milliseconds).") from None

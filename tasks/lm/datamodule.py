@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gatelab.errors import ConfigError, DataError
+from gatelab.files import compression_note, compression_of
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.task import SequenceDataModule
@@ -44,7 +45,9 @@ def encode_corpus(corpus: Corpus) -> EncodedCorpus:
     vocabulary = Vocabulary.build(tokens["train"])
     origins = {split: origin for split, (_, origin) in texts.items()}
     ids = {split: vocabulary.encode(tokens[split], origins[split]) for split in SPLITS}
+    read = [compression_note(path, compression_of(path)) for path in corpus.files().values()]
     report: dict[str, int | float | str] = {
+        "data.read": "; ".join(note for note in read if note) or "as written",
         "data.inline_separators": sum(text.count(char) for text, _ in texts.values() for char in INLINE_SEPARATORS)}
     for split in SPLITS:
         text = texts[split][0]
@@ -113,6 +116,7 @@ class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
     def data_report(self) -> dict[str, int | float | str]:
         """What reading the corpus did to its text; call after ``setup``. Keys:
 
+        - ``data.read``: the files read decompressed, and their compression (found by content), or ``as written``.
         - ``data.{train,valid,test}_lines``: lines of each split's text; at word level each ends in one
           ``<eos>`` (lines end at ``\n``, ``\r\n`` or ``\r`` only; a leading byte-order mark is dropped).
         - ``data.{train,valid,test}_tokens``: tokens of each split.

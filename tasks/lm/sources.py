@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from gatelab.errors import ConfigError, DataError
-from gatelab.files import atomic_file, data_dir, data_root
+from gatelab.files import data_dir, data_root, download_checked, file_sha256
 from jsonargparse.typing import OpenUnitInterval
 
 from tasks.lm.corpus import Corpus, Level, read_text, sha256_of
@@ -51,8 +49,11 @@ class TinyShakespeare(Corpus):
         if self.valid_fraction + self.test_fraction >= 1:
             raise ConfigError("data.init_args.corpus: valid_fraction + test_fraction must be below 1.")
 
+    def files(self) -> dict[str, Path]:
+        return {"text": Path(self.path) if self.path is not None else TINY_SHAKESPEARE}
+
     def _text(self) -> tuple[str, Path]:
-        path = Path(self.path) if self.path is not None else TINY_SHAKESPEARE
+        path = self.files()["text"]
         text = read_text(path)
         if self.path is None and sha256_of(text.encode()) != TINY_SHAKESPEARE_SHA256:
             raise DataError(f"{path}: sha256 does not match Tiny Shakespeare; restore it: `git checkout -- {path}`.")
@@ -76,20 +77,6 @@ def ptb_default_root() -> Path:
     return data_dir("lm", "ptb")
 
 
-def _download(url: str, sha256: str, dest: Path) -> None:
-    """Fetch ``url`` into ``dest`` atomically, keeping it only if its sha256 is ``sha256``."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
-    except (urllib.error.URLError, OSError) as error:
-        raise DataError(f"cannot download {url} ({error}); put the PTB files in {dest.parent} "
-                        "or set GATELAB_DATA to a folder holding lm/ptb/.") from None
-    if sha256_of(data) != sha256:
-        raise DataError(f"{url}: sha256 {sha256_of(data)} is not the expected {sha256}; nothing was saved.")
-    with atomic_file(dest) as out:
-        out.write(data)
-
-
 @dataclass(frozen=True)
 class PennTreebank(Corpus):
     """Mikolov's word-level Penn Treebank split (``ptb.{train,valid,test}.txt.gz``), 10,000 words.
@@ -99,7 +86,8 @@ class PennTreebank(Corpus):
     ``~/.cache/gatelab/lm/ptb`` from a pinned commit. The default files are sha256-checked.
 
     Args:
-        root: a folder holding the three gzip files, read as they are; None: the default above.
+        root: a folder holding the three files (gzip, or any compression ``tasks.lm.corpus`` reads), read as
+            they are; None: the default above.
     """
 
     root: str | None = None
@@ -116,10 +104,11 @@ class PennTreebank(Corpus):
         for split, path in self.files().items():
             name, sha256 = PTB_FILES[split]
             if not path.is_file():
-                _download(PTB_URL.format(name=name), sha256, path)
+                fix = f"put the PTB files in {path.parent} or set GATELAB_DATA to a folder holding lm/ptb/"
+                download_checked(PTB_URL.format(name=name), sha256, path, fix=fix)
 
     def _check(self, split: str, path: Path) -> None:
-        if self.root is None and path.is_file() and sha256_of(path.read_bytes()) != PTB_FILES[split][1]:
+        if self.root is None and path.is_file() and file_sha256(path) != PTB_FILES[split][1]:
             raise DataError(f"{path}: sha256 does not match Mikolov's PTB file; replace it with the original "
                             f"(sha256 {PTB_FILES[split][1]}).")
 
@@ -136,4 +125,4 @@ class PennTreebank(Corpus):
     def fingerprint(self) -> str:
         if self.root is None:
             return sha256_of("".join(sha for _, sha in PTB_FILES.values()).encode())[:16]
-        return sha256_of("".join(sha256_of(path.read_bytes()) for path in self.files().values()).encode())[:16]
+        return sha256_of("".join(file_sha256(path) for path in self.files().values()).encode())[:16]

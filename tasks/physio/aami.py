@@ -14,13 +14,23 @@ AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 """The five AAMI EC57 classes, in the order of their integer codes 0..4."""
 
 SYMBOL_TO_CLASS: dict[str, str] = {
-    **dict.fromkeys("NLRej", "N"),  # normal, bundle branch blocks, atrial and nodal escape
-    **dict.fromkeys("AaJS", "S"),  # supraventricular ectopic
-    **dict.fromkeys("VE", "V"),  # ventricular ectopic, ventricular escape
+    **dict.fromkeys("NLRBejn", "N"),  # normal, bundle branch blocks (left, right, unspecified), escape beats
+    **dict.fromkeys("AaJS", "S"),  # supraventricular ectopic: atrial, aberrated atrial, nodal, supraventricular
+    **dict.fromkeys("VEr", "V"),  # ventricular ectopic: premature, escape, R-on-T premature
     "F": "F",  # fusion of ventricular and normal
-    **dict.fromkeys("/fQ", "Q"),  # paced, fusion of paced and normal, unclassifiable
+    **dict.fromkeys("/fQ?", "Q"),  # paced, fusion of paced and normal, unclassifiable, not classified (learning)
 }
-"""MIT-BIH beat annotation symbol -> AAMI class; other symbols (rhythm, noise, ...) are not beats."""
+"""WFDB beat annotation symbol -> AAMI class, the full ANSI/AAMI EC57 table.
+
+Checked against WFDB's own EC57 mapping, ``map2`` in ``lib/ecgmap.h`` with the codes of
+``lib/ecgcodes.h`` (the tables ``bxb``, PhysioNet's EC57 beat-by-beat comparator, uses): NORMAL, LBBB,
+RBBB, BBB (``B``), NESC (``j``), AESC (``e``), SVESC (``n``) -> normal; ABERR (``a``), NPC (``J``),
+APC (``A``), SVPB (``S``) -> SVPB; PVC (``V``), VESC (``E``), RONT (``r``) -> PVC; FUSION -> fusion;
+PACE (``/``), PFUS (``f``), UNKNOWN (``Q``) and LEARN (``?``) are the EC57 Q class (``bxb`` sets them
+aside). The MIT-BIH classes as in de Chazal et al. 2004, Table I. Every other symbol (rhythm ``+``,
+noise ``~``, artifact ``|``, ventricular flutter wave ``!``, blocked P wave ``x``, comments, ...) is
+not a classified beat; readers count those by symbol.
+"""
 
 DS1: tuple[int, ...] = (101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124,
                         201, 203, 205, 207, 208, 209, 215, 220, 223, 230)  # fmt: skip

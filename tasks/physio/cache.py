@@ -18,8 +18,9 @@ from tasks.physio.preprocess import Beats, Preprocessing, RecordNotes
 
 __all__ = ["FORMAT", "cache_key", "default_cache_dir", "load_or_build"]
 
-FORMAT = 2
-"""Version of the cached arrays' layout and meaning; part of every key (2: missing values, resampling, notes)."""
+FORMAT = 3
+"""Version of the cached arrays' layout and meaning; part of every key (2: missing values, resampling, notes;
+3: the full EC57 symbol table, non-beat annotations counted by symbol)."""
 _NOTES = "notes."
 _LOG = logging.getLogger(__name__)
 

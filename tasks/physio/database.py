@@ -22,8 +22,9 @@ import hashlib
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,7 @@ class RecordData:
             invalid-sample value (a missing value).
         beat_samples: sample index of every beat annotation (R peak), ascending.
         beat_labels: the AAMI class code of each of those beats (``tasks.physio.aami``).
+        not_beats: annotations that are not classified beats (rhythm, noise, ...), counted by symbol.
     """
 
     name: str
@@ -75,6 +77,7 @@ class RecordData:
     signal: np.ndarray
     beat_samples: np.ndarray
     beat_labels: np.ndarray
+    not_beats: Mapping[str, int] = field(default_factory=dict)
 
 
 def database_dir(path: str | None) -> tuple[Path, bool]:
@@ -212,7 +215,8 @@ def verify_record(directory: Path, record: str) -> None:
     _read_beats(directory, record)
 
 
-def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Each beat's sample and AAMI class code, and the other annotations counted by symbol."""
     try:
         annotation = wfdb.rdann(str(directory / record), "atr")
     except (OSError, ValueError, IndexError) as error:
@@ -220,7 +224,8 @@ def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray]:
                         f"{_fix(directory, record)}.") from None
     labels = aami_labels(annotation.symbol)
     beats = labels >= 0
-    return np.asarray(annotation.sample)[beats].astype(np.int64), labels[beats]
+    others = Counter(symbol for symbol, label in zip(annotation.symbol, labels) if label < 0)
+    return np.asarray(annotation.sample)[beats].astype(np.int64), labels[beats], dict(sorted(others.items()))
 
 
 def lead_columns(record: str, sig_name: list[str], leads: tuple[Lead, ...]) -> list[int]:
@@ -263,8 +268,9 @@ def read_record(directory: Path, record: str, leads: tuple[Lead, ...]) -> Record
     # wfdb's digital-to-physical conversion, the one rdrecord(physical=True) runs: the format's
     # invalid-sample value becomes NaN.
     physical = signals.dac(return_res=64)[:, columns]
-    samples, labels = _read_beats(directory, record)
-    return RecordData(name=record, fs=float(signals.fs), signal=physical, beat_samples=samples, beat_labels=labels)
+    samples, labels, others = _read_beats(directory, record)
+    return RecordData(name=record, fs=float(signals.fs), signal=physical, beat_samples=samples, beat_labels=labels,
+                      not_beats=others)
 
 
 def files_fingerprint(directory: Path, records: Iterable[str]) -> str:

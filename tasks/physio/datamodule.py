@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,6 +129,14 @@ def _by_record(notes: RecordNotes) -> str:
     return "; ".join(listed) or "none"
 
 
+def _not_beats(notes: RecordNotes) -> str:
+    """The records' annotations that are not classified beats, summed by symbol: ``'+' 42, '~' 3``."""
+    total: Counter[str] = Counter()
+    for text in notes.not_beats.tolist():
+        total.update(json.loads(text))
+    return ", ".join(f"{symbol!r} {count:,}" for symbol, count in sorted(total.items())) or "none"
+
+
 def data_report(notes: RecordNotes, cfg: Preprocessing, other_classes: int, counts: dict[str, np.ndarray],
                 classes: tuple[str, ...], missing: dict[str, str]) -> dict[str, int | float | str]:
     """What reading, cutting and splitting did to the beats, as ``data.*`` entries (``PhysioDataModule.data_report``).
@@ -152,6 +161,7 @@ def data_report(notes: RecordNotes, cfg: Preprocessing, other_classes: int, coun
         "data.invalid_by_record": _by_record(notes),
         "data.dropped_beats_edges": int(notes.dropped_edges.sum()),
         "data.dropped_beats_other_classes": other_classes,
+        "data.annotations_not_beats": _not_beats(notes),
         **{f"data.{name}_beats": class_counts_text(counts[name], classes) for name in SPLITS},
         **{f"data.{name}_missing_classes": f"{lacked} (macro-F1 averages over the classes present)" if lacked
            else "none" for name, lacked in missing.items()},
@@ -312,6 +322,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
           (``"210: 1,080 invalid samples, 5 beats dropped"``).
         - ``data.dropped_beats_edges``: beats whose window runs over a record's start or end;
           ``data.dropped_beats_other_classes``: beats of classes not in ``classes`` (e.g. Q).
+        - ``data.annotations_not_beats``: annotations that are no classified beat by the EC57 table
+          (``tasks.physio.aami``), left out and counted by symbol (``'+' 1,292, '~' 616``).
         - ``data.{train,val,test}_beats``: beats per class (``"N 134, S 39, V 30, F 11"``).
         - ``data.train_record_fraction``, ``data.train_records_kept``: with ``record_fraction`` below 1, the
           share asked for and the training records kept.

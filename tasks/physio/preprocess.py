@@ -7,6 +7,7 @@ beat whose window touches one is dropped and counted (``RecordNotes``).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
@@ -122,6 +123,7 @@ class RecordNotes(_Rows):
         invalid_samples: samples at which a chosen lead holds the format's invalid-sample value.
         dropped_invalid: annotated beats dropped because their window touches a missing value.
         dropped_edges: annotated beats dropped because their window runs over the record's start or end.
+        not_beats: the annotations that are not classified beats, by symbol, as JSON (``{"+": 3, "~": 1}``).
     """
 
     record: np.ndarray
@@ -129,6 +131,7 @@ class RecordNotes(_Rows):
     invalid_samples: np.ndarray
     dropped_invalid: np.ndarray
     dropped_edges: np.ndarray
+    not_beats: np.ndarray
 
 
 def _check_cutoffs(fs: float, cfg: Preprocessing) -> None:
@@ -276,5 +279,6 @@ def cut_beats(record: RecordData, cfg: Preprocessing) -> tuple[Beats, RecordNote
         record=np.array([int(record.name)], dtype=np.int32), stored_fs=np.array([stored_fs]),
         invalid_samples=np.array([invalid]), dropped_invalid=np.array([int((inside & touched).sum())]),
         dropped_edges=np.array([int((~inside).sum())]),
+        not_beats=np.array([json.dumps(dict(record.not_beats), sort_keys=True)]),
     )
     return beats, notes

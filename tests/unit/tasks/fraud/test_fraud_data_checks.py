@@ -112,6 +112,7 @@ def test_data_report_says_what_loading_did() -> None:
     report = data.data_report()
     assert all(key.startswith("data.") for key in report)
     assert report == {
+        "data.read": "as written",
         "data.transactions": 4023, "data.duplicate_transactions": 0, "data.dropped_duplicates": 0,
         "data.time_zone": "none (times as written)",
         "data.train": "2024-03-06..2024-03-19: 1429 transactions, 28 frauds",

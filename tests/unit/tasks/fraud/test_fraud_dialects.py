@@ -93,7 +93,8 @@ def test_parquet_rows_are_counted_from_one(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("settings", "field"),
-    [({"sep": ";;"}, "sep"), ({"sep": ","}, None), ({"sep": ",", "decimal": ","}, "decimal"),
+    [({"sep": ";;"}, "sep"), ({"sep": ","}, None), ({"sep": ",", "decimal": ","}, None),
+     ({"decimal": ",", "thousands": ","}, "thousands"), ({"thousands": "''"}, "thousands"),
      ({"encoding": "klingon"}, "encoding")],
 )
 def test_bad_dialect_settings_name_the_setting(settings: dict, field: str | None) -> None:

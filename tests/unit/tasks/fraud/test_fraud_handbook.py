@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from conftest import data_root
 from gatelab.errors import DataError
+from gatelab.files import file_sha256
 
 import tasks.fraud.handbook as handbook
 from tasks.fraud.features import FEATURE_NAMES, transaction_features
@@ -33,7 +34,6 @@ from tasks.fraud.handbook import (
     unpickle_frame,
     write_atomic,
 )
-from tasks.fraud.sources import file_sha256
 from tasks.fraud.splits import HANDBOOK_SPLIT, split_masks
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
@@ -184,7 +184,7 @@ def fake_repository(tmp_path: Path, days: int = 3) -> tuple[Path, dict[str, byte
     """Daily pickles of the fixture's first days, their manifest, and the CSV text they must give back."""
     text = gzip.decompress(FIXTURE.read_bytes()).decode()
     header, *lines = text.splitlines(keepends=True)
-    raw = pd.read_csv(FIXTURE, parse_dates=["TX_DATETIME"])
+    raw = pd.read_csv(FIXTURE, parse_dates=["TX_DATETIME"], float_precision="round_trip")  # the file's exact floats
     names = sorted(raw["TX_DATETIME"].dt.strftime("%Y-%m-%d").unique())[:days]
     blobs, rows = {}, []
     for name in names:
