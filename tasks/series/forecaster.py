@@ -32,7 +32,7 @@ class SequenceForecaster(SequenceClassifier):
     def forward(self, x: Tensor) -> Tensor:
         """Forecasts (batch, horizon, targets) for each context window of ``x`` (batch, time, features)."""
         output, _ = self.net(x)
-        return output[:, -1].reshape(len(x), self.horizon, self.targets)
+        return output[:, -1].unflatten(-1, (self.horizon, self.targets))
 
     def probabilities(self, logits: Tensor) -> Tensor:
         """A forecast is served as it is (normalised units)."""
