@@ -58,6 +58,8 @@ def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tenso
     """Store ``module`` as the run's ``model`` artifact with its signature and ``example`` as input example."""
     scorer = Scorer(module).cpu().eval()
     example = example.cpu().contiguous()  # exported on a view, the program would guard on its strides
+    if len(example) == 1:  # torch.export specialises a batch of one to size 1: the program would refuse other sizes
+        example = example.repeat(2, *([1] * (example.dim() - 1)))
     with torch.inference_mode():
         output = scorer(example)
     signature = infer_signature(example.numpy(), output.numpy())

@@ -28,3 +28,20 @@ def test_a_model_saved_from_a_strided_example_serves_batches_of_any_size(tmp_pat
 
     for batch in (example[:1], example[torch.arange(64) % len(example)]):
         assert model(batch).shape[0] == len(batch)
+
+
+def test_a_model_saved_from_a_single_sequence_serves_other_batch_sizes(tmp_path: Path) -> None:
+    """A test split of one sequence (one series forecast once) still exports a program with a free batch size."""
+    from tasks.synthetic import RecallDataModule
+
+    data = RecallDataModule(length=6, train_size=4, val_size=2, test_size=1, eval_batch_size=1)
+    module = data.make_module(ModelConfig(cell="lstm", hidden_size=4), OptimConfig())
+    one = next(iter(data.test_dataloader()))["x"]
+    assert len(one) == 1
+    tracker = Tracker(tmp_path / "mlruns", "synthetic")
+    run_id = tracker.start_run("saved", {})
+    save_model(tracker, run_id, module, one)
+
+    model, _ = load_saved_model(tracker, run_id)
+
+    assert model(one.repeat(5, 1, 1)).shape[0] == 5
