@@ -115,6 +115,8 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
         unit = "series" if self.problem == "classification" else "windows"
         report: dict[str, Any] = {f"data.{name}_{unit}": data.counts[name] for name in SPLITS}
         panel = data.panel
+        if panel.notes:
+            report["data.read"] = "; ".join(panel.notes)
         if data.rows is not None and panel.labels is not None:
             fit = np.concatenate([data.rows["train"], data.rows["val"]])
             test = data.rows["test"]

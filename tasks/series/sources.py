@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from gatelab.errors import DataError
 
+from tasks.tables import Dialect, Table, read_table
+
 __all__ = ["ArchiveSource", "LongTable", "Panel", "SeriesSource", "TsFiles", "shipped_data_dir"]
 
 #: Header tags of the ``.ts`` format (lower case), as aeon's and sktime's loaders read them.
@@ -29,7 +31,8 @@ class Panel:
 
     ``labels`` holds one class name per series (``None`` for a source without labels); ``given_split``
     holds ``"train"`` or ``"test"`` per series where the source fixes the split, else ``None``.
-    ``times`` holds each series' time stamps where the source has them.
+    ``times`` holds each series' time stamps where the source has them; ``notes``, what reading did beyond
+    plain text (decompression, a trailing delimiter).
     """
 
     ids: list[str]
@@ -39,6 +42,7 @@ class Panel:
     given_split: np.ndarray | None
     origin: str
     times: list[np.ndarray] | None = None
+    notes: tuple[str, ...] = ()
 
 
 class SeriesSource(abc.ABC):
@@ -154,7 +158,11 @@ class LongTable(SeriesSource):
         label_column: a class per series (classification), the same on every row of a series.
         sep: the CSV field separator.
         decimal: the CSV decimal mark.
+        thousands: the CSV thousands mark (``None``: numbers are not grouped).
         encoding: the CSV text encoding.
+
+    CSV files are read by ``tasks.tables.read_table``, as the fraud task's are: compressed files by their
+    content, row shapes checked before typing, ambiguous grouped numbers in the value columns refused.
 
     Raises:
         DataError: a missing column, a series of one step, labels that change within a series,
@@ -168,18 +176,22 @@ class LongTable(SeriesSource):
     label_column: str | None = None
     sep: str = ","
     decimal: str = "."
+    thousands: str | None = None
     encoding: str = "utf-8"
 
-    def _frame(self) -> pd.DataFrame:
+    def _table(self) -> Table:
         path = Path(self.path)
         if not path.is_file():
             raise DataError(f"{path}: no such file; point data.init_args.source.init_args.path at your table.")
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=self.sep, decimal=self.decimal, encoding=self.encoding)
+            frame = pd.read_parquet(path)
+            return Table(frame, np.arange(2, len(frame) + 2), ())
+        return read_table(path, Dialect(self.sep, self.decimal, self.thousands, self.encoding),
+                          numeric=self.value_columns)
 
     def read(self) -> Panel:
-        frame = self._frame()
+        table = self._table()
+        frame = table.frame
         wanted = [self.time_column, *self.value_columns, *(c for c in (self.id_column, self.label_column) if c)]
         missing = [column for column in wanted if column not in frame.columns]
         if missing:
@@ -188,9 +200,9 @@ class LongTable(SeriesSource):
         for column in self.value_columns:
             gaps = frame[column].isna()
             if gaps.any():
-                row = int(np.flatnonzero(gaps.to_numpy())[0]) + 2
-                raise DataError(f"{self.path}: column '{column}' has {int(gaps.sum())} empty values (first on line "
-                                f"{row}); fill or drop those steps before training (gatelab does not impute).")
+                where = table.where(int(np.flatnonzero(gaps.to_numpy())[0]))
+                raise DataError(f"{self.path}: column '{column}' has {int(gaps.sum())} empty values (first on "
+                                f"{where}); fill or drop those steps before training (gatelab does not impute).")
         frame = frame.assign(_id=frame[self.id_column].astype(str) if self.id_column else "series")
         frame = frame.assign(_time=_times(frame[self.time_column]))
         ids, values, labels, times = [], [], [], []
@@ -209,7 +221,7 @@ class LongTable(SeriesSource):
             _check_steps(self.path, series_id, stamps)
         return Panel(ids=ids, values=values, channels=list(self.value_columns),
                      labels=np.asarray(labels) if self.label_column else None, given_split=None,
-                     origin=self.path, times=times)
+                     origin=self.path, times=times, notes=table.notes)
 
 
 def _times(column: pd.Series) -> pd.Series:

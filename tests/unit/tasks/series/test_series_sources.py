@@ -129,3 +129,17 @@ def test_the_seasonal_naive_anchor_is_exact_on_a_purely_seasonal_series() -> Non
     anchors = forecast_anchors([season], horizon=4, season=4)
     assert anchors["seasonal_naive"]["mae"] == pytest.approx(0.0)
     assert anchors["holt_winters"]["mase"] >= 0.0
+
+
+def test_a_long_table_is_read_by_the_shared_reader_compressed_and_grouped(tmp_path: Path) -> None:
+    import lzma
+
+    text = "meter|day|kwh\n" + "".join(f"m{m}|{d}|1'{d}{m}0.5\n" for m in range(2) for d in range(3, 9))
+    path = tmp_path / "meters.csv"  # xz inside, whatever the name says
+    path.write_bytes(lzma.compress(text.encode()))
+    source = LongTable(str(path), time_column="day", value_columns=["kwh"], id_column="meter", sep="|")
+    with pytest.raises(DataError, match="column 'kwh' holds \"1'300.5\" .* set thousands: \"'\""):
+        source.read()
+    panel = LongTable(**{**source.__dict__, "thousands": "'"}).read()
+    assert panel.values[1][:, 0].tolist() == [1000 + 100 * d + 10 + 0.5 for d in range(3, 9)]
+    assert any("xz-compressed" in note for note in panel.notes)
