@@ -106,7 +106,7 @@ class Corpus(abc.ABC):
     #: ``word`` or ``char``.
     level: Level
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (an optional hook: most corpora have nothing to prepare)
         """Make the files available (download them where that is the corpus's way); default: nothing."""
 
     @abc.abstractmethod

@@ -24,7 +24,7 @@ Stage = Literal["train", "val", "test"]
 VOCABULARY_KEY = "gatelab_vocabulary"
 
 
-@dataclass
+@dataclass(frozen=True)
 class LRSchedule:
     """How the learning rate falls during training.
 

@@ -87,7 +87,8 @@ class BeatBatches(Dataset):
             x = self.wave[centre]
             return {"x": torch.cat([x, sequence[:, None, :].expand(-1, x.shape[1], -1)], dim=-1),
                     "y": self.label[centre]}
-        parts = [self.wave[near].flatten(2), *([self.rr[near]] if self.rr is not None else []), torch.ones_like(present)]
+        rr = [self.rr[near]] if self.rr is not None else []
+        parts = [self.wave[near].flatten(2), *rr, torch.ones_like(present)]
         return {"x": torch.cat(parts, dim=-1) * present, "y": self.label[centre]}
 
 

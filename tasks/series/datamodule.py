@@ -54,7 +54,7 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
 
     def __init__(
         self,
-        source: SeriesSource = ArchiveSource("JapaneseVowels"),  # noqa: B008 (a frozen dataclass)
+        source: SeriesSource = ArchiveSource("JapaneseVowels"),
         problem: Literal["classification", "forecasting"] = "classification",
         targets: list[str] | None = None,
         context: int = 24,

@@ -61,7 +61,8 @@ def test_four_workers_on_postgres_heartbeat_fails_and_retries_a_killed_workers_t
         assert retry.state == TrialState.COMPLETE
 
         assert PASSWORD not in out + err
-        assert list((tmp_path / "server" / "artifacts").rglob("verdict.json")), "artifacts did not go through the server"
+        verdicts = list((tmp_path / "server" / "artifacts").rglob("verdict.json"))
+        assert verdicts, "artifacts did not go through the server"
         experiment = client.get_experiment_by_name("gatelab-fraud")
         for run in client.search_runs([experiment.experiment_id], max_results=1000):
             assert PASSWORD not in str(run.data.params) + str(run.data.tags)

@@ -49,7 +49,9 @@ def test_carried_state_matches_one_pass(cell: str) -> None:
 def test_head_hidden_layer_sits_between_the_cell_and_the_output(cell: str) -> None:
     plain = SequenceModel(5, 1, ModelConfig(cell=cell, hidden_size=6))
     layered = SequenceModel(5, 1, ModelConfig(cell=cell, hidden_size=6, head_hidden_size=11))
-    count = lambda model: sum(p.numel() for p in model.parameters())
+    def count(model: nn.Module) -> int:
+        return sum(p.numel() for p in model.parameters())
+
     assert count(layered) - count(plain) == (6 * 11 + 11) + (11 * 1 + 1) - (6 * 1 + 1)
     assert isinstance(plain.head_hidden, nn.Identity)
     x = torch.randn(3, 4, 5)

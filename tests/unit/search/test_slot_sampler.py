@@ -15,7 +15,7 @@ SETTINGS = SweepConfig(startup_trials=3)
 
 
 def handle(journal: Path, cell: str = "lstm") -> optuna.Study:
-    """The cell's study as one more process (a worker, or the sweep resumed) opens it: a storage and sampler of its own."""
+    """The cell's study as one more process (a worker, or the sweep resumed) opens it: its own storage and sampler."""
     storage = JournalStorage(JournalFileBackend(str(journal)))
     return open_study(storage, study_name("fraud", "s0", cell), SETTINGS, 7, "maximize", "run", "sqlite:///x.db")
 

@@ -77,7 +77,8 @@ def test_where_records_are_looked_for(tmp_path: Path, monkeypatch: pytest.Monkey
     assert database_dir(None) == (tmp_path / "physio" / "mitdb", False)
     monkeypatch.delenv("GATELAB_DATA")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert database_dir(None) == (tmp_path / ".cache" / "gatelab" / "physio" / "mitdb", True) == (cache_dir("physio", "mitdb"), True)
+    expected = (tmp_path / ".cache" / "gatelab" / "physio" / "mitdb", True)
+    assert database_dir(None) == expected == (cache_dir("physio", "mitdb"), True)
 
 
 def local_fetch(calls: list[list[str]], damage: str | None = None):

@@ -34,8 +34,9 @@ def test_fewer_records_are_nested_whole_records_that_keep_every_class() -> None:
         held = np.bincount(label[np.isin(record, records)], minlength=len(CLASSES))
         assert held.all(), (records, held)
     assert fewer_records(record[::-1], label[::-1], 0.5, CLASSES) == kept[0.5]  # the order of the beats does not matter
-    with pytest.raises(DataError, match=r"^record_fraction=0.1: keeps 1 of the 6 training records, but every class "
-                                        r"\(N, S, V, F\) takes 2 \(records .*\); raise record_fraction to 0.33 or more"):
+    refused = (r"^record_fraction=0.1: keeps 1 of the 6 training records, but every class "
+               r"\(N, S, V, F\) takes 2 \(records .*\); raise record_fraction to 0.33 or more")
+    with pytest.raises(DataError, match=refused):
         fewer_records(record, label, 0.1, CLASSES)
 
 
