@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-
 from gatelab.errors import ConfigError
 from gatelab.training.config import configs_dir
 
@@ -114,7 +113,7 @@ def _budget(name: str, entry: Mapping[str, Any], rules: Mapping[str, Callable[..
     for rule, function in rules.items():
         if rule not in budget.rules:
             raise ConfigError(f"{where}.rules: no settings for {rule}; give them (see the other budgets).")
-        taken = [parameter for parameter in inspect.signature(function).parameters if parameter != "lab"]
+        taken = [parameter for parameter in inspect.signature(function).parameters if parameter != "ctx"]
         extra = sorted(set(budget.rules[rule]) - set(taken))
         missing = sorted(set(taken) - set(budget.rules[rule]))
         if extra or missing:
@@ -127,7 +126,7 @@ def load_claims(rules: Mapping[str, Callable[..., object]], path: Path | None = 
     """Read ``configs/claims.yaml`` (or ``path``) and check every budget's settings against ``rules``' functions.
 
     Args:
-        rules: each rule's function by name; its parameters other than ``lab`` are the rule's settings.
+        rules: each rule's function by name; its parameters other than ``ctx`` (the rule's context) are the rule's settings.
         path: the file; default ``configs/claims.yaml``.
 
     Raises:

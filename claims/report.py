@@ -7,11 +7,11 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 
+from gatelab.report.plots import COLORS, png
 from matplotlib import pyplot
 
-from gatelab.claims.config import Budget, RuleText
-from gatelab.claims.evidence import NO_DIFFERENCE, Finding
-from gatelab.report.plots import COLORS, png
+from claims.config import Budget, RuleText
+from claims.evidence import NO_DIFFERENCE, Finding
 
 __all__ = ["ClaimsReport", "effects_figure", "number"]
 
@@ -127,7 +127,7 @@ class ClaimsReport:
         return {"budget": asdict(self.budget), "machine": self.machine, "seconds": self.seconds, "run": self.run,
                 "uri": self.uri, "confidence": self.confidence,
                 "rules": {rule: {"text": asdict(self.texts[rule]), "verdict": findings[0].verdict,
-                                 "findings": [asdict(finding) for finding in findings]}
+                                 "findings": [finding.to_dict() for finding in findings]}
                           for rule, findings in self.findings.items()}}
 
     def to_json(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from gatelab.claims.evidence import VERDICTS
+from claims.evidence import VERDICTS
 from mlflow import MlflowClient
 
 

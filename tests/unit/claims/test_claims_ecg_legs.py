@@ -6,12 +6,13 @@ import math
 from pathlib import Path
 
 import pytest
-from gatelab.claims import claims_config
-from gatelab.claims.config import Budget
-from gatelab.claims.lab import EXPERIMENT, Lab
-from gatelab.claims.rules import RULES, RuleContext
 from gatelab.errors import ConfigError
 from gatelab.tracking.client import Tracker
+
+from claims import claims_config
+from claims.config import Budget
+from claims.lab import EXPERIMENT, Lab
+from claims.rules import RULES, RuleContext
 
 MITDB = Path(__file__).resolve().parents[2] / "fixtures" / "mitdb"
 
