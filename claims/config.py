@@ -126,7 +126,8 @@ def load_claims(rules: Mapping[str, Callable[..., object]], path: Path | None = 
     """Read ``configs/claims.yaml`` (or ``path``) and check every budget's settings against ``rules``' functions.
 
     Args:
-        rules: each rule's function by name; its parameters other than ``ctx`` (the rule's context) are the rule's settings.
+        rules: each rule's function by name; its parameters other than ``ctx`` (the rule's context) are the
+            rule's settings.
         path: the file; default ``configs/claims.yaml``.
 
     Raises:

@@ -149,7 +149,8 @@ def log_ratio_effect(ratios: Sequence[float], confidence: float, power: float, u
     interval = mean_interval(logs, confidence)
     detectable = detectable_difference(float(np.std(logs, ddof=1)), interval.n, confidence, power)
     geometric = Interval(math.exp(interval.mean), math.exp(interval.low), math.exp(interval.high), interval.n)
-    return Effect(geometric, 1.0, math.expm1(detectable), f"geometric mean over {interval.n} {unit}, t interval of the logs")
+    return Effect(geometric, 1.0, math.expm1(detectable),
+                  f"geometric mean over {interval.n} {unit}, t interval of the logs")
 
 
 def bootstrap_effect(estimate: float, resampled: Sequence[float], confidence: float) -> Effect:

@@ -12,6 +12,7 @@ import copy
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -83,7 +84,7 @@ def training_rounds(configs: Mapping[str, ModelConfig], input_size: int, length:
         memory[name].append(peak.mib)
         return seconds
 
-    seconds = interleaved({name: (lambda name=name: timed(name)) for name in models}, rounds, warmup=1)
+    seconds = interleaved({name: partial(timed, name) for name in models}, rounds, warmup=1)
     return seconds, {name: values[-rounds:] for name, values in memory.items()}
 
 
@@ -98,7 +99,8 @@ class Reach:
 
 
 def seconds_to_target(modules: Mapping[str, SequenceClassifier], optimizers: Mapping[str, torch.optim.Optimizer],
-                      x: Tensor, y: Tensor, score: Callable[[SequenceClassifier], float], reached: Callable[[float], bool],
+                      x: Tensor, y: Tensor, score: Callable[[SequenceClassifier], float],
+                      reached: Callable[[float], bool],
                       batch: int, chunk: int, max_steps: int, seed: int) -> dict[str, Reach]:
     """Train the models side by side, ``chunk`` steps of each in turn (every other round in reverse order), each
     scored after its chunk, until each reaches the target or has trained ``max_steps`` steps.
@@ -188,5 +190,5 @@ def streaming_rounds(scorers: Mapping[str, StreamingScorer], events: Tensor, per
         latencies[name].append(times)
         return float(np.median(times))
 
-    interleaved({name: (lambda name=name: one_round(name)) for name in scorers}, rounds, warmup=1)
+    interleaved({name: partial(one_round, name) for name in scorers}, rounds, warmup=1)
     return {name: rounds_[-rounds:] for name, rounds_ in latencies.items()}

@@ -22,7 +22,8 @@ def effects_figure(rule: str, text: RuleText, findings: list[Finding], confidenc
     for row, finding in enumerate(reversed(findings)):
         effect = finding.effect
         color = COLORS[0] if effect.null == 0 else COLORS[1]
-        axes.errorbar(effect.estimate, row, xerr=[[max(0.0, effect.estimate - effect.low)], [max(0.0, effect.high - effect.estimate)]],
+        below, above = max(0.0, effect.estimate - effect.low), max(0.0, effect.high - effect.estimate)
+        axes.errorbar(effect.estimate, row, xerr=[[below], [above]],
                       color=color, marker="o", capsize=4)
     for null in {finding.effect.null for finding in findings}:
         axes.axvline(null, color="grey", linestyle="--", linewidth=1)

@@ -88,8 +88,8 @@ def _run_rule(lab: Lab, config: ClaimsConfig, rule: str) -> tuple[list[Finding],
     """Run one rule in a run of its own under the claims run: its findings, figure and headline metrics."""
     tracker, text = lab.tracker, config.rules[rule]
     tags = {RULE_TAG: rule, tag.ROLE: ROLE_RULE, tag.GIT_SHA: git_sha(), tag.TASK: "claims"}
-    with tracked_run(tracker, f"{rule}", tags, {f"{rule}.{key}": value for key, value in lab.budget.rules[rule].items()},
-                     parent=lab.parent) as run_id:
+    settings = {f"{rule}.{key}": value for key, value in lab.budget.rules[rule].items()}
+    with tracked_run(tracker, f"{rule}", tags, settings, parent=lab.parent) as run_id:
         context = RuleContext(lab, run_id, text, config.confidence, config.power)
         findings = RULES[rule].run(context, **lab.budget.rules[rule])
         figure = effects_figure(rule, text, findings, config.confidence)
@@ -106,8 +106,8 @@ def _run_rule(lab: Lab, config: ClaimsConfig, rule: str) -> tuple[list[Finding],
 
 
 def run_claims(names: Sequence[str], budget_name: str, store: Path, out: Path, progress: bool = True) -> ClaimsReport:
-    """Run (or resume) the rules ``names`` (ids or names, all when empty) at ``budget_name``; write claims.md, claims.json and
-    claims.html to ``out`` and log them on the claims run.
+    """Run (or resume) the rules ``names`` (ids or names, all when empty) at ``budget_name``; write claims.md,
+    claims.json and claims.html to ``out`` and log them on the claims run.
 
     Raises:
         ConfigError: an unknown rule or budget (before any training), or a bad claims config.

@@ -58,7 +58,8 @@ def _learning_curve(ctx: RuleContext, task: str, fractions: Sequence[float]) -> 
                         ctx.paired(shrink), runs)]
 
 
-def gru_for_small_data(ctx: RuleContext, card_fractions: Sequence[float], ecg_record_fractions: Sequence[float]) -> list[Finding]:
+def gru_for_small_data(ctx: RuleContext, card_fractions: Sequence[float],
+                       ecg_record_fractions: Sequence[float]) -> list[Finding]:
     """Learning curves, GRU minus LSTM: fraud on ``card_fractions`` of the cards, ECG on ``ecg_record_fractions`` of
     the DS1 training records (``record_fraction``); a leg with fewer than two fractions is not run."""
     legs = (("fraud", card_fractions), ("physio", ecg_record_fractions))

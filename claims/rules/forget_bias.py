@@ -20,7 +20,8 @@ def plan_forget_bias(synthetic_length: int, biases: Sequence[float], tasks: Sequ
     return [spec for task in tasks for spec in _bias_specs(task, synthetic_length, biases)]
 
 
-def forget_bias_closes_the_gap(ctx: RuleContext, synthetic_length: int, biases: Sequence[float], tasks: Sequence[str]) -> list[Finding]:
+def forget_bias_closes_the_gap(ctx: RuleContext, synthetic_length: int, biases: Sequence[float],
+                               tasks: Sequence[str]) -> list[Finding]:
     """The LSTM's advantage over the GRU with forget-gate bias ``biases[-1]`` minus with ``biases[0]``."""
     findings = []
     for task in tasks:

@@ -45,7 +45,8 @@ def gru_for_low_latency(ctx: RuleContext, events: int, rounds: int) -> list[Find
     numbers = {}
     for name, per_round in measured.items():
         every = np.concatenate(per_round)
-        numbers |= {f"{name} p50 ms": float(np.percentile(every, 50)), f"{name} p99 ms": float(np.percentile(every, 99))}
+        numbers |= {f"{name} p50 ms": float(np.percentile(every, 50)),
+                    f"{name} p99 ms": float(np.percentile(every, 99))}
     ctx.log({key.replace(" ", "."): value for key, value in numbers.items()})
     sizes = {cell: chosen[cell].net.cfg.hidden_size for cell in CELLS}
     what = f"{events * rounds} events per model over {rounds} rounds, one key, batch 1"

@@ -1,4 +1,5 @@
-"""R1, LSTM for long sequences: the LSTM's advantage over the GRU as sequences grow (delayed recall, character LM, ECG ctx)."""
+"""R1, LSTM for long sequences: the LSTM's advantage over the GRU as sequences grow (delayed recall, character LM,
+ECG context)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from claims.lab import SweepSpec
 from claims.rules.context import RuleContext, interval_text, runs_of
 
 
-def _r1_legs(lengths: Sequence[int], lm_bptt: Sequence[int],
+def _legs(lengths: Sequence[int], lm_bptt: Sequence[int],
              ecg_context_beats: Sequence[int]) -> list[tuple[str, str, Sequence[int], str]]:
     """R1's legs: task, the config key that sets the length, its values, and the length in words."""
     return [("synthetic", "data.init_args.length", lengths, "delayed recall of step 0, length"),
@@ -22,8 +23,9 @@ def _r1_legs(lengths: Sequence[int], lm_bptt: Sequence[int],
              "MIT-BIH inter-patient beats with their rhythm (a step per beat), beats on each side")]
 
 
-def plan_long_sequences(lengths: Sequence[int], lm_bptt: Sequence[int], ecg_context_beats: Sequence[int]) -> list[SweepSpec]:
-    return [SweepSpec.of(task, {key: size}) for task, key, sizes, _ in _r1_legs(lengths, lm_bptt, ecg_context_beats)
+def plan_long_sequences(lengths: Sequence[int], lm_bptt: Sequence[int],
+                        ecg_context_beats: Sequence[int]) -> list[SweepSpec]:
+    return [SweepSpec.of(task, {key: size}) for task, key, sizes, _ in _legs(lengths, lm_bptt, ecg_context_beats)
             for size in sizes]
 
 
@@ -33,7 +35,7 @@ def lstm_for_long_sequences(ctx: RuleContext, lengths: Sequence[int], lm_bptt: S
     ECG beats in a context of ``2k + 1`` beats (``k`` in ``ecg_context_beats``); a leg with fewer than two sizes
     is not run."""
     findings = []
-    for task, key, sizes, what in _r1_legs(lengths, lm_bptt, ecg_context_beats):
+    for task, key, sizes, what in _legs(lengths, lm_bptt, ecg_context_beats):
         if len(sizes) < 2:
             continue
         outcomes = [ctx.sweep(SweepSpec.of(task, {key: size})) for size in sizes]

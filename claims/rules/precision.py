@@ -1,4 +1,5 @@
-"""R2, LSTM for precision-critical work: precision at a fixed recall, card precision@k and calibration (fraud), +P at a fixed Se (ECG)."""
+"""R2, LSTM for precision-critical work: precision at a fixed recall, card precision@k and calibration (fraud), +P
+at a fixed Se (ECG)."""
 
 from __future__ import annotations
 
@@ -96,13 +97,15 @@ def _fraud_precision(ctx: RuleContext, recall: float, bins: int) -> list[Finding
         ctx.finding("R2", f"fraud: {card.removeprefix('test/')}, LSTM minus GRU", ctx.paired(outcome.advantage(card)),
                     runs),
         ctx.finding("R2", f"fraud: expected calibration error ({bins} bins), GRU minus LSTM (positive: LSTM "
-                          "better calibrated)", ctx.paired(np.subtract(calibration["gru"], calibration["lstm"]).tolist()),
+                          "better calibrated)",
+                    ctx.paired(np.subtract(calibration["gru"], calibration["lstm"]).tolist()),
                     runs, f"LSTM {interval_text(calibration['lstm'], ctx.confidence)}, GRU "
                           f"{interval_text(calibration['gru'], ctx.confidence)}"),
     ]
 
 
-def lstm_for_precision(ctx: RuleContext, recall: float, bins: int, tasks: Sequence[str], ecg_classes: Sequence[str]) -> list[Finding]:
+def lstm_for_precision(ctx: RuleContext, recall: float, bins: int, tasks: Sequence[str],
+                       ecg_classes: Sequence[str]) -> list[Finding]:
     """Fraud (in ``tasks``): precision at a fixed recall, card precision@k and calibration error on the test split;
     physio (in ``tasks``): each of ``ecg_classes``' +P at Se = ``recall``; LSTM minus GRU per seed."""
     plan_precision(recall, bins, tasks, ecg_classes)

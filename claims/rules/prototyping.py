@@ -45,7 +45,8 @@ def gru_for_prototyping(ctx: RuleContext, share: float, card_fractions: Sequence
     for step, found in enumerate(times):
         ctx.log({f"{cell}.seconds_to_{share:g}_of_best": value for cell, value in found.items()}, step)
     full = outcomes[-1]
-    curves = "; ".join(f"{result['cell'].upper()} " + ", ".join(f"{value:.3g}" for value in result["budget"]["expected"])
+    curves = "; ".join(f"{result['cell'].upper()} "
+                       + ", ".join(f"{value:.3g}" for value in result["budget"]["expected"])
                        for result in full.verdict["cells"] if result.get("budget"))
     trials = len(full.studies["lstm"].get_trials(deepcopy=False))
     fractions = ", ".join(f"{fraction:.0%}" for fraction in card_fractions)

@@ -1,4 +1,5 @@
-"""R3, GRU for constrained resources: training step time and memory side by side, counted parameters and multiply-accumulates, seconds to a target."""
+"""R3, GRU for constrained resources: training step time and memory side by side, counted parameters and
+multiply-accumulates, seconds to a target."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def _time_to_target(ctx: RuleContext, hidden_size: int, length: int, value: floa
         optimizers = {cell: make_optimizer(module.parameters(), optim) for cell, module in modules.items()}
         reaches.append(seconds_to_target(modules, optimizers, x, y, score, reached, batch, chunk, max_steps, seed))
         ctx.log({f"{cell}.seconds_to_target": found.seconds for cell, found in reaches[-1].items()}, seed)
-    capped = ", ".join(f"{cell.upper()} {sum(not found[cell].reached for found in reaches)} of {seeds}" for cell in CELLS)
+    capped = ", ".join(f"{cell.upper()} {sum(not found[cell].reached for found in reaches)} of {seeds}"
+                       for cell in CELLS)
     per_seed = ", ".join(f"{found['lstm'].seconds:.3g}/{found['gru'].seconds:.3g} ({found['lstm'].steps}/"
                          f"{found['gru'].steps} steps)" for found in reaches)
     return ctx.finding("R3", f"synthetic delayed recall (length {length}, hidden {hidden_size}, lr {lr:g}, batch "
@@ -83,9 +85,10 @@ def _time_to_target(ctx: RuleContext, hidden_size: int, length: int, value: floa
                        f"{capped}")
 
 
-def gru_for_constrained_resources(ctx: RuleContext, input_size: int, hidden_size: int, length: int, batch_sizes: Sequence[int], steps: int,
-       rounds: int, target_length: int, target_value: float, target_lr: float, target_batch: int, target_chunk: int,
-       target_max_steps: int, target_seeds: int) -> list[Finding]:
+def gru_for_constrained_resources(ctx: RuleContext, input_size: int, hidden_size: int, length: int,
+                                  batch_sizes: Sequence[int], steps: int, rounds: int, target_length: int,
+                                  target_value: float, target_lr: float, target_batch: int, target_chunk: int,
+                                  target_max_steps: int, target_seeds: int) -> list[Finding]:
     """Training step time and peak memory, GRU over LSTM, at equal hidden size and at equal parameters;
     parameters and multiply-accumulates counted; training seconds to a target validation value (``target_*``,
     ``_time_to_target``) at ``hidden_size``."""
@@ -110,7 +113,8 @@ def gru_for_constrained_resources(ctx: RuleContext, input_size: int, hidden_size
                                     f"median ms/step LSTM {1e3 * np.median(seconds['lstm']):.3g}, GRU "
                                     f"{1e3 * np.median(seconds['gru']):.3g}"))
         findings.append(ctx.finding("R3", f"batch {batch}, equal parameters (GRU hidden {matched}: "
-                                          f"{counts['gru_equal_params'][0]:,} vs {target:,}): training step time GRU / LSTM",
+                                          f"{counts['gru_equal_params'][0]:,} vs {target:,}): training step time "
+                                          "GRU / LSTM",
                                     round_ratio_effect(seconds["gru_equal_params"], seconds["lstm"], ctx.confidence),
                                     []))
     findings.append(_time_to_target(ctx, hidden_size, target_length, target_value, target_lr, target_batch,

@@ -65,5 +65,6 @@ def test_ecg_legs_of_r1_r2_and_r4_share_their_sweeps_and_state_their_effects(tmp
 
     with pytest.raises(ConfigError, match=r"R2 ecg_classes: \['Q'\] are not classes of the physio sweep"):
         RULES["R2"].run(context("R2"), recall=0.8, bins=15, tasks=["physio"], ecg_classes=["Q"])
-    with pytest.raises(ConfigError, match=r"R2 tasks: \['lm'\] have no R2 experiment; give some of \['fraud', 'physio'\]"):
+    with pytest.raises(ConfigError,
+                       match=r"R2 tasks: \['lm'\] have no R2 experiment; give some of \['fraud', 'physio'\]"):
         RULES["R2"].plan(recall=0.8, bins=15, tasks=["lm"], ecg_classes=["S"])
