@@ -82,15 +82,24 @@ class ClaimsConfig:
     budgets: dict[str, Budget]
     path: Path
 
-    def select(self, names: Sequence[str], budget: str) -> tuple[list[str], Budget]:
+    def select(self, names: Sequence[str], budget: str,
+               aliases: Mapping[str, str] | None = None) -> tuple[list[str], Budget]:
         """The rules named (all when none are) in the file's order, and the budget.
+
+        Args:
+            names: rule ids (``R1``) or names in ``aliases``.
+            budget: the budget's name.
+            aliases: each rule's name (``long_sequences``) -> its id.
 
         Raises:
             ConfigError: an unknown rule or budget, with the valid names.
         """
+        aliases = aliases or {}
+        names = [aliases.get(name, name) for name in names]
         unknown = [name for name in names if name not in self.rules]
         if unknown:
-            raise ConfigError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(self.rules)} "
+            named = f" (or by name: {', '.join(aliases)})" if aliases else ""
+            raise ConfigError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(self.rules)}{named} "
                               f"({self.path}); e.g. CLAIMS=\"R1 R3\".")
         if budget not in self.budgets:
             raise ConfigError(f"unknown budget '{budget}'; valid budgets: {', '.join(self.budgets)} ({self.path}).")

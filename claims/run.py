@@ -26,7 +26,7 @@ from claims.config import Budget, ClaimsConfig, load_claims
 from claims.evidence import Finding
 from claims.lab import EXPERIMENT, Lab
 from claims.report import ClaimsReport, effects_figure
-from claims.rules import RULES, RuleContext, rule_id
+from claims.rules import RULES, RuleContext
 
 __all__ = ["CLAIMS_TAG", "RULE_TAG", "claims_config", "estimate", "run_claims"]
 
@@ -114,7 +114,7 @@ def run_claims(names: Sequence[str], budget_name: str, store: Path, out: Path, p
     """
     start = time.perf_counter()
     config = claims_config()
-    rules, budget = config.select([rule_id(name) for name in names], budget_name)
+    rules, budget = config.select(names, budget_name, {rule.name: key for key, rule in RULES.items()})
     tracker = Tracker(store, "claims", EXPERIMENT)
     with tempfile.TemporaryDirectory() as folder:
         layers = budget.write_layers(Path(folder))

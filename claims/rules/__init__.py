@@ -24,7 +24,7 @@ from claims.rules.precision import lstm_for_precision, plan_precision
 from claims.rules.prototyping import gru_for_prototyping, plan_prototyping
 from claims.rules.resources import gru_for_constrained_resources, plan_resources
 
-__all__ = ["RULES", "Rule", "RuleContext", "rule_id"]
+__all__ = ["RULES", "Rule", "RuleContext"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,3 @@ RULES: dict[str, Rule] = {
     "R8": Rule("importance", learning_rate_matters_most, plan_importance),
 }
 
-
-def rule_id(name: str) -> str:
-    """A rule's id from its id or its name (``R1`` or ``long_sequences``); an unknown name is returned as given."""
-    return next((key for key, rule in RULES.items() if name in (key, rule.name)), name)

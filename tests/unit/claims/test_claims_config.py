@@ -40,3 +40,15 @@ def test_a_budget_with_a_setting_a_rule_does_not_take_is_refused(tmp_path: Path)
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"budgets.tiny.rules.R5: unknown settings \['round'\], missing \['rounds'\]"):
         load_claims({name: rule.run for name, rule in RULES.items()}, path)
+
+
+def test_a_rule_is_selected_by_its_id_or_its_name() -> None:
+    from claims.rules import RULES
+
+    config, aliases = claims_config(), {rule.name: key for key, rule in RULES.items()}
+    assert aliases["long_sequences"] == "R1" and len(aliases) == len(RULES)
+    rules, _ = config.select(["importance", "R3", "long_sequences"], "tiny", aliases)
+    assert rules == ["R1", "R3", "R8"]
+    with pytest.raises(ConfigError, match=r"unknown rule long_sequnces; valid rules: R1, .*, R8 \(or by name: "
+                                          r"long_sequences, precision, .*importance\)"):
+        config.select(["long_sequnces"], "tiny", aliases)
