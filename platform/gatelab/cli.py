@@ -323,6 +323,8 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
           f"{result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms.", flush=True)
 
 
+#: gatelab's own commands, by name.
+COMMANDS: dict[str, Callable[..., None]]
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
             "report": report_command, "dashboard": dashboard_command, "serve": serve_command,
             "serve-bench": serve_bench_command}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import optuna
@@ -68,7 +69,7 @@ def search_values(trials: Sequence[optuna.trial.FrozenTrial], direction: str) ->
         if not counts_towards_budget(trial):
             continue
         if trial.state == TrialState.COMPLETE:
-            values.append(float(trial.value))
+            values.append(float(cast(float, trial.value)))  # a completed trial has its value
             continue
         reported = [value for value in trial.intermediate_values.values() if np.isfinite(value)]
         if reported:
