@@ -1,4 +1,5 @@
-"""What every benchmark shares: the figure it reports, interleaved repeats, medians."""
+"""What every benchmark shares: the figure it reports and medians (interleaved repeats are
+``gatelab.training.costs.interleaved``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Figure", "interleave", "ratio_figure", "time_steps"]
+__all__ = ["Figure", "ratio_figure", "time_steps"]
 
 
 @dataclass
@@ -44,17 +45,6 @@ class Figure:
         if self.at_least is not None:
             return self.value >= self.at_least
         return self.value < self.below if self.below is not None else None
-
-
-def interleave(candidates: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
-    """Call each candidate once per round, in turn, for ``repeats`` rounds (every other round in reverse
-    order), so that the machine's changing load falls on all of them alike; returns each one's results."""
-    results: dict[str, list[float]] = {name: [] for name in candidates}
-    names = list(candidates)
-    for round_ in range(repeats):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            results[name].append(candidates[name]())
-    return results
 
 
 def ratio_figure(key: str, numerators: Sequence[float], denominators: Sequence[float], **details: Any) -> Figure:

@@ -13,9 +13,10 @@ import time
 import lightning.pytorch as pl
 from gatelab.training.callbacks import GateTelemetry
 from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config
+from gatelab.training.costs import interleaved
 from gatelab.training.train import train
 
-from benchmarks.common import Figure, interleave, ratio_figure
+from benchmarks.common import Figure, ratio_figure
 
 __all__ = ["gate_telemetry_cost"]
 
@@ -53,7 +54,7 @@ def _cell_figures(cell: str, epochs: int, repeats: int, quick: bool) -> list[Fig
     run = instantiate_run(build_parser(), cfg)
     telemetry = _TimedTelemetry()  # one for all rounds: the sample is drawn in the first
     epoch_without: list[float] = []
-    wall = interleave({"with": lambda: _fit(run, telemetry), "without": lambda: _fit(run, None, epoch_without)},
+    wall = interleaved({"with": lambda: _fit(run, telemetry), "without": lambda: _fit(run, None, epoch_without)},
                       repeats)
     per_run = [statistics.median(telemetry.seconds[first : first + epochs])
                for first in range(0, len(telemetry.seconds), epochs)]

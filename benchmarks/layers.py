@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import torch
 from gatelab.models import ModelConfig, SequenceModel
+from gatelab.training.costs import interleaved
 from torch import nn
 
-from benchmarks.common import Figure, interleave, ratio_figure, time_steps
+from benchmarks.common import Figure, ratio_figure, time_steps
 
 __all__ = ["layer_overhead", "mingru_speed"]
 
@@ -33,8 +34,8 @@ def layer_overhead(quick: bool = False) -> list[Figure]:
         ours = SequenceModel(hidden, 1, ModelConfig(cell=cell, hidden_size=hidden)).rnn
         raw = raw_class(hidden, hidden, batch_first=True)
         x = torch.randn(batch, length, hidden)
-        seconds = interleave({"ours": lambda: time_steps(_fwd_bwd(ours, x), steps),
-                              "raw": lambda: time_steps(_fwd_bwd(raw, x), steps)}, repeats)
+        seconds = interleaved({"ours": lambda ours=ours, x=x: time_steps(_fwd_bwd(ours, x), steps),
+                               "raw": lambda raw=raw, x=x: time_steps(_fwd_bwd(raw, x), steps)}, repeats)
         figures.append(ratio_figure(f"layers.{cell}_vs_torch_ratio", seconds["raw"], seconds["ours"], at_least=0.98,
                                     note=f"fwd+bwd throughput, batch {batch} x {length} steps x {hidden}"))
     return figures
@@ -65,7 +66,7 @@ def mingru_speed(quick: bool = False) -> list[Figure]:
             optimizer = torch.optim.Adam(model.parameters())
             step, steps = _train_step(model, optimizer, x), 2 if quick else max(2, 2048 // length)
             candidates[cell] = lambda step=step, steps=steps: time_steps(step, steps)
-        seconds = interleave(candidates, repeats)
+        seconds = interleaved(candidates, repeats)
         for cell in ("gru", "mingru"):
             rate = batch * length / statistics.median(seconds[cell])
             figures.append(Figure(f"mincells.{cell}_T{length}_tokens_per_s", rate, "tokens/s",

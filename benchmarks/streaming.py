@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 import torch
 from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.costs import interleaved
 from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
 from gatelab.training.train import train
 from torch import Tensor
 from torchmetrics.functional.classification import binary_average_precision
 
-from benchmarks.common import Figure, interleave, ratio_figure
+from benchmarks.common import Figure, ratio_figure
 from benchmarks.sweep_costs import QUICK_DATA
 
 __all__ = ["streaming_scoring"]
@@ -106,7 +107,7 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
             kept = latencies[f"{cell}.{name}"] = []
             candidates[f"{cell}.{name}.batch1"] = partial(_per_call, one[name], calls, kept)
             candidates[f"{cell}.{name}.many"] = partial(_per_call, many[name], 1, [], per=keys)
-    seconds = interleave(candidates, repeats)
+    seconds = interleaved(candidates, repeats)
     for cell in CELLS:
         for name in ("stream", "window"):
             kept = latencies[f"{cell}.{name}"]

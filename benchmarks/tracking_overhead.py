@@ -13,10 +13,11 @@ from gatelab.settings import OptimConfig, TrainerConfig
 from gatelab.tracking.client import Tracker
 from gatelab.tracking.loggers import run_loggers
 from gatelab.training.config import RunConfig
+from gatelab.training.costs import interleaved
 from gatelab.training.train import train
 from torch import nn
 
-from benchmarks.common import Figure, interleave, ratio_figure
+from benchmarks.common import Figure, ratio_figure
 from benchmarks.synthetic import SyntheticTask
 
 __all__ = ["tracking_overhead"]
@@ -68,7 +69,7 @@ def tracking_overhead(quick: bool = False) -> list[Figure]:
     model = ModelConfig(cell="gru", hidden_size=64)
     with tempfile.TemporaryDirectory() as store:
         tracker = Tracker(Path(store), "bench")
-        seconds = interleave({
+        seconds = interleaved({
             "bare": lambda: bare_loop(data, model, epochs),
             "tracked": lambda: gatelab_run(data, model, epochs, tracker),
             "untracked": lambda: gatelab_run(data, model, epochs, None),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +13,6 @@ import torch
 from jsonargparse import ArgumentParser
 from mlflow import MlflowClient
 
-from gatelab.claims import run_claims
 from gatelab.errors import ConfigError, GatelabError, MissingResultsError
 from gatelab.launch.local import LocalLaunch, die_with_launcher
 from gatelab.launch.slurm import load_slurm_config, submit
@@ -322,26 +323,20 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
           f"{result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms.", flush=True)
 
 
-def claims_command(claims: list[str] | None = None, budget: str = "small", store: Path = Path("mlruns"),
-                   out: Path | None = None, progress: bool = True) -> None:
-    """Test the rules of thumb about LSTM and GRU with sweeps and measurements, and print the evidence table.
-
-    Args:
-        claims: the rules to test, e.g. [R1,R3,R5]; all when omitted (configs/claims.yaml lists them).
-        budget: tiny (a smoke test), small (a 2-core CPU within 90 minutes) or large (a GPU or a cluster).
-        store: folder of the MLflow store and the Optuna journal (experiment gatelab-claims).
-        out: folder for claims.md, claims.json and claims.html; default <store>/claims/<budget>.
-        progress: show the progress bar over experiments.
-    """
-    report = run_claims(claims or [], budget, store, out or store / "claims" / budget, progress)
-    print(report.to_markdown(), flush=True)
-    print(f"gatelab: claims.md, claims.json and claims.html in {out or store / 'claims' / budget}/ and on MLflow run "
-          f"{report.run} (experiment gatelab-claims); browse it with `make ui`.", flush=True)
-
-
+#: gatelab's own commands, by name.
+COMMANDS: dict[str, Callable[..., None]]
 COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_command, "ui": ui_command,
             "report": report_command, "dashboard": dashboard_command, "serve": serve_command,
-            "serve-bench": serve_bench_command, "claims": claims_command}
+            "serve-bench": serve_bench_command}
+#: The entry point group where applications built on gatelab add commands (``gatelab claims``): name -> function.
+COMMAND_GROUP = "gatelab.commands"
+
+
+def commands() -> dict[str, Callable[..., None]]:
+    """gatelab's own commands and those the installed applications declare in ``COMMAND_GROUP`` (the engine
+    never imports an application; an application's command may not replace one of gatelab's)."""
+    found = {point.name: point for point in entry_points(group=COMMAND_GROUP) if point.name not in COMMANDS}
+    return COMMANDS | {name: point.load() for name, point in sorted(found.items())}
 
 
 def _make_spelling(error: GatelabError) -> str:
@@ -353,10 +348,10 @@ def _make_spelling(error: GatelabError) -> str:
 
 
 def build_cli() -> ArgumentParser:
-    """One subcommand per function of ``COMMANDS``, its options taken from the signature and docstring."""
+    """One subcommand per function of ``commands()``, its options taken from the signature and docstring."""
     parser = ArgumentParser(prog="gatelab", description="Fair, tuned LSTM-vs-GRU experiments.")
     subcommands = parser.add_subcommands(dest="command")
-    for name, function in COMMANDS.items():
+    for name, function in commands().items():
         subparser = ArgumentParser()
         subparser.add_function_arguments(function)
         subcommands.add_subcommand(name, subparser, help=(function.__doc__ or "").splitlines()[0])
@@ -370,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     # models): noise between gatelab's own lines and progress bars.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
-        COMMANDS[cfg.command](**cfg[cfg.command].as_dict())
+        commands()[cfg.command](**cfg[cfg.command].as_dict())
     except GatelabError as error:
         print(f"gatelab: error: {error}{_make_spelling(error)}", file=sys.stderr)
         raise SystemExit(2) from None

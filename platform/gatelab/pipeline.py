@@ -50,7 +50,6 @@ from gatelab.verdict import (
     COSTS,
     Verdict,
     best_trials,
-    budget_warning,
     cell_result,
     cost_ratios,
     decide,
@@ -331,11 +330,7 @@ class Sweep:
         timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
                   "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
                   "form": "exported program (torch.export), as registered"}
-        warning = budget_warning(results, self.objective, self.direction, tolerance)
-        sentence = f"{decision.sentence} {warning}" if warning else decision.sentence
-        return Verdict(self.cfg.task, self.id, metric, self.direction, cost, tolerance, results,
-                       decision.comparisons, decision.choice, decision.runner_up, sentence, decision.rule,
-                       ratios, timing, seeding)
+        return Verdict(self.cfg.task, self.id, self.direction, results, decision, timing, seeding)
 
     @property
     def _sign(self) -> float:

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gatelab.training.costs import interleaved
 
-from benchmarks.common import Figure, interleave, ratio_figure
+from benchmarks.common import Figure, ratio_figure
 from benchmarks.run import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -53,7 +54,7 @@ def test_figures_state_their_goals() -> None:
 
 def test_interleaved_rounds_alternate_order_and_ratios_pair_rounds() -> None:
     calls: list[str] = []
-    results = interleave({"a": lambda: calls.append("a") or 2.0, "b": lambda: calls.append("b") or 1.0}, 3)
+    results = interleaved({"a": lambda: calls.append("a") or 2.0, "b": lambda: calls.append("b") or 1.0}, 3)
     assert calls == ["a", "b", "b", "a", "a", "b"]
     figure = ratio_figure("a_vs_b_ratio", results["a"], [1.0, 4.0, 0.5], at_least=1.0)
     assert figure.value == 2.0 and figure.spread == (0.5, 4.0) and figure.met

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from gatelab.claims.evidence import VERDICTS
 from mlflow import MlflowClient
+
+from claims.evidence import VERDICTS
 
 
 def test_every_rule_gets_a_verdict_an_interval_and_runs_that_hold_its_measurements(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 
+from gatelab.report.sentences import verdict_sentence
 from gatelab.report.tables import Report
 
 __all__ = ["report_html"]
@@ -14,7 +15,7 @@ def report_html(report: Report) -> str:
     """One HTML file with everything inline (plots as data URIs): it opens anywhere, offline."""
     verdict = report.verdict
     body = [f"<h1>gatelab: {html.escape(verdict.task)} sweep {html.escape(verdict.sweep)}</h1>",
-            f"<p class='verdict'><b>Verdict:</b> {html.escape(verdict.sentence)}</p>"]
+            f"<p class='verdict'><b>Verdict:</b> {html.escape(verdict_sentence(verdict))}</p>"]
     for title, header, rows in report.tables():
         cells = "".join(f"<th>{html.escape(item)}</th>" for item in header)
         lines = "".join("<tr>" + "".join(f"<td>{html.escape(item)}</td>" for item in row) + "</tr>" for row in rows)

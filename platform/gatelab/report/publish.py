@@ -54,7 +54,8 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
                                                                 RUNNER_UP: verdict.cell(verdict.runner_up).model_run}) \
         if register_models else {}
     searched = [studies[result.cell] for studies in searches for result in verdict.cells]
-    figures = report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells) if plots else {}
+    figures = (report_plots(verdict, tracker, compared, objective) | gate_figures(tracker, verdict.cells)
+               if plots else {})
     report = Report(verdict, *_search_time(searched), _selection_time(tracker, verdict.cells), versions, figures)
     client = tracker.client
     client.log_text(parent, report.to_markdown(), "verdict.md")
@@ -74,5 +75,6 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
                         f"{result.cell}.{key}.high": interval.high}
         metrics |= {f"{result.cell}.{key}": value for key, value in result.costs.items()}
     tracker.log_metrics(parent, metrics)
-    tracker.set_tags(parent, {tag.VERDICT: verdict.choice} | ({tag.CHAMPION_VERSION: versions[CHAMPION]} if versions else {}))
+    tracker.set_tags(parent, {tag.VERDICT: verdict.choice}
+                     | ({tag.CHAMPION_VERSION: versions[CHAMPION]} if versions else {}))
     return report

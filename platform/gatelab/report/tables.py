@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from gatelab.report.sentences import budget_sentence, verdict_sentence
 from gatelab.tracking.model_registry import CHAMPION, RUNNER_UP, registered_name
 from gatelab.training.costs import COST_KEYS, LARGE_BATCH
-from gatelab.verdict import COST_MARGIN, Verdict, budget_warning
+from gatelab.verdict import COST_MARGIN, Verdict
 
 __all__ = ["COST_LABELS", "RULE", "Report"]
 
@@ -138,7 +139,7 @@ class Report:
                          f"{curve.expected[-1]:.4g} +- {curve.spread[-1]:.2g} at {total} ({gain:+.3g})")
         early = ", ".join(f"{result.cell.upper()} {result.budget_pruned}" for result in verdict.cells)
         left = [f"{result.cell.upper()} {result.budget_left_out}" for result in verdict.cells if result.budget_left_out]
-        warning = budget_warning(verdict.cells, objective, verdict.direction, verdict.tolerance)
+        warning = budget_sentence(verdict.decision.warnings, objective)
         return (f"Budget curves (expected best {objective} of n trials drawn from the finished ones, Dodge et al. "
                 f"2019, +- one standard deviation; plots/budget_curves.png): {'; '.join(parts)}. Pruned or diverged "
                 f"trials count with their best reported value, an underestimate ({early})"
@@ -153,12 +154,14 @@ class Report:
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(row) + " |" for row in rows]
             parts.append(f"**{title}**\n\n" + "\n".join(lines))
-        parts.append(f"**Verdict:** {verdict.sentence}")
+        parts.append(f"**Verdict:** {verdict_sentence(verdict)}")
         parts += self.notes()
         return "\n\n".join(parts) + "\n"
 
     def to_dict(self) -> dict:
-        return {"verdict": self.verdict.to_dict(), "search_seconds": self.search_seconds,
+        """The report as plain data (``verdict.json``): the verdict with its sentence, times, registry, plots."""
+        return {"verdict": self.verdict.to_dict() | {"sentence": verdict_sentence(self.verdict)},
+                "search_seconds": self.search_seconds,
                 "search_trials": self.search_trials, "selection_seconds": self.selection_seconds,
                 "registered_model": registered_name(self.verdict.task), "versions": self.versions,
                 "plots": sorted(self.plots)}

@@ -3,7 +3,9 @@
 Deterministic, the same on every machine: parameters and multiply-accumulates per sequence, counted
 from the layers' shapes (``macs_per_sequence``). Measured: every cell's model is timed in one
 process, interleaved round by round on the same input batch (``side_by_side``), so that a change of
-the machine's load falls on every cell alike; the verdict takes medians over the rounds.
+the machine's load falls on every cell alike; the verdict takes medians over the rounds. ``interleaved``
+is that round-by-round loop, the one every side-by-side measurement of gatelab's applications and
+benchmarks uses too.
 
 Peak memory is the GPU's peak allocation on a GPU, and the process's peak resident set (Linux
 ``VmHWM``, reset before each measurement) on a CPU: there it includes the interpreter, the libraries
@@ -16,16 +18,20 @@ import os
 import re
 import resource
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
 
 __all__ = ["COST_KEYS", "LARGE_BATCH", "SEED_COSTS", "TIMED_COSTS", "PeakMemory", "SideBySide", "device_name",
-           "macs_per_sequence", "peak_memory", "run_device", "side_by_side"]
+           "interleaved", "macs_per_sequence", "peak_memory", "run_device", "side_by_side"]
+
+Name = TypeVar("Name", bound=Hashable)
+Value = TypeVar("Value")
 
 #: The "large" batch of the latency measurement.
 LARGE_BATCH = 1024
@@ -169,6 +175,28 @@ class SideBySide:
     calls: int = 1
 
 
+def interleaved(calls: Mapping[Name, Callable[[], Value]], rounds: int, warmup: int = 0) -> dict[Name, list[Value]]:
+    """Call every function once per round, in turn, every other round in reverse order, so that a change of the
+    machine's load falls on all of them alike and round ``i``'s values pair up across functions.
+
+    Args:
+        calls: the functions by name; each returns its own measurement (e.g. its seconds).
+        rounds: rounds whose values are kept.
+        warmup: untimed rounds before (their values are dropped).
+
+    Returns:
+        Each function's values of the kept rounds, in round order.
+    """
+    names = list(calls)
+    values: dict[Name, list[Value]] = {name: [] for name in calls}
+    for index in range(warmup + rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            value = calls[name]()
+            if index >= warmup:
+                values[name].append(value)
+    return values
+
+
 def _seconds(run: Callable[[], object], device: torch.device, calls: int = 1) -> float:
     """Wall seconds per call of ``calls`` calls of ``run()`` (waiting for the GPU to finish)."""
     start = time.perf_counter()
@@ -184,11 +212,11 @@ def side_by_side(models: Mapping[str, nn.Module], sequences: Tensor, device: tor
                  min_seconds: float = 0.002) -> SideBySide:
     """Time every model in this process, interleaved, on the same input: latency at batch 1 and at the large batch.
 
-    After ``warmup`` untimed rounds, each of ``rounds`` rounds times every model once at batch 1 and
-    once at ``large_batch``, in turn, every other round in reverse order, so that the machine's
-    changing load falls on all models alike and round ``i``'s values of two models pair up. Batch-1
-    calls are timed in groups, the same count for every model (fixed in the warm-up so that the
-    cheapest model's group lasts ``min_seconds``), so that the clock's resolution and the loop's
+    After ``warmup`` untimed rounds, each of ``rounds`` rounds (``interleaved``) times every model at
+    batch 1, then every model at ``large_batch``, every other round in reverse order, so that the
+    machine's changing load falls on all models alike and round ``i``'s values of two models pair up.
+    Batch-1 calls are timed in groups, the same count for every model (fixed in the warm-up so that
+    the cheapest model's group lasts ``min_seconds``), so that the clock's resolution and the loop's
     overhead stay small beside them and weigh alike on every model. The models run
     without gradients, in eval mode; an exported program (``torch.export``, the form gatelab registers)
     was traced in eval mode already. Then each model's peak memory at the large batch is measured,
@@ -213,19 +241,27 @@ def side_by_side(models: Mapping[str, nn.Module], sequences: Tensor, device: tor
     single = sequences[:1].to(device)
     large = sequences[torch.arange(large_batch) % len(sequences)].to(device)
     batches = {"latency_ms_batch1": single, f"latency_ms_batch{large_batch}": large}
-    samples: dict[str, dict[str, list[float]]] = {name: {key: [] for key in batches} for name in models}
+
     calls = 1
-    names = list(models)
+
+    def timer(model: nn.Module, batch: Tensor) -> Callable[[], float]:
+        """Seconds per call of ``model`` on ``batch``; a batch-1 timer's first ``warmup`` calls set ``calls``."""
+        made = 0
+
+        def seconds() -> float:
+            nonlocal calls, made
+            taken = _seconds(lambda: model(batch), device, calls if batch is single else 1)
+            made += 1
+            if batch is single and made <= warmup:
+                calls = max(calls, min(1000, int(min_seconds / max(taken, 1e-9)) + 1))
+            return taken
+        return seconds
+
     with torch.inference_mode():
-        for index in range(warmup + rounds):
-            for key, batch in batches.items():
-                for name in names if index % 2 == 0 else reversed(names):
-                    seconds = _seconds(lambda: models[name](batch), device, calls if batch is single else 1)
-                    if index < warmup:
-                        if batch is single:
-                            calls = max(calls, min(1000, int(min_seconds / max(seconds, 1e-9)) + 1))
-                        continue
-                    samples[name][key].append(seconds * 1e3 / len(batch))
+        timed = interleaved({(key, name): timer(model, batch) for key, batch in batches.items()
+                             for name, model in models.items()}, rounds, warmup)
+        samples = {name: {key: [seconds * 1e3 / len(batch) for seconds in timed[(key, name)]]
+                          for key, batch in batches.items()} for name in models}
         memory, kind = {}, ""
         for name, model in models.items():
             with peak_memory(device) as peak:

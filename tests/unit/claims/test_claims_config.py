@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from gatelab.claims import claims_config
 from gatelab.errors import ConfigError
+
+from claims import claims_config
 
 
 def test_every_budget_gives_every_rule_exactly_its_settings() -> None:
@@ -31,11 +32,23 @@ def test_unknown_rule_or_budget_is_refused_with_the_valid_names_before_anything_
 
 
 def test_a_budget_with_a_setting_a_rule_does_not_take_is_refused(tmp_path: Path) -> None:
-    from gatelab.claims.config import load_claims
-    from gatelab.claims.rules import RULES
+    from claims.config import load_claims
+    from claims.rules import RULES
 
     text = claims_config().path.read_text().replace("R5: {events: 40, rounds: 6}", "R5: {events: 40, round: 6}")
     path = tmp_path / "claims.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"budgets.tiny.rules.R5: unknown settings \['round'\], missing \['rounds'\]"):
         load_claims({name: rule.run for name, rule in RULES.items()}, path)
+
+
+def test_a_rule_is_selected_by_its_id_or_its_name() -> None:
+    from claims.rules import RULES
+
+    config, aliases = claims_config(), {rule.name: key for key, rule in RULES.items()}
+    assert aliases["long_sequences"] == "R1" and len(aliases) == len(RULES)
+    rules, _ = config.select(["importance", "R3", "long_sequences"], "tiny", aliases)
+    assert rules == ["R1", "R3", "R8"]
+    with pytest.raises(ConfigError, match=r"unknown rule long_sequnces; valid rules: R1, .*, R8 \(or by name: "
+                                          r"long_sequences, precision, .*importance\)"):
+        config.select(["long_sequnces"], "tiny", aliases)

@@ -6,12 +6,13 @@ import math
 from pathlib import Path
 
 import pytest
-from gatelab.claims import claims_config
-from gatelab.claims.config import Budget
-from gatelab.claims.lab import EXPERIMENT, Lab
-from gatelab.claims.rules import RULES, RuleContext
 from gatelab.errors import ConfigError
 from gatelab.tracking.client import Tracker
+
+from claims import claims_config
+from claims.config import Budget
+from claims.lab import EXPERIMENT, Lab
+from claims.rules import RULES, RuleContext
 
 MITDB = Path(__file__).resolve().parents[2] / "fixtures" / "mitdb"
 
@@ -64,5 +65,6 @@ def test_ecg_legs_of_r1_r2_and_r4_share_their_sweeps_and_state_their_effects(tmp
 
     with pytest.raises(ConfigError, match=r"R2 ecg_classes: \['Q'\] are not classes of the physio sweep"):
         RULES["R2"].run(context("R2"), recall=0.8, bins=15, tasks=["physio"], ecg_classes=["Q"])
-    with pytest.raises(ConfigError, match=r"R2 tasks: \['lm'\] have no R2 experiment; give some of \['fraud', 'physio'\]"):
+    with pytest.raises(ConfigError,
+                       match=r"R2 tasks: \['lm'\] have no R2 experiment; give some of \['fraud', 'physio'\]"):
         RULES["R2"].plan(recall=0.8, bins=15, tasks=["lm"], ecg_classes=["S"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
-from gatelab.claims.measure import seconds_to_target
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.module import SequenceClassifier, make_optimizer
 from torch import nn
 from torchmetrics import MetricCollection
+
+from claims.measure import seconds_to_target
 
 
 def test_each_model_trains_until_it_reaches_the_target_or_the_cap() -> None:

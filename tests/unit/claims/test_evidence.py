@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from gatelab.claims.evidence import (
+from gatelab.stats import Interval, Median, detectable_difference
+
+from claims.evidence import (
     CONTRADICTED,
     NO_DIFFERENCE,
     SUPPORTED,
+    Effect,
+    Finding,
     bootstrap_effect,
     exact_ratio,
     judge,
@@ -15,7 +21,6 @@ from gatelab.claims.evidence import (
     paired_effect,
     round_ratio_effect,
 )
-from gatelab.stats import detectable_difference
 
 
 def test_a_difference_wholly_on_the_predicted_side_supports_the_rule_and_on_the_other_contradicts_it() -> None:
@@ -49,3 +54,16 @@ def test_a_counted_ratio_is_exact_and_a_bootstrap_interval_holds_its_estimate() 
     widened = bootstrap_effect(-0.3, [0.3, 0.4, 0.5], 0.95)
     assert widened.low == -0.3 and "widened" in widened.method
     assert judge(widened, "above") == NO_DIFFERENCE
+
+
+def test_an_effect_holds_a_stats_interval_and_reads_back_as_written() -> None:
+    ratio = round_ratio_effect([0.7, 0.72, 0.69, 0.71, 0.7, 0.73, 0.68, 0.7], [1.0] * 8, 0.95)
+    mean = paired_effect([0.10, 0.12, 0.11, 0.13], 0.95, 0.8)
+    assert isinstance(ratio.interval, Median) and isinstance(mean.interval, Interval)
+    for effect in (ratio, mean):
+        finding = Finding("R3", "toy", effect, judge(effect, "below"), ["run"])
+        data = json.loads(json.dumps(finding.to_dict()))
+        assert data["effect"]["low"] <= data["effect"]["estimate"] <= data["effect"]["high"]
+        assert Finding.from_dict(data) == finding
+    old = {"estimate": 1.5, "low": 1.2, "high": 1.8, "n": 3, "null": 1.0, "detectable": 0.1, "method": "m"}
+    assert Effect.from_dict(old).interval == Interval(1.5, 1.2, 1.8, 3)  # written before the interval's kind was

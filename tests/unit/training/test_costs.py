@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from gatelab.models import ModelConfig, SequenceModel
-from gatelab.training.costs import macs_per_sequence, peak_memory, side_by_side
+from gatelab.training.costs import interleaved, macs_per_sequence, peak_memory, side_by_side
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -62,6 +62,18 @@ def test_lstm_is_counted_where_the_flop_counter_sees_nothing() -> None:
 def test_min_cells_count_their_input_only_gates(cell: str, blocks: int) -> None:
     model, sequence = LastStep(cell, hidden=16), torch.randn(1, 7, 5)
     assert macs_per_sequence(model, sequence) == 5 * 16 * 7 + blocks * 16 * 16 * 7 + 16 * 7
+
+
+def test_interleaved_alternates_the_order_and_drops_the_warm_up_rounds() -> None:
+    order: list[str] = []
+
+    def call(name: str, value: int):
+        return lambda: order.append(name) or value + len(order)
+
+    values = interleaved({"a": call("a", 0), "b": call("b", 100)}, rounds=2, warmup=1)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+    assert values == {"a": [4, 5], "b": [103, 106]}  # what each call returned, warm-up round left out
+    assert interleaved({"a": call("a", 0)}, rounds=0) == {"a": []}
 
 
 def test_side_by_side_interleaves_the_models_round_by_round() -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-
 from gatelab.errors import ConfigError
 from gatelab.training.config import configs_dir
 
@@ -83,15 +82,24 @@ class ClaimsConfig:
     budgets: dict[str, Budget]
     path: Path
 
-    def select(self, names: Sequence[str], budget: str) -> tuple[list[str], Budget]:
+    def select(self, names: Sequence[str], budget: str,
+               aliases: Mapping[str, str] | None = None) -> tuple[list[str], Budget]:
         """The rules named (all when none are) in the file's order, and the budget.
+
+        Args:
+            names: rule ids (``R1``) or names in ``aliases``.
+            budget: the budget's name.
+            aliases: each rule's name (``long_sequences``) -> its id.
 
         Raises:
             ConfigError: an unknown rule or budget, with the valid names.
         """
+        aliases = aliases or {}
+        names = [aliases.get(name, name) for name in names]
         unknown = [name for name in names if name not in self.rules]
         if unknown:
-            raise ConfigError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(self.rules)} "
+            named = f" (or by name: {', '.join(aliases)})" if aliases else ""
+            raise ConfigError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(self.rules)}{named} "
                               f"({self.path}); e.g. CLAIMS=\"R1 R3\".")
         if budget not in self.budgets:
             raise ConfigError(f"unknown budget '{budget}'; valid budgets: {', '.join(self.budgets)} ({self.path}).")
@@ -114,7 +122,7 @@ def _budget(name: str, entry: Mapping[str, Any], rules: Mapping[str, Callable[..
     for rule, function in rules.items():
         if rule not in budget.rules:
             raise ConfigError(f"{where}.rules: no settings for {rule}; give them (see the other budgets).")
-        taken = [parameter for parameter in inspect.signature(function).parameters if parameter != "lab"]
+        taken = [parameter for parameter in inspect.signature(function).parameters if parameter != "ctx"]
         extra = sorted(set(budget.rules[rule]) - set(taken))
         missing = sorted(set(taken) - set(budget.rules[rule]))
         if extra or missing:
@@ -127,7 +135,8 @@ def load_claims(rules: Mapping[str, Callable[..., object]], path: Path | None = 
     """Read ``configs/claims.yaml`` (or ``path``) and check every budget's settings against ``rules``' functions.
 
     Args:
-        rules: each rule's function by name; its parameters other than ``lab`` are the rule's settings.
+        rules: each rule's function by name; its parameters other than ``ctx`` (the rule's context) are the
+            rule's settings.
         path: the file; default ``configs/claims.yaml``.
 
     Raises:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from gatelab.claims.run import claims_config, run_claims
+from claims.run import claims_config, run_claims
 
 __all__ = ["claims_config", "run_claims"]

@@ -13,21 +13,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
-
-from gatelab.claims.config import Budget, ClaimsConfig, load_claims
-from gatelab.claims.evidence import Effect, Finding
-from gatelab.claims.lab import EXPERIMENT, Lab
-from gatelab.claims.report import ClaimsReport, effects_figure
-from gatelab.claims.rules import RULES, RuleContext
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, redact
 from gatelab.tracking.lifecycle import tracked, tracked_run
 from gatelab.training.costs import device_name, run_device
+from tqdm.auto import tqdm
+
+from claims.config import Budget, ClaimsConfig, load_claims
+from claims.evidence import Finding
+from claims.lab import EXPERIMENT, Lab
+from claims.report import ClaimsReport, effects_figure
+from claims.rules import RULES, RuleContext
 
 __all__ = ["CLAIMS_TAG", "RULE_TAG", "claims_config", "estimate", "run_claims"]
 
@@ -81,7 +80,7 @@ def _stored_rule(tracker: Tracker, parent: str, rule: str) -> tuple[list[Finding
     with tempfile.TemporaryDirectory() as folder:
         stored = json.loads(Path(tracker.client.download_artifacts(run_id, _FINDINGS, folder)).read_text())
         figure = Path(tracker.client.download_artifacts(run_id, _FIGURE, folder)).read_bytes()
-    findings = [Finding(**(entry | {"effect": Effect(**entry["effect"])})) for entry in stored]
+    findings = [Finding.from_dict(entry) for entry in stored]
     return findings, figure
 
 
@@ -89,12 +88,12 @@ def _run_rule(lab: Lab, config: ClaimsConfig, rule: str) -> tuple[list[Finding],
     """Run one rule in a run of its own under the claims run: its findings, figure and headline metrics."""
     tracker, text = lab.tracker, config.rules[rule]
     tags = {RULE_TAG: rule, tag.ROLE: ROLE_RULE, tag.GIT_SHA: git_sha(), tag.TASK: "claims"}
-    with tracked_run(tracker, f"{rule}", tags, {f"{rule}.{key}": value for key, value in lab.budget.rules[rule].items()},
-                     parent=lab.parent) as run_id:
+    settings = {f"{rule}.{key}": value for key, value in lab.budget.rules[rule].items()}
+    with tracked_run(tracker, f"{rule}", tags, settings, parent=lab.parent) as run_id:
         context = RuleContext(lab, run_id, text, config.confidence, config.power)
         findings = RULES[rule].run(context, **lab.budget.rules[rule])
         figure = effects_figure(rule, text, findings, config.confidence)
-        tracker.client.log_text(run_id, json.dumps([asdict(finding) for finding in findings], indent=2), _FINDINGS)
+        tracker.client.log_text(run_id, json.dumps([finding.to_dict() for finding in findings], indent=2), _FINDINGS)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / _FIGURE
             path.write_bytes(figure)
@@ -107,15 +106,15 @@ def _run_rule(lab: Lab, config: ClaimsConfig, rule: str) -> tuple[list[Finding],
 
 
 def run_claims(names: Sequence[str], budget_name: str, store: Path, out: Path, progress: bool = True) -> ClaimsReport:
-    """Run (or resume) the rules ``names`` (all when empty) at ``budget_name``; write claims.md, claims.json and
-    claims.html to ``out`` and log them on the claims run.
+    """Run (or resume) the rules ``names`` (ids or names, all when empty) at ``budget_name``; write claims.md,
+    claims.json and claims.html to ``out`` and log them on the claims run.
 
     Raises:
         ConfigError: an unknown rule or budget (before any training), or a bad claims config.
     """
     start = time.perf_counter()
     config = claims_config()
-    rules, budget = config.select(names, budget_name)
+    rules, budget = config.select(names, budget_name, {rule.name: key for key, rule in RULES.items()})
     tracker = Tracker(store, "claims", EXPERIMENT)
     with tempfile.TemporaryDirectory() as folder:
         layers = budget.write_layers(Path(folder))

@@ -7,11 +7,11 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 
+from gatelab.report.plots import COLORS, png
 from matplotlib import pyplot
 
-from gatelab.claims.config import Budget, RuleText
-from gatelab.claims.evidence import NO_DIFFERENCE, Finding
-from gatelab.report.plots import COLORS, png
+from claims.config import Budget, RuleText
+from claims.evidence import NO_DIFFERENCE, Finding
 
 __all__ = ["ClaimsReport", "effects_figure", "number"]
 
@@ -22,7 +22,8 @@ def effects_figure(rule: str, text: RuleText, findings: list[Finding], confidenc
     for row, finding in enumerate(reversed(findings)):
         effect = finding.effect
         color = COLORS[0] if effect.null == 0 else COLORS[1]
-        axes.errorbar(effect.estimate, row, xerr=[[max(0.0, effect.estimate - effect.low)], [max(0.0, effect.high - effect.estimate)]],
+        below, above = max(0.0, effect.estimate - effect.low), max(0.0, effect.high - effect.estimate)
+        axes.errorbar(effect.estimate, row, xerr=[[below], [above]],
                       color=color, marker="o", capsize=4)
     for null in {finding.effect.null for finding in findings}:
         axes.axvline(null, color="grey", linestyle="--", linewidth=1)
@@ -127,7 +128,7 @@ class ClaimsReport:
         return {"budget": asdict(self.budget), "machine": self.machine, "seconds": self.seconds, "run": self.run,
                 "uri": self.uri, "confidence": self.confidence,
                 "rules": {rule: {"text": asdict(self.texts[rule]), "verdict": findings[0].verdict,
-                                 "findings": [asdict(finding) for finding in findings]}
+                                 "findings": [finding.to_dict() for finding in findings]}
                           for rule, findings in self.findings.items()}}
 
     def to_json(self) -> str:

@@ -2,8 +2,8 @@
 validation value (R3) and streaming latency (R5).
 
 All interleave the models round by round, every other round in reverse order, in one process, so that a
-change of the machine's load falls on every model alike and round ``i``'s values pair up (as
-``gatelab.training.costs.side_by_side`` does for inference).
+change of the machine's load falls on every model alike and round ``i``'s values pair up: the timing loop is
+``gatelab.training.costs.interleaved``, the one ``side_by_side`` times inference with.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import copy
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
-from torch import Tensor, nn
-
 from gatelab.models import ModelConfig, SequenceModel
-from gatelab.training.costs import peak_memory
+from gatelab.training.costs import interleaved, peak_memory
 from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
+from torch import Tensor, nn
 
-__all__ = ["Reach", "equal_parameter_size", "interleaved", "parameters", "seconds_to_target", "streaming_rounds",
+__all__ = ["Reach", "equal_parameter_size", "parameters", "seconds_to_target", "streaming_rounds",
            "training_rounds"]
 
 
@@ -39,18 +39,6 @@ def equal_parameter_size(cell: str, target: int, input_size: int, output_size: i
     while count(hidden + 1) <= target:
         hidden += 1
     return min((hidden, hidden + 1), key=lambda size: abs(count(size) - target))
-
-
-def interleaved(calls: Mapping[str, Callable[[], float]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
-    """Each of ``rounds`` rounds calls every function once, every other round in reverse order, after
-    ``warmup`` untimed rounds; returns each function's values per round (what it returns: its own timing)."""
-    names, values = list(calls), {name: [] for name in calls}
-    for index in range(warmup + rounds):
-        for name in names if index % 2 == 0 else reversed(names):
-            value = calls[name]()
-            if index >= warmup:
-                values[name].append(value)
-    return values
 
 
 def _training_step(model: SequenceModel, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor) -> None:
@@ -96,7 +84,7 @@ def training_rounds(configs: Mapping[str, ModelConfig], input_size: int, length:
         memory[name].append(peak.mib)
         return seconds
 
-    seconds = interleaved({name: (lambda name=name: timed(name)) for name in models}, rounds)
+    seconds = interleaved({name: partial(timed, name) for name in models}, rounds, warmup=1)
     return seconds, {name: values[-rounds:] for name, values in memory.items()}
 
 
@@ -111,7 +99,8 @@ class Reach:
 
 
 def seconds_to_target(modules: Mapping[str, SequenceClassifier], optimizers: Mapping[str, torch.optim.Optimizer],
-                      x: Tensor, y: Tensor, score: Callable[[SequenceClassifier], float], reached: Callable[[float], bool],
+                      x: Tensor, y: Tensor, score: Callable[[SequenceClassifier], float],
+                      reached: Callable[[float], bool],
                       batch: int, chunk: int, max_steps: int, seed: int) -> dict[str, Reach]:
     """Train the models side by side, ``chunk`` steps of each in turn (every other round in reverse order), each
     scored after its chunk, until each reaches the target or has trained ``max_steps`` steps.
@@ -201,5 +190,5 @@ def streaming_rounds(scorers: Mapping[str, StreamingScorer], events: Tensor, per
         latencies[name].append(times)
         return float(np.median(times))
 
-    interleaved({name: (lambda name=name: one_round(name)) for name in scorers}, rounds)
+    interleaved({name: partial(one_round, name) for name in scorers}, rounds, warmup=1)
     return {name: rounds_[-rounds:] for name, rounds_ in latencies.items()}

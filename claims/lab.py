@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from jsonargparse import Namespace
-
-from gatelab.claims.config import Budget
 from gatelab.pipeline import Sweep
 from gatelab.search.storage import open_store
 from gatelab.search.studies import study_name
@@ -27,6 +24,9 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
 from gatelab.training.config import build_parser, load_config
 from gatelab.verdict import sign
+from jsonargparse import Namespace
+
+from claims.config import Budget
 
 __all__ = ["EXPERIMENT", "Lab", "Outcome", "SweepSpec"]
 
