@@ -14,16 +14,18 @@ from claims.rules.context import CELLS, RuleContext, interval_text, runs_of
 
 #: R4's learning curves: per task, the DataModule key that trains on a fraction, and what is counted.
 R4_LEGS = {"fraud": ("data.init_args.card_fraction", "the cards"),
-           "physio": ("data.init_args.record_fraction", "the DS1 training records")}
+           "physio": ("data.init_args.record_fraction", "the DS1 training records"),
+           "series": ("data.init_args.train_fraction", "the training series")}
 
 
 def _fraction_spec(task: str, fraction: float) -> SweepSpec:
     return SweepSpec.of(task, {} if fraction == 1.0 else {R4_LEGS[task][0]: fraction})
 
 
-def plan_data_size(card_fractions: Sequence[float], ecg_record_fractions: Sequence[float]) -> list[SweepSpec]:
-    return ([_fraction_spec("fraud", fraction) for fraction in card_fractions]
-            + [_fraction_spec("physio", fraction) for fraction in ecg_record_fractions])
+def plan_data_size(card_fractions: Sequence[float], ecg_record_fractions: Sequence[float],
+                   series_fractions: Sequence[float]) -> list[SweepSpec]:
+    legs = (("fraud", card_fractions), ("physio", ecg_record_fractions), ("series", series_fractions))
+    return [_fraction_spec(task, fraction) for task, fractions in legs for fraction in fractions]
 
 
 def _generalisation_gap(ctx: RuleContext, outcome: Outcome, cell: str) -> float:
@@ -58,10 +60,11 @@ def _learning_curve(ctx: RuleContext, task: str, fractions: Sequence[float]) -> 
                         ctx.paired(shrink), runs)]
 
 
-def gru_for_small_data(ctx: RuleContext, card_fractions: Sequence[float],
-                       ecg_record_fractions: Sequence[float]) -> list[Finding]:
+def gru_for_small_data(ctx: RuleContext, card_fractions: Sequence[float], ecg_record_fractions: Sequence[float],
+                       series_fractions: Sequence[float]) -> list[Finding]:
     """Learning curves, GRU minus LSTM: fraud on ``card_fractions`` of the cards, ECG on ``ecg_record_fractions`` of
-    the DS1 training records (``record_fraction``); a leg with fewer than two fractions is not run."""
-    legs = (("fraud", card_fractions), ("physio", ecg_record_fractions))
+    the DS1 training records (``record_fraction``), the series task on ``series_fractions`` of its training series
+    (``train_fraction``); a leg with fewer than two fractions is not run."""
+    legs = (("fraud", card_fractions), ("physio", ecg_record_fractions), ("series", series_fractions))
     return [finding for task, fractions in legs if len(fractions) >= 2
             for finding in _learning_curve(ctx, task, fractions)]

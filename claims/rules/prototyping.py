@@ -17,7 +17,7 @@ from claims.rules.data_size import plan_data_size
 
 
 def plan_prototyping(share: float, card_fractions: Sequence[float]) -> list[SweepSpec]:
-    return plan_data_size(card_fractions, [])
+    return plan_data_size(card_fractions, [], [])
 
 
 def time_to_share(study: optuna.Study, share: float) -> float:

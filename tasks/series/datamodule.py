@@ -43,6 +43,8 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
             (``window``, DeepAR's mean scaling) or standardised with the training steps (``global``).
         val_share: share of the training series held out for validation (classification).
         test_share: share of all series held out for test when the source gives no split (classification).
+        train_fraction: share of the training data kept (classification: series, stratified; forecasting: each
+            series' latest training windows), for learning curves.
         seed: the split's seed.
         batch_size: training batch size.
         eval_batch_size: validation and test batch size.
@@ -63,6 +65,7 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
         scaling: Literal["window", "global"] = "window",
         val_share: float = 0.2,
         test_share: float = 0.3,
+        train_fraction: float = 1.0,
         seed: int = 0,
         batch_size: int = 32,
         eval_batch_size: int = 1024,
@@ -77,6 +80,10 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
         for field, share in {"val_share": val_share, "test_share": test_share}.items():
             if not 0.0 < share < 1.0:
                 raise ConfigError(f"data.init_args.{field}: {share} is not a share; give a number in (0, 1).")
+        if not 0.0 < train_fraction <= 1.0:
+            raise ConfigError(f"data.init_args.train_fraction: {train_fraction} is not a fraction; give a number in "
+                              "(0, 1], e.g. 0.25.")
+        self.train_fraction = train_fraction
         self.source, self.problem, self.targets = source, problem, targets
         self.context, self.horizon, self.season, self.scaling = context, horizon, season, scaling
         self.val_share, self.test_share, self.seed = val_share, test_share, seed
@@ -87,9 +94,9 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
     def load(self) -> SeriesData:
         panel = self.source.read()
         if self.problem == "classification":
-            return classification_splits(panel, self.val_share, self.test_share, self.seed)
+            return classification_splits(panel, self.val_share, self.test_share, self.seed, self.train_fraction)
         return forecasting_splits(panel, self.targets or panel.channels, self.context, self.horizon, self.season,
-                                  self.scaling)
+                                  self.scaling, self.train_fraction)
 
     @property
     def input_size(self) -> int:

@@ -57,8 +57,10 @@ def _standardise(train_steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 0, std, 1.0)
 
 
-def classification_splits(panel: Panel, val_share: float, test_share: float, seed: int) -> SeriesData:
-    """Series-level splits (stratified by class), per-channel standardisation fitted on the training series.
+def classification_splits(panel: Panel, val_share: float, test_share: float, seed: int,
+                          train_fraction: float = 1.0) -> SeriesData:
+    """Series-level splits (stratified by class), per-channel standardisation fitted on the training series;
+    ``train_fraction`` < 1 keeps that share of the training series (stratified, drawn with ``seed``).
 
     Raises:
         DataError: the source has no labels, or a class too rare to stratify.
@@ -74,6 +76,9 @@ def classification_splits(panel: Panel, val_share: float, test_share: float, see
         else:
             train, test = train_test_split(index, test_size=test_share, stratify=panel.labels, random_state=seed)
         train, val = train_test_split(train, test_size=val_share, stratify=panel.labels[train], random_state=seed)
+        if train_fraction < 1.0:
+            train, _ = train_test_split(train, train_size=train_fraction, stratify=panel.labels[train],
+                                        random_state=seed)
     except ValueError as err:
         raise DataError(f"{panel.origin}: cannot split by series with stratified classes ({err}); give more "
                         "series per class or a smaller val_share / test_share.") from err
@@ -90,8 +95,9 @@ def classification_splits(panel: Panel, val_share: float, test_share: float, see
 
 
 def forecasting_splits(panel: Panel, targets: list[str], context: int, horizon: int, season: int,
-                       scaling: Literal["window", "global"]) -> SeriesData:
-    """Windows of ``context`` steps (every channel) followed by ``horizon`` steps of the ``targets``.
+                       scaling: Literal["window", "global"], train_fraction: float = 1.0) -> SeriesData:
+    """Windows of ``context`` steps (every channel) followed by ``horizon`` steps of the ``targets``;
+    ``train_fraction`` < 1 keeps that share of each series' training windows, the latest ones (at least one).
 
     ``scaling="window"`` divides each window by its context's mean absolute value per channel (mean scaling,
     Salinas et al., "DeepAR", Int. J. Forecasting 36(3), 2020), which follows a trending level;
@@ -121,7 +127,9 @@ def forecasting_splits(panel: Panel, targets: list[str], context: int, horizon: 
         history = values[:train_end, columns]
         scale = np.abs(history[season:] - history[:-season]).mean(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        starts = {"train": range(context, train_end - horizon + 1), "val": [train_end], "test": [train_end + horizon]}
+        train_starts = range(context, train_end - horizon + 1)
+        kept = max(1, round(len(train_starts) * train_fraction))
+        starts = {"train": train_starts[-kept:], "val": [train_end], "test": [train_end + horizon]}
         for name, targets_start in starts.items():
             for start in targets_start:
                 window = values[start - context:start + horizon]

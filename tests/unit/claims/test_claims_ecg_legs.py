@@ -39,9 +39,9 @@ def test_ecg_legs_of_r1_r2_and_r4_share_their_sweeps_and_state_their_effects(tmp
         return RuleContext(lab, tracker.start_run(rule, {}, parent=parent), config.rules[rule], config.confidence,
                            config.power)
 
-    r1 = RULES["R1"].run(context("R1"), lengths=[], lm_bptt=[], ecg_context_beats=[0, 1])
+    r1 = RULES["R1"].run(context("R1"), lengths=[], lm_bptt=[], ecg_context_beats=[0, 1], series_context=[])
     r2 = RULES["R2"].run(context("R2"), recall=0.8, bins=15, tasks=["physio"], ecg_classes=["S", "V"])
-    r4 = RULES["R4"].run(context("R4"), card_fractions=[], ecg_record_fractions=[0.5, 1.0])
+    r4 = RULES["R4"].run(context("R4"), card_fractions=[], ecg_record_fractions=[0.5, 1.0], series_fractions=[])
     # R2's sweep and R4's whole-data sweep are R1's context-1 sweep: three sweeps in all
     assert sorted(outcome.spec.describe() for outcome in lab.outcomes.values()) == [
         "physio, context_beats=0", "physio, context_beats=1", "physio, record_fraction=0.5"]

@@ -143,3 +143,17 @@ def test_a_long_table_is_read_by_the_shared_reader_compressed_and_grouped(tmp_pa
     panel = LongTable(**{**source.__dict__, "thousands": "'"}).read()
     assert panel.values[1][:, 0].tolist() == [1000 + 100 * d + 10 + 0.5 for d in range(3, 9)]
     assert any("xz-compressed" in note for note in panel.notes)
+
+
+def test_a_train_fraction_keeps_a_stratified_share_of_series_or_the_latest_windows(tmp_path: Path) -> None:
+    lengths = {f"r{i}": 5 for i in range(8)} | {f"f{i}": 5 for i in range(8)}
+    panel = _source(_sensor_table(tmp_path / "m.csv", lengths)).read()
+    whole = classification_splits(panel, val_share=0.25, test_share=0.25, seed=0)
+    half = classification_splits(panel, val_share=0.25, test_share=0.25, seed=0, train_fraction=0.5)
+    assert (whole.counts["train"], half.counts["train"]) == (9, 4)  # of 16: 4 test, 3 validation
+    assert sorted(half.y["train"].tolist()) == [0, 0, 1, 1] and half.counts["test"] == whole.counts["test"]
+    series = LongTable(str(_demand(tmp_path / "d.csv", 40)), time_column="month", value_columns=["units"],
+                       id_column="shop").read()
+    latest = forecasting_splits(series, ["units"], context=8, horizon=4, season=6, scaling="window",
+                                train_fraction=0.25)
+    assert latest.counts["train"] == 2 * 5  # a quarter of each shop's 21 windows, rounded: the 5 before validation
