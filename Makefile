@@ -104,7 +104,10 @@ mlflow-server: $(STAMP)
 # do not oversubscribe two cores (torch's spinning threads then slow each step several times); the tests of
 # the shared tiny sweep run in one of them (--dist loadgroup, tests/conftest.py), so it is built once.
 TEST_WORKERS ?= 2
+# ruff (lint, pyproject's [tool.ruff]) and mypy (types of platform/, [tool.mypy]) first: both must be clean.
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS) --dist loadgroup
 
 # Speed figures as a table; the JSON file's path is the last line. THREADS=1 on a machine shared with other jobs.
