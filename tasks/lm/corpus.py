@@ -71,11 +71,12 @@ def _refuse_control(path: Path, text: str) -> None:
     if found is None:
         return
     offset, char = found.start(), found.group()
-    count = len(_CONTROL.findall(text))
+    found_all = _CONTROL.findall(text)
+    octals = "".join(f"\\{ord(kind):03o}" for kind in sorted(set(found_all)))
     line = text.count("\n", 0, offset) + 1
-    raise DataError(f"{path}: {count:,} control character(s), the first U+{ord(char):04X} at character {offset:,} "
-                    f"(line {line:,}); they are not text and would be read as tokens. Remove them (e.g. "
-                    f"`tr -d '\\{ord(char):03o}' < file > clean`) or give a clean copy of the file.")
+    raise DataError(f"{path}: {len(found_all):,} control character(s), the first U+{ord(char):04X} at character "
+                    f"{offset:,} (line {line:,}); they are not text and would be read as tokens. Remove them (e.g. "
+                    f"`tr -d '{octals}' < file > clean`) or give a clean copy of the file.")
 
 
 def tokenize(text: str, level: Level) -> list[str]:

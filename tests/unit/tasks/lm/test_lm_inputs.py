@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import lzma
 import re
 from pathlib import Path
 
@@ -43,6 +44,14 @@ def test_control_characters_are_refused_with_offset_and_count(tmp_path: Path, ch
     with pytest.raises(DataError, match=re.escape(f"{path}: 2 control character(s), the first U+{ord(char):04X} at "
                                                   f"character 14 (line 2); they are not text and would be read as "
                                                   f"tokens. Remove them (e.g. `tr -d '\\{octal}' < file > clean`)")):
+        read_text(path)
+
+
+def test_the_suggested_fix_removes_every_kind_of_control_character_found(tmp_path: Path) -> None:
+    path = tmp_path / "tails.txt.xz"
+    path.write_bytes(lzma.compress(b"to be or not\n" * 3 + b"\x1b[1m" + b"\x00" * 40))
+    with pytest.raises(DataError, match=re.escape("41 control character(s), the first U+001B at character 39 (line 4)")
+                       + ".*" + re.escape("`tr -d '\\000\\033' < file > clean`")):
         read_text(path)
 
 
