@@ -17,7 +17,7 @@ import time
 
 import torch
 from gatelab.models import CELLS, detach_state
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 from torch import Tensor, nn
 
@@ -81,7 +81,7 @@ def _gatelab_seconds(cell: str, batches: int) -> tuple[float, Tensor]:
     """Seconds of one training epoch of ``batches`` batches through ``gatelab.train``, and the training ids."""
     overrides = {"model.cell": cell, "trainer.max_epochs": 1, "trainer.limit_train_batches": batches,
                  "trainer.limit_eval_batches": 2}
-    run = instantiate_run(build_parser(), load_config("lm", ["zaremba-small"], overrides))
+    run = load_experiment("lm", ["zaremba-small"], overrides).run()
     metrics = train(run, test=False)
     return metrics["seconds_per_epoch"], run.data.data.ids["train"]
 

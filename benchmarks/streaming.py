@@ -17,8 +17,8 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
-from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.costs import interleaved
+from gatelab.training.experiment import load_experiment
 from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
 from gatelab.training.train import train
@@ -69,7 +69,7 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
     overrides = (QUICK_DATA if quick else {}) | {"trainer.max_epochs": epochs, "trainer.accelerator": "cpu"}
     models, streams, figures = {}, {}, []
     for cell in CELLS:
-        run_cfg = instantiate_run(build_parser(), load_config("fraud", overrides=overrides | {"model.cell": cell}))
+        run_cfg = load_experiment("fraud", overrides=overrides | {"model.cell": cell}).run()
         keep = _Keep()
         train(run_cfg, [keep], test=True)
         model, data, history = keep.module.cpu().eval(), run_cfg.data.data, run_cfg.data.history

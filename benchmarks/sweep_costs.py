@@ -11,7 +11,7 @@ import optuna
 from gatelab.pipeline import Sweep
 from gatelab.search.storage import open_store
 from gatelab.tracking.loggers import StepLossLogger
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import load_experiment
 
 from benchmarks.common import Figure
 
@@ -40,7 +40,7 @@ def _run_sweep(store: Path, prune: bool, trials: int, epochs: int,
     """Run one fraud sweep in ``store``; returns it, its studies and its wall seconds."""
     overrides = (QUICK_DATA if quick else DATA) | {"sweep.trials": trials, "trainer.max_epochs": epochs,
                                                    "sweep.prune": prune, "sweep.cells": ["lstm", "gru"]}
-    sweep = Sweep(build_parser(), load_config("fraud", overrides=overrides), store, progress=False)
+    sweep = Sweep(load_experiment("fraud", overrides=overrides), store, progress=False)
     start = time.perf_counter()
     sweep.run(seeds=0)  # the search alone: the selection after it is no per-trial overhead
     seconds = time.perf_counter() - start

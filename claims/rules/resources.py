@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import torch
 from gatelab.models import ModelConfig, SequenceModel
-from gatelab.training.config import build_parser, instantiate_run
 from gatelab.training.costs import macs_per_sequence
 from gatelab.training.module import SequenceClassifier, make_optimizer
 from torchmetrics import MetricCollection
@@ -45,7 +44,7 @@ def _time_to_target(ctx: RuleContext, hidden_size: int, length: int, value: floa
                     max_steps: int, seeds: int) -> Finding:
     """Training seconds until the validation objective reaches ``value`` on delayed recall (the budget's synthetic
     data at ``length``), GRU / LSTM at equal hidden size, trained side by side (``seconds_to_target``) once per seed."""
-    run_cfg = instantiate_run(build_parser(), ctx.config(SweepSpec.of("synthetic", {"data.init_args.length": length})))
+    run_cfg = ctx.config(SweepSpec.of("synthetic", {"data.init_args.length": length})).run()
     data = run_cfg.data
     data.prepare_data()
     data.setup("fit")

@@ -8,14 +8,17 @@ jsonargparse reads a YAML file into these (``gatelab.training.config``); each fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
 __all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
 
-#: A number of selection seeds: at least 2, the fewest that measure seed noise.
-SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
+if TYPE_CHECKING:  # to a type checker an int; jsonargparse (and a call) checks the bound
+    SeedCount = int
+else:
+    #: A number of selection seeds: at least 2, the fewest that measure seed noise.
+    SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 
 
 @dataclass
