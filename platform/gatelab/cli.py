@@ -16,11 +16,11 @@ from mlflow import MlflowClient
 from gatelab.errors import ConfigError, GatelabError, MissingResultsError
 from gatelab.launch.local import LocalLaunch, die_with_launcher
 from gatelab.launch.slurm import load_slurm_config, submit
-from gatelab.pipeline import DEFAULT_SEEDS, Sweep, SweepGroup, stored_sweep
+from gatelab.pipeline import Sweep, SweepGroup, stored_sweep
 from gatelab.report.tables import Report
 from gatelab.search.storage import STORAGE_ENV, journal_path, open_store, owner_token
 from gatelab.search.studies import study_name
-from gatelab.selection import check_seeds
+from gatelab.settings import DEFAULT_SEEDS, check_seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
 from gatelab.tracking.lifecycle import tracked_run

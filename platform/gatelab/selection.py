@@ -32,10 +32,9 @@ import numpy as np
 import optuna
 import torch
 
-from gatelab.errors import GatelabError
 from gatelab.models.gates import GATES
 from gatelab.search.context import SweepContext
-from gatelab.settings import SeedCount
+from gatelab.settings import DEFAULT_SEEDS, Seeds
 from gatelab.stats import paired_comparison, seeds_for_width
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import run_params
@@ -48,34 +47,15 @@ from gatelab.training.folds import fold_prefix, fold_runs, fold_summary
 from gatelab.training.module import TaskModule
 from gatelab.training.train import train
 
-__all__ = ["DEFAULT_SEEDS", "SEED_OFFSET", "SIDE_BY_SIDE_ARTIFACT", "Search", "SeedRun", "Seeds", "check_seeds",
-           "measure_side_by_side", "retrain", "select", "selection_seeds", "test_metric"]
+__all__ = ["SEED_OFFSET", "SIDE_BY_SIDE_ARTIFACT", "Search", "SeedRun", "measure_side_by_side", "retrain", "select",
+           "selection_seeds", "test_metric"]
 
 #: Selection seeds start here, above the trials' seeds (``seed + trial number``), so no model is reused.
 SEED_OFFSET = 10_000
-#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
-DEFAULT_SEEDS = 3
-#: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
-Seeds = int | str
 #: The parent run's artifact holding the side-by-side timings of the cells' models.
 SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
 #: Validation sequences whose gate activations each selection run records per epoch (cells with gates).
 GATE_SAMPLE = 256
-
-
-def check_seeds(seeds: Seeds) -> None:
-    """Refuse a number of selection seeds below 2 (``settings.SeedCount``); ``auto`` passes.
-
-    Raises:
-        GatelabError: too few seeds, in the words of the fix.
-    """
-    if seeds == "auto":
-        return
-    try:
-        SeedCount(seeds)
-    except ValueError:
-        raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
-                           "noise; use SEEDS=2 or more (default 3).") from None
 
 
 def test_metric(objective: str) -> str:

@@ -6,7 +6,8 @@ import math
 
 import pytest
 from gatelab.errors import GatelabError
-from gatelab.selection import SEED_OFFSET, check_seeds, selection_seeds
+from gatelab.selection import SEED_OFFSET, selection_seeds
+from gatelab.settings import check_seeds
 from gatelab.stats import mean_interval, paired_comparison
 from scipy import stats
 

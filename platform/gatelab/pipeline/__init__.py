@@ -17,6 +17,6 @@ from __future__ import annotations
 from gatelab.pipeline.group import SweepGroup
 from gatelab.pipeline.stored import stored_sweep
 from gatelab.pipeline.sweep import REPEAT_SEED_OFFSET, OpenSweep, Sweep, sweep_id
-from gatelab.selection import DEFAULT_SEEDS
+from gatelab.settings import DEFAULT_SEEDS
 
 __all__ = ["DEFAULT_SEEDS", "REPEAT_SEED_OFFSET", "OpenSweep", "Sweep", "SweepGroup", "stored_sweep", "sweep_id"]

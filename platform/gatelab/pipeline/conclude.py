@@ -15,7 +15,8 @@ from gatelab.errors import MissingResultsError
 from gatelab.report.publish import publish
 from gatelab.report.tables import Report
 from gatelab.search.context import SweepContext
-from gatelab.selection import Search, Seeds, measure_side_by_side, select, test_metric
+from gatelab.selection import Search, measure_side_by_side, select, test_metric
+from gatelab.settings import Seeds
 from gatelab.tracking import tags as tag
 from gatelab.verdict import COSTS, Verdict, best_trials, cell_result, cost_ratios, decide, representative, sign
 

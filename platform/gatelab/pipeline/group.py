@@ -13,7 +13,7 @@ from gatelab.pipeline.conclude import conclude, conclude_unless_skipped
 from gatelab.pipeline.sweep import REPEAT_SEED_OFFSET, OpenSweep, Sweep, never_ran, open_parent_run
 from gatelab.report.tables import Report
 from gatelab.search.context import SweepContext
-from gatelab.selection import DEFAULT_SEEDS, Seeds
+from gatelab.settings import DEFAULT_SEEDS, Seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.lifecycle import tracked
 from gatelab.training.experiment import Experiment

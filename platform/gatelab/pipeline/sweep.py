@@ -24,7 +24,7 @@ from gatelab.search.objective import close_orphan_runs, run_trial
 from gatelab.search.storage import StudyStore, open_store
 from gatelab.search.studies import budget_status, check_tracking_store, open_study, study_name
 from gatelab.search.workers import SharedSearch, Worker
-from gatelab.selection import DEFAULT_SEEDS, Seeds
+from gatelab.settings import DEFAULT_SEEDS, Seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, run_params, store_relative_uri, tracking_uri
 from gatelab.tracking.lifecycle import end_run, tracked
