@@ -63,13 +63,13 @@ def _trial_overheads(sweep: Sweep, studies: dict[str, optuna.Study]) -> dict[str
     Times come from MLflow: per-step losses are stamped at the end of their step, epoch metrics after
     the epoch's validation.
     """
-    client = sweep.tracker.client
+    client, objective = sweep.tracker().client, sweep.experiment.run().data.objective
     overheads: dict[str, list[float]] = {"start": [], "end": [], "end_after_validation": []}
     for study in studies.values():
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
             run_id = trial.user_attrs["mlflow_run_id"]
             steps = sorted(point.timestamp / 1000 for point in client.get_metric_history(run_id, StepLossLogger.key))
-            validated = max(point.timestamp / 1000 for point in client.get_metric_history(run_id, sweep.objective))
+            validated = max(point.timestamp / 1000 for point in client.get_metric_history(run_id, objective))
             done = trial.datetime_complete.timestamp()
             overheads["start"].append(steps[0] - trial.datetime_start.timestamp())
             overheads["end"].append(done - steps[-1])

@@ -8,7 +8,7 @@ jsonargparse reads a YAML file into these (``gatelab.training.config``); each fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
@@ -17,11 +17,8 @@ from gatelab.errors import GatelabError
 __all__ = ["DEFAULT_SEEDS", "OptimConfig", "SearchParam", "SeedCount", "Seeds", "SweepConfig", "TrainerConfig",
            "check_seeds"]
 
-if TYPE_CHECKING:  # to a type checker an int; jsonargparse (and a call) checks the bound
-    SeedCount = int
-else:
-    #: A number of selection seeds: at least 2, the fewest that measure seed noise.
-    SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
+#: A number of selection seeds: at least 2, the fewest that measure seed noise.
+SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 #: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
 DEFAULT_SEEDS = 3
 #: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
@@ -118,7 +115,8 @@ class SweepConfig:
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
     cost: Literal["latency", "latency_batch1", "macs"] = "latency"
-    max_seeds: SeedCount = 10
+    # A restricted type made at run time, which jsonargparse checks; to mypy a variable, not a type.
+    max_seeds: SeedCount = 10  # type: ignore[valid-type]
 
 
 def check_seeds(seeds: Seeds) -> None:

@@ -44,6 +44,8 @@ def test_overrides_make_a_validated_copy_and_leave_the_original_alone() -> None:
         experiment.with_overrides({"optim.lr": -1.0})
     with pytest.raises(ConfigError, match="optim.rate"):
         experiment.with_overrides({"optim.rate": 0.1})
+    with pytest.raises(ConfigError, match="sweep.max_seeds"):  # settings.SeedCount: at least 2
+        experiment.with_overrides({"sweep.max_seeds": 1})
 
 
 def test_a_run_of_a_fold_picks_that_fold(tmp_path: Path) -> None:
