@@ -71,7 +71,8 @@ def plain_loop_seconds(train_ids: Tensor, cell: str, batches: int, batch_size: i
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for parameter in model.parameters():
-            parameter.data.add_(parameter.grad, alpha=-lr)
+            if parameter.grad is not None:
+                parameter.data.add_(parameter.grad, alpha=-lr)
     if device.type != "cpu":
         torch.accelerator.synchronize()
     return time.perf_counter() - start
@@ -83,7 +84,7 @@ def _gatelab_seconds(cell: str, batches: int) -> tuple[float, Tensor]:
                  "trainer.limit_eval_batches": 2}
     run = load_experiment("lm", ["zaremba-small"], overrides).run()
     metrics = train(run, test=False)
-    return metrics["seconds_per_epoch"], run.data.data.ids["train"]
+    return metrics["seconds_per_epoch"], run.data.prepared.ids["train"]
 
 
 def measure(batches: int = 300, cell: str = "lstm", repeats: int = 2) -> dict[str, float]:

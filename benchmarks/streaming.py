@@ -27,6 +27,7 @@ from torchmetrics.functional.classification import binary_average_precision
 
 from benchmarks.common import Figure, ratio_figure
 from benchmarks.sweep_costs import QUICK_DATA
+from tasks.fraud import FraudDataModule
 
 __all__ = ["streaming_scoring"]
 
@@ -39,6 +40,8 @@ class _Keep(pl.Callback):
     module: SequenceClassifier
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not isinstance(pl_module, SequenceClassifier):
+            raise TypeError(f"the fraud task trains a SequenceClassifier, not a {type(pl_module).__name__}")
         self.module = pl_module
 
 
@@ -70,9 +73,11 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
     models, streams, figures = {}, {}, []
     for cell in CELLS:
         run_cfg = load_experiment("fraud", overrides=overrides | {"model.cell": cell}).run()
+        if not isinstance(run_cfg.data, FraudDataModule):
+            raise TypeError(f"configs/fraud.yaml names {type(run_cfg.data).__name__}, not the FraudDataModule")
         keep = _Keep()
         train(run_cfg, [keep], test=True)
-        model, data, history = keep.module.cpu().eval(), run_cfg.data.data, run_cfg.data.history
+        model, data, history = keep.module.cpu().eval(), run_cfg.data.prepared, run_cfg.data.history
         test = data.tensors["test"]
         with torch.inference_mode():
             window = torch.cat([model.score(x) for x in test["x"].split(4096)])

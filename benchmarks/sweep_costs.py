@@ -67,8 +67,10 @@ def _trial_overheads(sweep: Sweep, studies: dict[str, optuna.Study]) -> dict[str
     overheads: dict[str, list[float]] = {"start": [], "end": [], "end_after_validation": []}
     for study in studies.values():
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if trial.datetime_start is None or trial.datetime_complete is None:  # never for a completed trial
+                raise RuntimeError(f"trial {trial.number} completed without its start and end times")
             run_id = trial.user_attrs["mlflow_run_id"]
-            steps = sorted(point.timestamp / 1000 for point in client.get_metric_history(run_id, StepLossLogger.key))
+            steps = sorted(point.timestamp / 1000 for point in client.get_metric_history(run_id, StepLossLogger.KEY))
             validated = max(point.timestamp / 1000 for point in client.get_metric_history(run_id, objective))
             done = trial.datetime_complete.timestamp()
             overheads["start"].append(steps[0] - trial.datetime_start.timestamp())
@@ -106,6 +108,7 @@ def sweep_costs(quick: bool = False) -> list[Figure]:
     ]
     for name, by_cell in runs.items():
         for cell, cell_trials in by_cell.items():
-            values = [trial.value for trial in cell_trials if trial.state == optuna.trial.TrialState.COMPLETE]
+            values = [trial.value for trial in cell_trials
+                      if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None]
             figures.append(Figure(f"pruning.{cell}_best_val_auprc_{name}", max(values), "AUPRC"))
     return figures

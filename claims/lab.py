@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from gatelab.errors import ConfigError, MissingResultsError
 from gatelab.pipeline import Sweep
 from gatelab.search.storage import open_store
 from gatelab.search.studies import study_name
@@ -136,11 +137,17 @@ class Lab:
         if verdict is None:
             print(f"gatelab: claims: sweep {runner.id} ({spec.describe()})", file=sys.stderr, flush=True)
             report = runner.run(self.budget.seeds)
+            if report is None:
+                raise ConfigError(f"claims budget '{self.budget.name}': seeds={self.budget.seeds} skips every sweep's "
+                                  "verdict; give seeds of 2 or more in configs/claims.yaml.")
             verdict = json.loads(report.verdict.to_json())
         storage = open_store(None, self.store).storage
         studies = {cell: optuna.load_study(study_name=study_name(spec.task, runner.id, cell), storage=storage)
                    for cell in runner.cells}
-        outcome = Outcome(spec, runner.id, self.tracker.find_parent(runner.id), verdict, studies, runner.experiment)
+        run = self.tracker.find_parent(runner.id)
+        if run is None:  # the sweep just ran, or its verdict was read from its run
+            raise MissingResultsError(f"sweep {runner.id} of the claims has no parent run in {self.store}/.", spec.task)
+        outcome = Outcome(spec, runner.id, run, verdict, studies, runner.experiment)
         self.outcomes[runner.id] = outcome
         self.done(spec.describe())
         return outcome

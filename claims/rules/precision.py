@@ -40,7 +40,7 @@ def _test_scores(ctx: RuleContext, outcome: Outcome) -> tuple[dict[str, list[tor
     run_cfg.data.prepare_data()
     run_cfg.data.setup("test")
     batches = list(run_cfg.data.test_dataloader())
-    scores = {}
+    scores: dict[str, list[torch.Tensor]] = {}
     for cell in CELLS:
         scores[cell] = []
         for run_id in outcome.cell(cell)["seed_runs"]:

@@ -12,6 +12,7 @@ import torch
 from gatelab.models import ModelConfig, SequenceModel
 from gatelab.training.costs import macs_per_sequence
 from gatelab.training.module import SequenceClassifier, make_optimizer
+from gatelab.training.task import ClassificationDataModule
 from torchmetrics import MetricCollection
 
 from claims.evidence import (
@@ -46,6 +47,8 @@ def _time_to_target(ctx: RuleContext, hidden_size: int, length: int, value: floa
     data at ``length``), GRU / LSTM at equal hidden size, trained side by side (``seconds_to_target``) once per seed."""
     run_cfg = ctx.config(SweepSpec.of("synthetic", {"data.init_args.length": length})).run()
     data = run_cfg.data
+    if not isinstance(data, ClassificationDataModule):
+        raise TypeError(f"the synthetic task's {type(data).__name__} is no ClassificationDataModule")
     data.prepare_data()
     data.setup("fit")
     x, y = _tensors(data.train_dataloader())
@@ -102,7 +105,8 @@ def gru_for_constrained_resources(ctx: RuleContext, input_size: int, hidden_size
     for name, (params, macs) in counts.items():
         ctx.log({f"{name}.params": params, f"{name}.macs_per_sequence": macs})
     size = f"hidden {hidden_size}, {length} steps of {input_size} features"
-    findings, memory_rounds = [], {}
+    findings: list[Finding] = []
+    memory_rounds: dict[str, list[float]] = {}
     for batch in batch_sizes:
         seconds, memory_rounds = training_rounds(configs, input_size, length, batch, steps, rounds)
         for name, values in seconds.items():
