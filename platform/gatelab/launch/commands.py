@@ -31,6 +31,6 @@ def sweep_command(sweep: Sweep, config: Path, subcommand: Literal["worker", "swe
         subcommand: ``worker`` or ``sweep``.
         threads: torch threads of a worker; none: torch's own choice.
     """
-    command = [sys.executable, "-m", "gatelab.cli", subcommand, "--task", sweep.experiment.task,
-               "--config", str(config), "--store", str(sweep.store), "--heartbeat", str(sweep.heartbeat), "--progress", "false"]
+    command = [sys.executable, "-m", "gatelab.cli", subcommand, "--task", sweep.experiment.task, "--config",
+               str(config), "--store", str(sweep.store), "--heartbeat", str(sweep.heartbeat), "--progress", "false"]
     return command + (["--threads", str(threads)] if threads and subcommand == "worker" else [])
