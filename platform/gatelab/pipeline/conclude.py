@@ -46,7 +46,7 @@ def conclude_unless_skipped(context: SweepContext, searches: Sequence[Searched],
 
 
 def conclude(context: SweepContext, searches: Sequence[Searched], seeds: Seeds, register: bool,
-              plots: bool) -> Report:
+             plots: bool) -> Report:
     """Select, decide and report on ``context``'s parent run; a sweep whose results are missing says so there, and
     raises."""
     try:

@@ -257,7 +257,7 @@ def never_ran(sweep: str, task: str, store: Path) -> MissingResultsError:
 
 
 def open_parent_run(tracker: Tracker, sweep: Sweep, run_sweep: str, fingerprint: str, data_report: dict[str, Any],
-                extra_tags: dict[str, str]) -> str:
+                    extra_tags: dict[str, str]) -> str:
     """The parent run of sweep (or group) ``run_sweep`` of ``sweep``'s settings: found and reopened, else started
     with its tags, its settings as params and its config as ``sweep_config.yaml``."""
     existing = tracker.find_parent(run_sweep)
