@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
 import lightning.pytorch as pl
-from gatelab.training.config import build_parser, instantiate_run, list_tasks, load_config
-from gatelab.training.train import quiet_lightning
+from gatelab.training.config import list_tasks
+from gatelab.training.experiment import load_experiment
+from gatelab.training.train import lightning_trainer, quiet_lightning
 
 from benchmarks.common import Figure
 
@@ -53,13 +55,10 @@ def loader_rate(loader: Any, limit: int) -> float:
 
 def model_rate(task: str, batches: list[Any]) -> float:
     """Batches per second that the task's model trains on (Lightning loop included), data already in memory."""
-    run = instantiate_run(build_parser(), load_config(task))
+    run = load_experiment(task).run()
     run.data.setup("fit")
     clock = _BatchClock()
-    trainer = pl.Trainer(max_epochs=1, accelerator=run.trainer.accelerator, devices=run.trainer.devices,
-                         gradient_clip_val=run.trainer.gradient_clip_val or None, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, limit_val_batches=0, callbacks=[clock])
+    trainer = lightning_trainer(replace(run.trainer, max_epochs=1), [clock], limit_val_batches=0)
     trainer.fit(run.data.make_module(run.model, run.optim), train_dataloaders=_Replay(batches))
     return (clock.batches - 1) / (clock.end - clock.start)
 
@@ -72,7 +71,7 @@ def data_pipeline(quick: bool = False) -> list[Figure]:
     limit, model_batches = (8, 3) if quick else (200, 30)
     figures = []
     for task in list_tasks():
-        run = instantiate_run(build_parser(), load_config(task))
+        run = load_experiment(task).run()
         run.data.prepare_data()
         run.data.setup("fit")
         loader = run.data.train_dataloader()

@@ -12,8 +12,9 @@ import time
 
 import lightning.pytorch as pl
 from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config
+from gatelab.training.config import RunConfig
 from gatelab.training.costs import interleaved
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 
 from benchmarks.common import Figure, ratio_figure
@@ -50,15 +51,15 @@ def _fit(run: RunConfig, telemetry: _TimedTelemetry | None, seconds_per_epoch: l
 def _cell_figures(cell: str, epochs: int, repeats: int, quick: bool) -> list[Figure]:
     """One cell's figures: ``repeats`` rounds of a run with telemetry and one without, interleaved."""
     fast = {"trainer.limit_train_batches": 5, "trainer.limit_eval_batches": 2} if quick else {}
-    cfg = load_config("fraud", overrides={"trainer.max_epochs": epochs, "model.cell": cell} | fast)
-    run = instantiate_run(build_parser(), cfg)
+    experiment = load_experiment("fraud", overrides={"trainer.max_epochs": epochs, "model.cell": cell} | fast)
+    run = experiment.run()
     telemetry = _TimedTelemetry()  # one for all rounds: the sample is drawn in the first
     epoch_without: list[float] = []
     wall = interleaved({"with": lambda: _fit(run, telemetry), "without": lambda: _fit(run, None, epoch_without)},
                       repeats)
     per_run = [statistics.median(telemetry.seconds[first : first + epochs])
                for first in range(0, len(telemetry.seconds), epochs)]
-    size = f"{cell.upper()} {cfg.model.hidden_size}, fraud default config, {SAMPLE} sequences, {epochs} epochs"
+    size = f"{cell.upper()} {experiment.model.hidden_size}, fraud default config, {SAMPLE} sequences, {epochs} epochs"
     return [
         ratio_figure(f"gates.{cell}_telemetry_fraction_of_epoch", per_run, epoch_without, below=0.02,
                      note=f"telemetry seconds per epoch / a training epoch's seconds without it; {size}"),

@@ -17,7 +17,7 @@ import time
 
 import torch
 from gatelab.models import CELLS, detach_state
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 from torch import Tensor, nn
 
@@ -71,7 +71,8 @@ def plain_loop_seconds(train_ids: Tensor, cell: str, batches: int, batch_size: i
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for parameter in model.parameters():
-            parameter.data.add_(parameter.grad, alpha=-lr)
+            if parameter.grad is not None:
+                parameter.data.add_(parameter.grad, alpha=-lr)
     if device.type != "cpu":
         torch.accelerator.synchronize()
     return time.perf_counter() - start
@@ -81,9 +82,9 @@ def _gatelab_seconds(cell: str, batches: int) -> tuple[float, Tensor]:
     """Seconds of one training epoch of ``batches`` batches through ``gatelab.train``, and the training ids."""
     overrides = {"model.cell": cell, "trainer.max_epochs": 1, "trainer.limit_train_batches": batches,
                  "trainer.limit_eval_batches": 2}
-    run = instantiate_run(build_parser(), load_config("lm", ["zaremba-small"], overrides))
+    run = load_experiment("lm", ["zaremba-small"], overrides).run()
     metrics = train(run, test=False)
-    return metrics["seconds_per_epoch"], run.data.data.ids["train"]
+    return metrics["seconds_per_epoch"], run.data.prepared.ids["train"]
 
 
 def measure(batches: int = 300, cell: str = "lstm", repeats: int = 2) -> dict[str, float]:

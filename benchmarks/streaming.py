@@ -17,8 +17,8 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
-from gatelab.training.config import build_parser, instantiate_run, load_config
 from gatelab.training.costs import interleaved
+from gatelab.training.experiment import load_experiment
 from gatelab.training.module import SequenceClassifier
 from gatelab.training.streaming import StreamingScorer
 from gatelab.training.train import train
@@ -27,6 +27,7 @@ from torchmetrics.functional.classification import binary_average_precision
 
 from benchmarks.common import Figure, ratio_figure
 from benchmarks.sweep_costs import QUICK_DATA
+from tasks.fraud import FraudDataModule
 
 __all__ = ["streaming_scoring"]
 
@@ -39,6 +40,8 @@ class _Keep(pl.Callback):
     module: SequenceClassifier
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not isinstance(pl_module, SequenceClassifier):
+            raise TypeError(f"the fraud task trains a SequenceClassifier, not a {type(pl_module).__name__}")
         self.module = pl_module
 
 
@@ -69,10 +72,12 @@ def streaming_scoring(quick: bool = False) -> list[Figure]:
     overrides = (QUICK_DATA if quick else {}) | {"trainer.max_epochs": epochs, "trainer.accelerator": "cpu"}
     models, streams, figures = {}, {}, []
     for cell in CELLS:
-        run_cfg = instantiate_run(build_parser(), load_config("fraud", overrides=overrides | {"model.cell": cell}))
+        run_cfg = load_experiment("fraud", overrides=overrides | {"model.cell": cell}).run()
+        if not isinstance(run_cfg.data, FraudDataModule):
+            raise TypeError(f"configs/fraud.yaml names {type(run_cfg.data).__name__}, not the FraudDataModule")
         keep = _Keep()
         train(run_cfg, [keep], test=True)
-        model, data, history = keep.module.cpu().eval(), run_cfg.data.data, run_cfg.data.history
+        model, data, history = keep.module.cpu().eval(), run_cfg.data.prepared, run_cfg.data.history
         test = data.tensors["test"]
         with torch.inference_mode():
             window = torch.cat([model.score(x) for x in test["x"].split(4096)])

@@ -11,7 +11,7 @@ import optuna
 from gatelab.pipeline import Sweep
 from gatelab.search.storage import open_store
 from gatelab.tracking.loggers import StepLossLogger
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import load_experiment
 
 from benchmarks.common import Figure
 
@@ -40,7 +40,7 @@ def _run_sweep(store: Path, prune: bool, trials: int, epochs: int,
     """Run one fraud sweep in ``store``; returns it, its studies and its wall seconds."""
     overrides = (QUICK_DATA if quick else DATA) | {"sweep.trials": trials, "trainer.max_epochs": epochs,
                                                    "sweep.prune": prune, "sweep.cells": ["lstm", "gru"]}
-    sweep = Sweep(build_parser(), load_config("fraud", overrides=overrides), store, progress=False)
+    sweep = Sweep(load_experiment("fraud", overrides=overrides), store, progress=False)
     start = time.perf_counter()
     sweep.run(seeds=0)  # the search alone: the selection after it is no per-trial overhead
     seconds = time.perf_counter() - start
@@ -63,13 +63,15 @@ def _trial_overheads(sweep: Sweep, studies: dict[str, optuna.Study]) -> dict[str
     Times come from MLflow: per-step losses are stamped at the end of their step, epoch metrics after
     the epoch's validation.
     """
-    client = sweep.tracker.client
+    client, objective = sweep.tracker().client, sweep.experiment.run().data.objective
     overheads: dict[str, list[float]] = {"start": [], "end": [], "end_after_validation": []}
     for study in studies.values():
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if trial.datetime_start is None or trial.datetime_complete is None:  # never for a completed trial
+                raise RuntimeError(f"trial {trial.number} completed without its start and end times")
             run_id = trial.user_attrs["mlflow_run_id"]
-            steps = sorted(point.timestamp / 1000 for point in client.get_metric_history(run_id, StepLossLogger.key))
-            validated = max(point.timestamp / 1000 for point in client.get_metric_history(run_id, sweep.objective))
+            steps = sorted(point.timestamp / 1000 for point in client.get_metric_history(run_id, StepLossLogger.KEY))
+            validated = max(point.timestamp / 1000 for point in client.get_metric_history(run_id, objective))
             done = trial.datetime_complete.timestamp()
             overheads["start"].append(steps[0] - trial.datetime_start.timestamp())
             overheads["end"].append(done - steps[-1])
@@ -106,6 +108,7 @@ def sweep_costs(quick: bool = False) -> list[Figure]:
     ]
     for name, by_cell in runs.items():
         for cell, cell_trials in by_cell.items():
-            values = [trial.value for trial in cell_trials if trial.state == optuna.trial.TrialState.COMPLETE]
+            values = [trial.value for trial in cell_trials
+                      if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None]
             figures.append(Figure(f"pruning.{cell}_best_val_auprc_{name}", max(values), "AUPRC"))
     return figures

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from gatelab.errors import ConfigError, MissingResultsError
 from gatelab.pipeline import Sweep
 from gatelab.search.storage import open_store
 from gatelab.search.studies import study_name
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import Experiment, load_experiment
 from gatelab.verdict import sign
-from jsonargparse import Namespace
 
 from claims.config import Budget
 
@@ -59,7 +59,7 @@ class Outcome:
         run: its parent run in ``gatelab-claims``.
         verdict: its ``verdict.json`` (``gatelab.verdict.Verdict.to_dict``).
         studies: each cell's Optuna study.
-        cfg: its validated config.
+        experiment: its settings.
     """
 
     spec: SweepSpec
@@ -67,7 +67,7 @@ class Outcome:
     run: str
     verdict: dict[str, Any]
     studies: dict[str, optuna.Study]
-    cfg: Namespace
+    experiment: Experiment
 
     @property
     def metric(self) -> str:
@@ -117,15 +117,15 @@ class Lab:
     done: Callable[[str], None] = lambda label: None
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
-    def config(self, spec: SweepSpec) -> Namespace:
-        """The sweep's config: the task's, the budget's layer, then the spec's keys."""
-        return load_config(spec.task, [self.layers[spec.task]] if spec.task in self.layers else [],
-                           dict(spec.overrides))
+    def config(self, spec: SweepSpec) -> Experiment:
+        """The sweep's settings: the task's config, the budget's layer, then the spec's keys."""
+        return load_experiment(spec.task, [self.layers[spec.task]] if spec.task in self.layers else [],
+                               dict(spec.overrides))
 
     def runner(self, spec: SweepSpec) -> Sweep:
         """The sweep ``spec`` asks for (not run yet): in ``gatelab-claims``, under the claims run, registering nothing
         and drawing no plots (the claims draw one figure per rule)."""
-        return Sweep(build_parser(), self.config(spec), self.store, progress=False, experiment=EXPERIMENT,
+        return Sweep(self.config(spec), self.store, progress=False, mlflow_experiment=EXPERIMENT,
                      nest_under=self.parent, register=False, plots=False)
 
     def sweep(self, spec: SweepSpec) -> Outcome:
@@ -137,11 +137,17 @@ class Lab:
         if verdict is None:
             print(f"gatelab: claims: sweep {runner.id} ({spec.describe()})", file=sys.stderr, flush=True)
             report = runner.run(self.budget.seeds)
+            if report is None:
+                raise ConfigError(f"claims budget '{self.budget.name}': seeds={self.budget.seeds} skips every sweep's "
+                                  "verdict; give seeds of 2 or more in configs/claims.yaml.")
             verdict = json.loads(report.verdict.to_json())
         storage = open_store(None, self.store).storage
         studies = {cell: optuna.load_study(study_name=study_name(spec.task, runner.id, cell), storage=storage)
                    for cell in runner.cells}
-        outcome = Outcome(spec, runner.id, self.tracker.find_parent(runner.id), verdict, studies, runner.cfg)
+        run = self.tracker.find_parent(runner.id)
+        if run is None:  # the sweep just ran, or its verdict was read from its run
+            raise MissingResultsError(f"sweep {runner.id} of the claims has no parent run in {self.store}/.", spec.task)
+        outcome = Outcome(spec, runner.id, run, verdict, studies, runner.experiment)
         self.outcomes[runner.id] = outcome
         self.done(spec.describe())
         return outcome

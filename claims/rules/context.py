@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gatelab.stats import mean_interval
 from gatelab.tracking.client import Tracker
-from jsonargparse import Namespace
+from gatelab.training.experiment import Experiment
 
 from claims.config import RuleText
 from claims.evidence import Effect, Finding, judge, paired_effect
@@ -49,8 +49,8 @@ class RuleContext:
         """The finished sweep ``spec`` asks for (run, resumed or read back once per claims run)."""
         return self.lab.sweep(spec)
 
-    def config(self, spec: SweepSpec) -> Namespace:
-        """The config of the sweep ``spec`` asks for."""
+    def config(self, spec: SweepSpec) -> Experiment:
+        """The settings of the sweep ``spec`` asks for."""
         return self.lab.config(spec)
 
     @property

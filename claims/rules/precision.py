@@ -10,7 +10,6 @@ import numpy as np
 import torch
 from gatelab.errors import ConfigError
 from gatelab.tracking.model_registry import load_saved_model
-from gatelab.training.config import build_parser, instantiate_run
 from torchmetrics.functional.classification import (
     binary_calibration_error,
     binary_precision_at_fixed_recall,
@@ -37,11 +36,11 @@ def plan_precision(recall: float, bins: int, tasks: Sequence[str], ecg_classes: 
 def _test_scores(ctx: RuleContext, outcome: Outcome) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor, Any]:
     """Each cell's saved models' test probabilities (per selection seed: (examples,) for a binary task, else
     (examples, classes)), the test labels, and the sweep's DataModule."""
-    run_cfg = instantiate_run(build_parser(), outcome.cfg)
+    run_cfg = outcome.experiment.run()
     run_cfg.data.prepare_data()
     run_cfg.data.setup("test")
     batches = list(run_cfg.data.test_dataloader())
-    scores = {}
+    scores: dict[str, list[torch.Tensor]] = {}
     for cell in CELLS:
         scores[cell] = []
         for run_id in outcome.cell(cell)["seed_runs"]:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import torch
 from gatelab.models import ModelConfig, SequenceModel
-from gatelab.training.config import build_parser, instantiate_run
 from gatelab.training.costs import macs_per_sequence
 from gatelab.training.module import SequenceClassifier, make_optimizer
+from gatelab.training.task import ClassificationDataModule
 from torchmetrics import MetricCollection
 
 from claims.evidence import (
@@ -45,8 +45,10 @@ def _time_to_target(ctx: RuleContext, hidden_size: int, length: int, value: floa
                     max_steps: int, seeds: int) -> Finding:
     """Training seconds until the validation objective reaches ``value`` on delayed recall (the budget's synthetic
     data at ``length``), GRU / LSTM at equal hidden size, trained side by side (``seconds_to_target``) once per seed."""
-    run_cfg = instantiate_run(build_parser(), ctx.config(SweepSpec.of("synthetic", {"data.init_args.length": length})))
+    run_cfg = ctx.config(SweepSpec.of("synthetic", {"data.init_args.length": length})).run()
     data = run_cfg.data
+    if not isinstance(data, ClassificationDataModule):
+        raise TypeError(f"the synthetic task's {type(data).__name__} is no ClassificationDataModule")
     data.prepare_data()
     data.setup("fit")
     x, y = _tensors(data.train_dataloader())
@@ -103,7 +105,8 @@ def gru_for_constrained_resources(ctx: RuleContext, input_size: int, hidden_size
     for name, (params, macs) in counts.items():
         ctx.log({f"{name}.params": params, f"{name}.macs_per_sequence": macs})
     size = f"hidden {hidden_size}, {length} steps of {input_size} features"
-    findings, memory_rounds = [], {}
+    findings: list[Finding] = []
+    memory_rounds: dict[str, list[float]] = {}
     for batch in batch_sizes:
         seconds, memory_rounds = training_rounds(configs, input_size, length, batch, steps, rounds)
         for name, values in seconds.items():

@@ -16,17 +16,18 @@ from mlflow import MlflowClient
 from gatelab.errors import ConfigError, GatelabError, MissingResultsError
 from gatelab.launch.local import LocalLaunch, die_with_launcher
 from gatelab.launch.slurm import load_slurm_config, submit
-from gatelab.pipeline import DEFAULT_SEEDS, Sweep, stored_sweep
+from gatelab.pipeline import Sweep, SweepGroup, stored_sweep
 from gatelab.report.tables import Report
 from gatelab.search.storage import STORAGE_ENV, journal_path, open_store, owner_token
 from gatelab.search.studies import study_name
+from gatelab.settings import DEFAULT_SEEDS, check_seeds
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
 from gatelab.tracking.lifecycle import tracked_run
 from gatelab.tracking.loggers import run_loggers
 from gatelab.tracking.serving import bench_server, champion, input_example
 from gatelab.tracking.tags import run_tags
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.folds import fold_runs
 from gatelab.training.task import describe_data_report
 from gatelab.training.train import train
@@ -83,19 +84,21 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
     if workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more worker processes.")
     if seeds != 0:
-        _check_seeds(seeds)
-    if repeats > 1 and launcher == "slurm":
-        raise ConfigError(f"--repeats {repeats}: search repeats run in this process; use --launcher local.")
-    cfg = load_config(task, _layers(config),
-                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
-    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
-                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None, repeats=repeats)
+        check_seeds(seeds)
+    if repeats > 1 and (workers > 1 or launcher == "slurm"):
+        raise ConfigError(f"repeats={repeats}: search repeats run in this process; drop WORKERS (--workers) and "
+                          "use --launcher local, or run REPEATS=1.")
+    experiment = load_experiment(task, _layers(config),
+                                 _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    sweep = Sweep(experiment, store, progress=progress, storage=storage, heartbeat=heartbeat,
+                  launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
+    runner = sweep if repeats == 1 else SweepGroup(sweep, repeats)
     if launcher == "slurm":
-        _submit_to_slurm(runner, workers, devices or 1, slurm)
+        _submit_to_slurm(sweep, workers, devices or 1, slurm)
         return
     where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
-          f"{runner.budget} trials each, up to {cfg.trainer.max_epochs} epochs per trial"
+          f"{runner.budget} trials each, up to {experiment.trainer.max_epochs} epochs per trial"
           f"{f', searched {repeats} times' if repeats > 1 else ''}; {where}; store {store}/",
           flush=True)
     report = runner.run(seeds)
@@ -106,17 +109,11 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         _print_report(runner, report, store)
 
 
-def _check_seeds(seeds: int | str) -> None:
-    if seeds != "auto" and int(seeds) < 2:
-        raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
-                           "noise; use SEEDS=2 or more (default 3).")
-
-
-def _print_report(runner: Sweep, report: Report, store: Path) -> None:
+def _print_report(runner: Sweep | SweepGroup, report: Report, store: Path) -> None:
     print(report.to_markdown(), flush=True)
-    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{runner.cfg.task}, parent run sweep-{runner.id}: "
-          f"{runner.parent}) with verdict.md, verdict.json, report.html and plots/; browse them with `make ui`, "
-          f"the Optuna studies with `make dashboard SWEEP={runner.id}`.")
+    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{runner.experiment.task}, parent run "
+          f"sweep-{runner.id}: {runner.parent_run()}) with verdict.md, verdict.json, report.html and plots/; browse "
+          f"them with `make ui`, the Optuna studies with `make dashboard SWEEP={runner.id}`.")
 
 
 def report_command(task: str = "fraud", sweep: str | None = None, seeds: int | Literal["auto"] = DEFAULT_SEEDS,
@@ -129,9 +126,8 @@ def report_command(task: str = "fraud", sweep: str | None = None, seeds: int | L
         seeds: seeds each cell's best configuration is retrained with (at least 2), or auto (see `gatelab sweep`).
         store: folder of the MLflow store and the Optuna journal.
     """
-    _check_seeds(seeds)
-    runner = stored_sweep(task, store, sweep)
-    runner.progress = False
+    check_seeds(seeds)
+    runner = stored_sweep(task, store, sweep, progress=False)
     print(f"gatelab: report of sweep {runner.id} of task '{task}' (cells {', '.join(runner.cells)}, {seeds} seeds)",
           flush=True)
     _print_report(runner, runner.report(seeds), store)
@@ -176,13 +172,12 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
     die_with_launcher()
     if threads:
         torch.set_num_threads(threads)
-    cfg = load_config(task, _layers(config),
-                      _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
-    runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat)
-    runner.open()
-    print(f"gatelab: worker {owner_token()} joins sweep {runner.id} (studies in {runner.study_store.display}).",
+    experiment = load_experiment(task, _layers(config),
+                                 _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    opened = Sweep(experiment, store, progress=progress, storage=storage, heartbeat=heartbeat).open()
+    print(f"gatelab: worker {owner_token()} joins sweep {opened.sweep.id} (studies in {opened.study_store.display}).",
           flush=True)
-    runner.work()
+    opened.work()
 
 
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
@@ -198,16 +193,15 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
         seed: the run's seed.
         store: folder of the MLflow store.
     """
-    parser = build_parser()
-    cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
-    run_cfg = fold_runs(parser, cfg, test=True)[0]
+    experiment = load_experiment(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
+    run_cfg = fold_runs(experiment, test=True)[0]
     tracker = Tracker(store, task)
     run_cfg.data.prepare_data()
     run_cfg.data.setup("fit")  # bad data stops here, before a run is recorded
     report = run_cfg.data.data_report()
     print(describe_data_report(report), end="", file=sys.stderr, flush=True)
     tags = run_tags(task, run_cfg.model.cell, run_cfg.seed, git_sha()) | {tag.ROLE: tag.ROLE_TRAIN}
-    with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(cfg) | report) as run_id:
+    with tracked_run(tracker, f"train-{run_cfg.model.cell}", tags, run_params(experiment) | report) as run_id:
         metrics = train(run_cfg, run_loggers(tracker, run_id), progress_name=run_cfg.model.cell, test=True)
         tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
         tracker.log_metrics(run_id, metrics)

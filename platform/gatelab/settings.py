@@ -12,10 +12,17 @@ from typing import Any, Literal
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
-__all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
+from gatelab.errors import GatelabError
+
+__all__ = ["DEFAULT_SEEDS", "OptimConfig", "SearchParam", "SeedCount", "Seeds", "SweepConfig", "TrainerConfig",
+           "check_seeds"]
 
 #: A number of selection seeds: at least 2, the fewest that measure seed noise.
 SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
+#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
+DEFAULT_SEEDS = 3
+#: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
+Seeds = int | str
 
 
 @dataclass
@@ -108,4 +115,20 @@ class SweepConfig:
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
     cost: Literal["latency", "latency_batch1", "macs"] = "latency"
-    max_seeds: SeedCount = 10
+    # A restricted type made at run time, which jsonargparse checks; to mypy a variable, not a type.
+    max_seeds: SeedCount = 10  # type: ignore[valid-type]
+
+
+def check_seeds(seeds: Seeds) -> None:
+    """Refuse a number of selection seeds below 2 (``SeedCount``); ``auto`` passes.
+
+    Raises:
+        GatelabError: too few seeds, in the words of the fix.
+    """
+    if seeds == "auto":
+        return
+    try:
+        SeedCount(seeds)
+    except ValueError:
+        raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
+                           "noise; use SEEDS=2 or more (default 3).") from None

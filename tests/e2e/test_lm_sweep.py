@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES
 from gatelab.cli import main
 from gatelab.search.space import suggest
-from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+from gatelab.training.experiment import load_experiment
 from mlflow import MlflowClient
 
 TINY_PTB = f"""
@@ -90,8 +90,8 @@ def test_bad_corpus_file_exits_2_with_one_clear_message(tmp_path: Path, capsys: 
 
 @pytest.mark.parametrize("preset", ["ptb", "zaremba-small", "zaremba-medium", "ptb-tuned"])
 def test_presets_load_and_zaremba_small_is_the_paper_setting(preset: str) -> None:
-    cfg = load_config("lm", [preset])
-    run = instantiate_run(build_parser(), cfg)
+    cfg = load_experiment("lm", [preset])
+    run = cfg.run()
     assert run.data.objective == "val/ppl"
     if preset == "zaremba-small":
         model, optim, trainer, data = run.model, run.optim, run.trainer, run.data
@@ -104,7 +104,7 @@ def test_presets_load_and_zaremba_small_is_the_paper_setting(preset: str) -> Non
 
 
 def test_zaremba_medium_is_the_paper_setting() -> None:
-    run = instantiate_run(build_parser(), load_config("lm", ["zaremba-medium"]))
+    run = load_experiment("lm", ["zaremba-medium"]).run()
     model, optim, trainer, data = run.model, run.optim, run.trainer, run.data
     assert (model.cell, model.num_layers, model.hidden_size, model.dropout) == ("lstm", 2, 650, 0.5)
     assert (optim.name, optim.lr, trainer.max_epochs, trainer.gradient_clip_val) == ("sgd", 1.0, 39, 5.0)
@@ -114,14 +114,13 @@ def test_zaremba_medium_is_the_paper_setting() -> None:
 
 
 def test_ptb_tuned_searches_each_cells_recipe_and_every_value_reaches_the_run() -> None:
-    parser = build_parser()
-    cfg = load_config("lm", ["ptb-tuned"])
+    cfg = load_experiment("lm", ["ptb-tuned"])
     names = {param.name for param in cfg.search_space}
     assert names == {"optim.lr", "data.init_args.lr_schedule.after", "model.dropout", "trainer.gradient_clip_val"}
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
     values = suggest(study.ask(), cfg.search_space)
     for cell in ("lstm", "gru"):
-        run = instantiate_run(parser, with_overrides(parser, cfg, {**values, "model.cell": cell}))
+        run = cfg.with_overrides({**values, "model.cell": cell}).run()
         assert (run.model.cell, run.model.hidden_size, run.model.num_layers) == (cell, 200, 2)
         assert run.optim.lr == values["optim.lr"] and run.model.dropout == values["model.dropout"]
         assert run.data.lr_schedule.after == values["data.init_args.lr_schedule.after"]

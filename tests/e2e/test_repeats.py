@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import optuna
-from gatelab.pipeline import REPEAT_SEED_OFFSET, Sweep, sweep_id
+from gatelab.pipeline import REPEAT_SEED_OFFSET, Sweep, SweepGroup, sweep_id
 from gatelab.search.storage import open_store
 from gatelab.selection import selection_seeds
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import load_experiment
 from mlflow import MlflowClient
 from workers_support import gatelab, studies
 
@@ -32,11 +32,10 @@ def test_repeats_below_one_are_refused_before_anything_is_written(tmp_path: Path
 
 
 def test_one_repeat_is_the_sweep_itself(tiny_config) -> None:
-    parser = build_parser()
-    cfg = load_config("fraud", [str(tiny_config())])
-    single = Sweep(parser, cfg, Path("unused"))
+    cfg = load_experiment("fraud", [str(tiny_config())])
+    single = Sweep(cfg, Path("unused"))
     assert (single.id, single.sampler_seed, single.members) == (sweep_id(cfg), cfg.seed, [single])
-    group = Sweep(parser, cfg, Path("unused"), repeats=3)
+    group = SweepGroup(single, repeats=3)
     assert group.id == f"{sweep_id(cfg)}x3"
     assert [member.id for member in group.members] == [sweep_id(cfg), f"{sweep_id(cfg)}-r1", f"{sweep_id(cfg)}-r2"]
     assert [member.sampler_seed for member in group.members] == [cfg.seed, REPEAT_SEED_OFFSET + 1,
@@ -47,7 +46,7 @@ def test_two_repeats_pool_each_cells_best_configurations(tmp_path: Path, tiny_co
     config, store = str(tiny_config(trials=2, epochs=1)), tmp_path / "mlruns"
     out = finished("sweep", "--task", "fraud", "--config", config, "--store", str(store), "--seeds", "2",
                    "--repeats", "2", "--progress", "false", cwd=tmp_path)
-    base = sweep_id(load_config("fraud", [config]))
+    base = sweep_id(load_experiment("fraud", [config]))
     group = f"{base}x2"
     assert f"gatelab: sweep {group} of task 'fraud'" in out and "pooled over 2 search repeats" in out
 

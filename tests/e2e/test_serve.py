@@ -15,7 +15,7 @@ import requests
 import torch
 from conftest import free_port, run_cli, stop_group
 from gatelab.tracking.serving import champion, champion_classifier, input_example
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.streaming import StreamingScorer
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def test_serve_without_a_champion_says_which_sweep_to_run(tmp_path: Path, capsys
 
 def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep, tmp_path: Path, capsys) -> None:
     store, _ = tiny_sweep
-    data = instantiate_run(build_parser(), load_config("fraud", [store.parent / "tiny.yaml"])).data
+    data = load_experiment("fraud", [store.parent / "tiny.yaml"]).run().data
     data.setup("test")
     sequences = next(iter(data.test_dataloader()))["x"][:32]  # real test sequences of the sweep's data
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
@@ -87,7 +87,7 @@ def test_the_registered_champion_streams_event_by_event_as_it_scores_windows(tin
     windows = torch.from_numpy(input_example(version, uri))
     registered = mlflow.pytorch.load_model(version.source)
     assert torch.allclose(classifier.score(windows), registered(windows), atol=1e-6)
-    scorer = StreamingScorer(classifier, cfg.data.init_args.history)
+    scorer = StreamingScorer(classifier, cfg.config.data.init_args.history)
     for card, window in enumerate(windows):
         events = window[window[:, -1] > 0]  # the card's own transactions (presence flag last); the rest is padding
         with torch.inference_mode():

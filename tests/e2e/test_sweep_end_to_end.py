@@ -87,9 +87,9 @@ def test_rerun_resumes_and_a_bigger_budget_extends(tmp_path: Path, tiny_config) 
 
 
 def test_sweep_id_ignores_budget_and_cells_only() -> None:
-    from gatelab.training.config import load_config
+    from gatelab.training.experiment import load_experiment
 
-    base = load_config("fraud")
-    assert sweep_id(base) == sweep_id(load_config("fraud", overrides={"sweep.trials": 50, "sweep.cells": ["gru"]}))
-    assert sweep_id(base) != sweep_id(load_config("fraud", overrides={"seed": 3}))
-    assert sweep_id(base) != sweep_id(load_config("fraud", overrides={"trainer.max_epochs": 2}))
+    base = load_experiment("fraud")
+    assert sweep_id(base) == sweep_id(load_experiment("fraud", overrides={"sweep.trials": 50, "sweep.cells": ["gru"]}))
+    assert sweep_id(base) != sweep_id(load_experiment("fraud", overrides={"seed": 3}))
+    assert sweep_id(base) != sweep_id(load_experiment("fraud", overrides={"trainer.max_epochs": 2}))

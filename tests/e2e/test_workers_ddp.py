@@ -6,15 +6,15 @@ from pathlib import Path
 
 import optuna
 import pytest
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 from optuna_integration import PyTorchLightningPruningCallback
 from workers_support import fresh_database
 
 
 def ddp_run(config: Path):
-    cfg = load_config("fraud", [str(config)], {"trainer.devices": 2, "trainer.accelerator": "cpu"})
-    return instantiate_run(build_parser(), cfg)
+    cfg = load_experiment("fraud", [str(config)], {"trainer.devices": 2, "trainer.accelerator": "cpu"})
+    return cfg.run()
 
 
 def test_ddp_trial_reports_every_epoch_and_is_pruned_across_both_processes(tiny_config) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from gatelab.errors import GatelabError
 from gatelab.selection import SEED_OFFSET, selection_seeds
+from gatelab.settings import check_seeds
 from gatelab.stats import mean_interval, paired_comparison
 from scipy import stats
 
@@ -67,3 +69,11 @@ def test_bad_inputs_are_refused() -> None:
 def test_selection_seeds_are_shared_by_cells_and_apart_from_trial_seeds() -> None:
     assert selection_seeds(0, 3) == [SEED_OFFSET, SEED_OFFSET + 1, SEED_OFFSET + 2]
     assert selection_seeds(7, 2) == [SEED_OFFSET + 7, SEED_OFFSET + 8]
+
+
+def test_seed_counts_below_two_are_refused_in_the_words_of_the_fix() -> None:
+    for seeds in (2, 10, "auto"):
+        check_seeds(seeds)
+    for seeds in (1, 0, -3):
+        with pytest.raises(GatelabError, match=f"seeds={seeds}: the verdict needs at least 2 seeds.*SEEDS=2 or more"):
+            check_seeds(seeds)

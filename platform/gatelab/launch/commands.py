@@ -13,9 +13,9 @@ __all__ = ["sweep_command", "write_sweep_config"]
 
 def write_sweep_config(sweep: Sweep) -> Path:
     """The sweep's whole validated config as YAML under ``store/sweeps/``: other processes load it to join the sweep."""
-    path = sweep.store / "sweeps" / f"{sweep.cfg.task}-{sweep.id}.yaml"
+    path = sweep.store / "sweeps" / f"{sweep.experiment.task}-{sweep.id}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(sweep.parser.dump(sweep.cfg))
+    path.write_text(sweep.experiment.dump())
     return path
 
 
@@ -31,6 +31,6 @@ def sweep_command(sweep: Sweep, config: Path, subcommand: Literal["worker", "swe
         subcommand: ``worker`` or ``sweep``.
         threads: torch threads of a worker; none: torch's own choice.
     """
-    command = [sys.executable, "-m", "gatelab.cli", subcommand, "--task", sweep.cfg.task, "--config", str(config),
-               "--store", str(sweep.store), "--heartbeat", str(sweep.heartbeat), "--progress", "false"]
+    command = [sys.executable, "-m", "gatelab.cli", subcommand, "--task", sweep.experiment.task, "--config",
+               str(config), "--store", str(sweep.store), "--heartbeat", str(sweep.heartbeat), "--progress", "false"]
     return command + (["--threads", str(threads)] if threads and subcommand == "worker" else [])

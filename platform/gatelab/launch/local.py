@@ -20,7 +20,7 @@ import torch
 
 from gatelab.errors import GatelabError
 from gatelab.launch.commands import sweep_command, write_sweep_config
-from gatelab.pipeline import Sweep
+from gatelab.pipeline import OpenSweep
 from gatelab.search.storage import STORAGE_ENV
 from gatelab.search.studies import budget_status
 
@@ -73,7 +73,8 @@ class LocalLaunch:
         threads = max(1, len(os.sched_getaffinity(0)) // (self.workers * self.devices))
         return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * self.workers
 
-    def __call__(self, sweep: Sweep) -> None:
+    def __call__(self, opened: OpenSweep) -> None:
+        sweep = opened.sweep
         config = write_sweep_config(sweep)
         processes = []
         for changes in self.environments():
@@ -82,16 +83,16 @@ class LocalLaunch:
                 env[STORAGE_ENV] = sweep.storage
             threads = int(changes["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in changes else None
             processes.append(subprocess.Popen(sweep_command(sweep, config, "worker", threads), env=env))
-        bar = sweep.progress_bar()
+        bar = opened.progress_bar()
         try:
             while any(process.poll() is None for process in processes):
                 time.sleep(self.poll)
-                sweep.show_progress(bar)
+                opened.show_progress(bar)
         finally:
             for process in processes:
                 process.wait()
             bar.close()
-        status = budget_status(sweep.studies)
+        status = budget_status(opened.studies)
         if any(finished < sweep.budget for finished, _ in status.values()):
             codes = ", ".join(str(process.returncode) for process in processes)
             raise GatelabError(f"the workers ended (exit codes {codes}) before the budget was met "

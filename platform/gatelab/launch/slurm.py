@@ -98,7 +98,7 @@ def submit(sweep: Sweep, workers: int, devices: int, settings: SlurmConfig) -> S
     executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")
     gpus = max(settings.gpus_per_worker, devices) if settings.gpus_per_worker else 0
     executor.update_parameters(
-        name=f"gatelab-{sweep.cfg.task}-{sweep.id}", timeout_min=settings.time_min, mem_gb=settings.mem_gb,
+        name=f"gatelab-{sweep.experiment.task}-{sweep.id}", timeout_min=settings.time_min, mem_gb=settings.mem_gb,
         cpus_per_task=settings.cpus_per_worker, tasks_per_node=1, nodes=1,
         **({"gpus_per_node": gpus} if gpus else {}),
         **({"slurm_partition": settings.partition} if settings.partition else {}),
@@ -112,6 +112,6 @@ def submit(sweep: Sweep, workers: int, devices: int, settings: SlurmConfig) -> S
         jobs = [executor.submit(worker) for _ in range(workers)]
     dependency = {"dependency": f"afterany:{jobs[0].job_id.split('_')[0]}"}
     executor.update_parameters(slurm_additional_parameters=dependency | settings.additional,
-                               name=f"gatelab-{sweep.cfg.task}-verdict")
+                               name=f"gatelab-{sweep.experiment.task}-verdict")
     verdict = executor.submit(CommandFunction(sweep_command(sweep, config, "sweep"), cwd=os.getcwd()))
     return SlurmSubmission(jobs, verdict, folder)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jsonargparse import ArgumentParser, Namespace
-
 from gatelab.tracking.client import Tracker, git_sha
 from gatelab.tracking.tags import run_tags
+from gatelab.training.experiment import Experiment
 
 __all__ = ["SweepContext"]
 
@@ -17,8 +16,7 @@ class SweepContext:
     """An opened sweep, as the runs inside it see it.
 
     Args:
-        parser: the config parser ``cfg`` was validated with.
-        cfg: the sweep's validated config.
+        experiment: the sweep's settings.
         sweep: the sweep's id.
         tracker: the task's MLflow experiment.
         parent: the sweep's parent run.
@@ -28,8 +26,7 @@ class SweepContext:
         progress: show per-epoch progress bars.
     """
 
-    parser: ArgumentParser
-    cfg: Namespace
+    experiment: Experiment
     sweep: str
     tracker: Tracker
     parent: str
@@ -40,5 +37,5 @@ class SweepContext:
 
     def tags(self, cell: str, trial: int | str, seed: int | str) -> dict[str, str]:
         """The tags of one of the sweep's runs."""
-        return run_tags(self.cfg.task, cell, seed, git_sha(), sweep=self.sweep, trial=trial,
+        return run_tags(self.experiment.task, cell, seed, git_sha(), sweep=self.sweep, trial=trial,
                         fingerprint=self.fingerprint)

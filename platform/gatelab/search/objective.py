@@ -21,7 +21,6 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import run_params
 from gatelab.tracking.lifecycle import close_run, tracked_run
 from gatelab.tracking.loggers import run_loggers
-from gatelab.training.config import with_overrides
 from gatelab.training.folds import fold_prefix, fold_runs, fold_summary, unfolded
 from gatelab.training.module import DivergedError
 from gatelab.training.train import train
@@ -50,19 +49,19 @@ def run_trial(context: SweepContext, cell: str, trial: optuna.Trial) -> float:
         optuna.TrialPruned: the pruner stopped the run.
         DivergedError: the training loss became NaN or infinite (the trial is marked ``diverged``).
     """
-    seed = context.cfg.seed + trial.number
-    values = suggest(trial, context.cfg.search_space)
-    trial_cfg = with_overrides(context.parser, context.cfg, {**values, "model.cell": cell, "seed": seed})
-    runs = fold_runs(context.parser, trial_cfg, test=False)
+    seed = context.experiment.seed + trial.number
+    values = suggest(trial, context.experiment.search_space)
+    experiment = context.experiment.with_overrides({**values, "model.cell": cell, "seed": seed})
+    runs = fold_runs(experiment, test=False)
     name = f"{cell} #{trial.number}"
     with tracked_run(context.tracker, f"{cell}-{trial.number}", context.tags(cell, trial.number, seed),
-                     run_params(trial_cfg), parent=context.parent) as run_id:
+                     run_params(experiment), parent=context.parent) as run_id:
         trial.set_user_attr(MLFLOW_RUN_ATTR, run_id)
-        context.tracker.client.log_text(run_id, context.parser.dump(trial_cfg), "config.yaml")
+        context.tracker.client.log_text(run_id, experiment.dump(), "config.yaml")
         per_fold = []
         for fold, run_cfg in enumerate(runs):
             pruning = (PyTorchLightningPruningCallback(trial, monitor=context.objective)
-                       if context.cfg.sweep.prune and fold == 0 else None)
+                       if experiment.sweep.prune and fold == 0 else None)
             shown = f"{name} fold {fold}" if len(runs) > 1 else name
             try:
                 per_fold.append(train(run_cfg, run_loggers(context.tracker, run_id, fold_prefix(fold)),

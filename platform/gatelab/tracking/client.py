@@ -11,10 +11,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
@@ -22,6 +21,9 @@ from mlflow.utils.time import get_current_time_millis
 
 from gatelab.errors import ConfigError
 from gatelab.tracking import tags as tag
+
+if TYPE_CHECKING:
+    from gatelab.training.experiment import Experiment
 
 __all__ = ["Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "store_relative_uri",
            "tracking_uri"]
@@ -101,13 +103,10 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def run_params(cfg: Namespace, leave_out: tuple[str, ...] = ("search_space", "sweep")) -> dict[str, Any]:
-    """A run's params: its config flattened, without the keys ``leave_out`` (a trial's run: the search space
+def run_params(experiment: Experiment, leave_out: tuple[str, ...] = ("search_space", "sweep")) -> dict[str, Any]:
+    """A run's params: its settings flattened, without the keys ``leave_out`` (a trial's run: the search space
     and the sweep's settings; a sweep's parent run keeps its settings)."""
-    params = cfg.clone()
-    for key in leave_out:
-        del params[key]
-    return flatten(params.as_dict())
+    return flatten(experiment.settings(leave_out))
 
 
 class Tracker:

@@ -83,10 +83,13 @@ class StepLossLogger(pl.Callback):
         prefix: starts the metric's name (a fold's: ``fold1/train/step_loss``).
     """
 
+    #: the metric's name on a run without folds (a fold's has the ``prefix``).
+    KEY = "train/step_loss"
+
     def __init__(self, tracker: Tracker, run_id: str, flush_every: int = 100, prefix: str = "") -> None:
         self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
         #: the metric's name; its step is the number of optimiser steps done.
-        self.key = f"{prefix}train/step_loss"
+        self.key = prefix + self.KEY
         self._losses: list[torch.Tensor] = []
         self._steps: list[int] = []
         self._times: list[int] = []

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from jsonargparse import Namespace
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -26,11 +25,10 @@ from torch import nn
 from torchmetrics import MetricCollection
 
 from gatelab.errors import GatelabError, MissingResultsError
-from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.tracking.client import redact
 from gatelab.tracking.model_registry import CHAMPION, MODEL_ARTIFACT, registered_name
-from gatelab.training.config import load_config
+from gatelab.training.experiment import Experiment, load_experiment
 from gatelab.training.module import SequenceClassifier
 
 __all__ = ["ServerBench", "bench_server", "champion", "champion_classifier", "input_example", "run_classifier"]
@@ -55,7 +53,7 @@ def champion(task: str, uri: str) -> ModelVersion:
                               f"`gatelab report --task {task}` after a sweep run with --seeds 0.", task)
 
 
-def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Namespace]:
+def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Experiment]:
     """The champion of a classification task as a ``SequenceClassifier`` whose cell can be stepped (for
     ``gatelab.training.streaming.StreamingScorer``), and the config of the run that trained it
     (``run_classifier`` of the champion's run).
@@ -66,7 +64,7 @@ def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Namesp
     return run_classifier(task, MlflowClient(uri), champion(task, uri).run_id)
 
 
-def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[SequenceClassifier, Namespace]:
+def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[SequenceClassifier, Experiment]:
     """The model a run of a classification task saved, as a ``SequenceClassifier`` whose cell can be stepped,
     and the run's config.
 
@@ -77,15 +75,15 @@ def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[Sequen
     import mlflow.pytorch  # here: importing it configures logging, which a plain sweep does not need
 
     with tempfile.TemporaryDirectory() as folder:
-        cfg = load_config(task, [client.download_artifacts(run_id, "config.yaml", folder)])
+        experiment = load_experiment(task, [client.download_artifacts(run_id, "config.yaml", folder)])
         exported = mlflow.pytorch.load_model(client.download_artifacts(run_id, MODEL_ARTIFACT, folder))
     weights = {key.removeprefix("module.net."): value for key, value in exported.state_dict().items()
                if key.startswith("module.net.")}
     input_size, output_size = weights["encoder.weight"].shape[1], weights["head.weight"].shape[0]
-    classifier = SequenceClassifier(input_size, output_size, ModelConfig(**cfg.model.as_dict()), OptimConfig(),
+    classifier = SequenceClassifier(input_size, output_size, experiment.model, OptimConfig(),
                                     nn.Identity(), MetricCollection({}))
     classifier.net.load_state_dict(weights)
-    return classifier.eval(), cfg
+    return classifier.eval(), experiment
 
 
 def input_example(version: ModelVersion, uri: str) -> np.ndarray:

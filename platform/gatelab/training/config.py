@@ -3,6 +3,9 @@
 A task's file (``configs/<task>.yaml``) names its DataModule by class path and gives the model,
 optimiser, trainer and sweep settings plus the search space. A user's files are layered over
 it, later keys winning. Every unknown key or bad value is a ``ConfigError`` naming the key.
+
+These are the parser's steps; the rest of gatelab reads a config through the ``Experiment`` that owns the
+parser and its validated settings (``gatelab.training.experiment.load_experiment``).
 """
 
 from __future__ import annotations
@@ -80,8 +83,10 @@ def _config_error(error: Exception) -> ConfigError:
     return ConfigError(f"invalid configuration: {' '.join(message.split())}")
 
 
-def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[str, Any] | None = None) -> Namespace:
-    """Read a task's config, layer the user's files or presets and ``overrides`` (dotted keys) over it, validate.
+def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] = (),
+                overrides: Mapping[str, Any] | None = None) -> Namespace:
+    """Read a task's config with ``parser`` (``build_parser``), layer the user's files or presets and ``overrides``
+    (dotted keys) over it, validate.
 
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
@@ -89,7 +94,6 @@ def load_config(task: str, extra: Sequence[str | Path] = (), overrides: Mapping[
     base = configs_dir() / f"{task}.yaml"
     if task in NOT_TASKS or not base.is_file():
         raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
-    parser = build_parser()
     args = [f"--config={path}" for path in (base, *(resolve_config(task, name) for name in extra))]
     try:
         cfg = parser.parse_args(args)

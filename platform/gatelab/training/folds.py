@@ -18,17 +18,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from jsonargparse import ArgumentParser, Namespace
-
-from gatelab.training.config import RunConfig, instantiate_run, with_overrides
+from gatelab.training.config import RunConfig
+from gatelab.training.experiment import FOLD_ARG, TEST_FOLDS_ARG, Experiment
 
 __all__ = ["FOLD_ARG", "FOLD_STD", "TEST_FOLDS_ARG", "fold_count", "fold_prefix", "fold_runs", "fold_summary",
            "unfolded"]
 
-#: The DataModule init argument that picks a fold (0 .. folds - 1).
-FOLD_ARG = "data.init_args.fold"
-#: The DataModule init argument that picks the test folds instead of the validation folds (``test_per_fold`` tasks).
-TEST_FOLDS_ARG = "data.init_args.test_folds"
 #: The prefix of a metric's spread over the folds.
 FOLD_STD = "fold_std/"
 
@@ -38,25 +33,23 @@ def fold_prefix(fold: int) -> str:
     return f"fold{fold}/" if fold else ""
 
 
-def fold_runs(parser: ArgumentParser, cfg: Namespace, *, test: bool) -> list[RunConfig]:
-    """The runs that score ``cfg``: one per fold of its task, or one when the task has no folds.
+def fold_runs(experiment: Experiment, *, test: bool) -> list[RunConfig]:
+    """The runs that score ``experiment``'s configuration: one per fold of its task, or one when the task has no folds.
 
     Args:
-        parser: the config parser ``cfg`` was validated with.
-        cfg: a validated run config.
+        experiment: a run's settings.
         test: the runs of a selection seed (scored on test): each test fold when the task has
             ``test_per_fold``, else fold 0 alone; otherwise (a search trial) each validation fold.
 
     Raises:
-        ConfigError: the task declares folds but takes no ``fold`` init argument (from ``with_overrides``).
+        ConfigError: the task declares folds but takes no ``fold`` init argument (``Experiment.run``).
     """
-    run = instantiate_run(parser, cfg)
+    run = experiment.run()
     folds, per_fold = run.data.folds, run.data.test_per_fold
     if folds == 1:
         return [run]
     chosen = range(1) if test and not per_fold else range(folds)
-    extra = {TEST_FOLDS_ARG: True} if test and per_fold else {}
-    return [instantiate_run(parser, with_overrides(parser, cfg, {FOLD_ARG: fold, **extra})) for fold in chosen]
+    return [experiment.run(fold, test_folds=test and per_fold) for fold in chosen]
 
 
 def fold_summary(per_fold: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -17,10 +17,11 @@ import torch.multiprocessing
 from lightning.fabric.plugins.environments import LightningEnvironment
 from optuna_integration import PyTorchLightningPruningCallback
 
+from gatelab.settings import TrainerConfig
 from gatelab.training.callbacks import BestWeights, EpochProgress, EpochTimer
 from gatelab.training.config import RunConfig
 
-__all__ = ["quiet_lightning", "train"]
+__all__ = ["lightning_trainer", "quiet_lightning", "train"]
 
 
 def quiet_lightning() -> None:
@@ -109,6 +110,41 @@ def _leave_process_group() -> None:
         torch.distributed.destroy_process_group()
 
 
+def lightning_trainer(settings: TrainerConfig, callbacks: Sequence[pl.Callback] = (), *, distributed: bool = False,
+                      **changes: Any) -> pl.Trainer:
+    """The one place a run's trainer settings become a ``pl.Trainer``.
+
+    gatelab's runs log through their own callbacks and keep their best weights in memory: no Lightning logger,
+    checkpoint, progress bar, model summary or sanity validation.
+
+    Args:
+        settings: the run's trainer settings.
+        callbacks: the run's callbacks.
+        distributed: this process is one of a DDP run's (``train`` started them); else the run uses one device.
+        changes: ``pl.Trainer`` arguments that replace these (a benchmark's loop, e.g. ``limit_val_batches=0``).
+    """
+    arguments: dict[str, Any] = {
+        "max_epochs": settings.max_epochs,
+        "accelerator": settings.accelerator,
+        "devices": settings.devices if distributed else 1,
+        "strategy": "ddp" if distributed else "auto",
+        # A DDP run's processes exist already (``train`` started them): Lightning joins them. Inside a
+        # Slurm job the run still makes its own processes, not the job's tasks.
+        "plugins": [LightningEnvironment()],
+        "gradient_clip_val": settings.gradient_clip_val or None,
+        "limit_train_batches": settings.limit_train_batches,
+        "limit_val_batches": settings.limit_eval_batches,
+        "limit_test_batches": settings.limit_eval_batches,
+        "num_sanity_val_steps": 0,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "callbacks": list(callbacks),
+    }
+    return pl.Trainer(**(arguments | changes))
+
+
 def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_name: str | None, test: bool,
                   distributed: bool = False) -> dict[str, float]:
     """``train``'s work in one process (one of several when ``distributed``)."""
@@ -121,25 +157,7 @@ def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_nam
     best = BestWeights(data.objective, data.direction)
     timer = EpochTimer()
     extra = [EpochProgress(progress_name)] if progress_name else []
-    trainer = pl.Trainer(
-        max_epochs=cfg.trainer.max_epochs,
-        accelerator=cfg.trainer.accelerator,
-        devices=cfg.trainer.devices if distributed else 1,
-        # A DDP run's processes exist already (``train`` started them): Lightning joins them. Inside a
-        # Slurm job the run still makes its own processes, not the job's tasks.
-        plugins=[LightningEnvironment()],
-        **({"strategy": "ddp"} if distributed else {}),
-        gradient_clip_val=cfg.trainer.gradient_clip_val or None,
-        limit_train_batches=cfg.trainer.limit_train_batches,
-        limit_val_batches=cfg.trainer.limit_eval_batches,
-        limit_test_batches=cfg.trainer.limit_eval_batches,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[best, timer, *extra, *callbacks],
-    )
+    trainer = lightning_trainer(cfg.trainer, [best, timer, *extra, *callbacks], distributed=distributed)
     try:
         trainer.fit(module, datamodule=data)
     except SystemExit:
@@ -149,7 +167,7 @@ def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_nam
         # on): hand the interrupt on, so that the caller closes its runs as killed and says how to resume.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         raise KeyboardInterrupt from None
-    if best.state is None:
+    if best.state is None or best.best_epoch is None:
         raise RuntimeError(f"no validation epoch produced '{data.objective}'")
     module.load_state_dict(best.state)
     scores = trainer.test(module, datamodule=data, verbose=False)[0] if test else {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 
 from claims.lab import SweepSpec
 from claims.rules import RULES
@@ -14,7 +14,7 @@ from claims.rules import RULES
 
 def _built(spec: SweepSpec) -> Any:
     """The DataModule of the sweep a spec asks for, as the engine builds it."""
-    return instantiate_run(build_parser(), load_config(spec.task, [], dict(spec.overrides))).data
+    return load_experiment(spec.task, [], dict(spec.overrides)).run().data
 
 
 def test_r4_plans_a_learning_curve_over_the_training_series() -> None:

@@ -13,7 +13,7 @@ from gatelab.models import CELLS, ModelConfig, SequenceModel
 from gatelab.models.gates import CANDIDATE, GATES, LayerGates, gate_activations, gate_summary, rnn_input
 from gatelab.report.gate_plots import gate_means, gate_saturation
 from gatelab.training.callbacks import GateTelemetry
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 from matplotlib import image
 from torch import nn
@@ -145,19 +145,19 @@ class _ModeAndGenerator(pl.Callback):
 
 def test_telemetry_logs_every_epoch_and_leaves_training_as_it_was(tiny_config) -> None:
     # Dropout between and after two layers: a left-over eval mode or a random draw would change the results.
-    cfg = load_config("fraud", [tiny_config(epochs=2)],
+    cfg = load_experiment("fraud", [tiny_config(epochs=2)],
                       overrides={"model.num_layers": 2, "model.dropout": 0.3, "model.hidden_size": 8})
-    data = instantiate_run(build_parser(), cfg).data
+    data = cfg.run().data
     data.prepare_data()
     data.setup("fit")
     first = next(iter(data.val_dataloader()))["x"][:32]
     drawn, given = [], []
     before, after = _ModeAndGenerator(), _ModeAndGenerator()
 
-    with_telemetry = train(instantiate_run(build_parser(), cfg), test=False, callbacks=[
+    with_telemetry = train(cfg.run(), test=False, callbacks=[
         before, GateTelemetry(32, lambda epoch, summary: drawn.append((epoch, summary))),
         GateTelemetry(first, lambda epoch, summary: given.append((epoch, summary))), after])
-    without = train(instantiate_run(build_parser(), cfg), test=False)
+    without = train(cfg.run(), test=False)
 
     assert [epoch for epoch, _ in drawn] == [0, 1]
     assert drawn == given  # the count draws the first sequences of the validation loader

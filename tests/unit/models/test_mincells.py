@@ -7,7 +7,7 @@ import torch
 from gatelab.errors import ConfigError
 from gatelab.models import CELLS, ModelConfig, SequenceModel
 from gatelab.models.mincells import MinGRU, MinLSTM, logcumsumexp, parallel_scan_log
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 
 MIN_CELLS = {"mingru": MinGRU, "minlstm": MinLSTM}
@@ -103,7 +103,7 @@ def test_time_first_layout_and_dropout_between_layers(name: str) -> None:
 
 def test_registered_for_every_task_and_sweep() -> None:
     assert CELLS["mingru"] is MinGRU and CELLS["minlstm"] is MinLSTM
-    cfg = load_config("fraud", overrides={"sweep.cells": ["lstm", "gru", "mingru", "minlstm"]})
+    cfg = load_experiment("fraud", overrides={"sweep.cells": ["lstm", "gru", "mingru", "minlstm"]})
     assert cfg.sweep.cells == ["lstm", "gru", "mingru", "minlstm"]
 
 
@@ -113,7 +113,7 @@ def test_bidirectional_is_rejected_naming_the_key() -> None:
     with pytest.raises(ConfigError, match="model.bidirectional"):
         MinLSTM(3, 4, bidirectional=True)
     with pytest.raises(ConfigError, match="model.bidirectional.*'minlstm'"):
-        load_config("fraud", overrides={"model.bidirectional": True, "sweep.cells": ["gru", "minlstm"]})
+        load_experiment("fraud", overrides={"model.bidirectional": True, "sweep.cells": ["gru", "minlstm"]})
 
 
 def test_minlstm_forget_bias_comes_from_the_config() -> None:
@@ -124,7 +124,6 @@ def test_minlstm_forget_bias_comes_from_the_config() -> None:
 
 
 def test_trains_on_a_task(tiny_config) -> None:
-    parser = build_parser()
-    cfg = load_config("fraud", [tiny_config()], {"model.cell": "mingru", "model.hidden_size": 8})
-    metrics = train(instantiate_run(parser, cfg), test=True)
+    cfg = load_experiment("fraud", [tiny_config()], {"model.cell": "mingru", "model.hidden_size": 8})
+    metrics = train(cfg.run(), test=True)
     assert metrics["epochs"] == 1 and 0.0 <= metrics["test/auprc"] <= 1.0

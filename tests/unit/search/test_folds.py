@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gatelab.pipeline import Sweep
 from gatelab.selection import retrain, selection_seeds
-from gatelab.training.config import build_parser, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.folds import FOLD_STD
 
 FOLDS = """
@@ -33,9 +33,8 @@ search_space:
 def test_a_trial_is_the_mean_of_its_folds_and_a_seed_is_tested_on_every_test_fold(tmp_path: Path) -> None:
     config = tmp_path / "folds.yaml"
     config.write_text(FOLDS)
-    parser = build_parser()
-    sweep = Sweep(parser, load_config("fraud", [config]), tmp_path / "mlruns", progress=False)
-    sweep.run(seeds=0)
+    sweep = Sweep(load_experiment("fraud", [config]), tmp_path / "mlruns", progress=False).open()
+    sweep.work()
     (trial,) = sweep.studies["lstm"].trials
     run = sweep.tracker.client.get_run(trial.user_attrs["mlflow_run_id"]).data.metrics
     folds = [run["fold0/best_val/auprc"], run["fold1/best_val/auprc"]]
@@ -73,8 +72,8 @@ sweep: {{cells: [gru], trials: 1, startup_trials: 1, pruner_startup_trials: 1}}
 search_space:
   - {{name: model.hidden_size, type: int, low: 4, high: 8}}
 """)
-    sweep = Sweep(build_parser(), load_config("physio", [config]), tmp_path / "mlruns", progress=False)
-    sweep.run(seeds=0)
+    sweep = Sweep(load_experiment("physio", [config]), tmp_path / "mlruns", progress=False).open()
+    sweep.work()
     (trial,) = sweep.studies["gru"].trials
     run = sweep.tracker.client.get_run(trial.user_attrs["mlflow_run_id"]).data.metrics
     folds = [run["fold0/best_val/macro_f1"], run["fold1/best_val/macro_f1"]]

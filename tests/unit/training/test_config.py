@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from gatelab.errors import ConfigError
-from gatelab.training.config import build_parser, configs_dir, instantiate_run, list_tasks, load_config, with_overrides
+from gatelab.training.config import configs_dir, list_tasks
+from gatelab.training.experiment import load_experiment
 
 
 @pytest.mark.parametrize("task", list_tasks())
 def test_every_shipped_config_loads_and_instantiates(task: str) -> None:
-    cfg = load_config(task)
-    run = instantiate_run(build_parser(), cfg)
+    cfg = load_experiment(task)
+    run = cfg.run()
     assert run.task == task
     assert cfg.search_space, "a task config needs a search space"
     assert set(cfg.sweep.cells) >= {"lstm", "gru"}
@@ -23,15 +24,14 @@ def test_every_shipped_config_loads_and_instantiates(task: str) -> None:
                                                for preset in [None, *sorted(path.stem for path in
                                                                             (configs_dir() / task).glob("*.yaml"))]])
 def test_a_saved_config_reads_back_as_the_same_run(tmp_path: Path, task: str, preset: str | None) -> None:
-    """Workers, Slurm jobs, `make serve` and `make report` read the config a sweep saved (``parser.dump``); None is
+    """Workers, Slurm jobs, `make serve` and `make report` read the config a sweep saved (``Experiment.dump``); None is
     the task's own config."""
-    parser = build_parser()
-    cfg = load_config(task, [preset] if preset else [])
+    cfg = load_experiment(task, [preset] if preset else [])
     saved = tmp_path / "saved.yaml"
-    saved.write_text(parser.dump(cfg))
-    again = load_config(task, [saved])
-    assert parser.dump(again) == saved.read_text()
-    first, second = instantiate_run(parser, cfg), instantiate_run(parser, again)
+    saved.write_text(cfg.dump())
+    again = load_experiment(task, [saved])
+    assert again.dump() == saved.read_text()
+    first, second = cfg.run(), again.run()
     assert type(second.data) is type(first.data) and vars(second.data).keys() == vars(first.data).keys()
     for name, value in vars(first.data).items():
         if is_dataclass(value):  # the splits, preprocessing settings and the like
@@ -45,9 +45,9 @@ def test_the_fraud_task_exists() -> None:
 def test_user_file_layers_over_task_defaults(tmp_path: Path) -> None:
     user = tmp_path / "mine.yaml"
     user.write_text("model: {hidden_size: 12}\ndata: {init_args: {history: 3}}\n")
-    cfg = load_config("fraud", [user])
-    assert cfg.model.hidden_size == 12 and cfg.data.init_args.history == 3
-    assert cfg.optim.lr == load_config("fraud").optim.lr
+    cfg = load_experiment("fraud", [user])
+    assert cfg.model.hidden_size == 12 and cfg.config.data.init_args.history == 3
+    assert cfg.optim.lr == load_experiment("fraud").optim.lr
 
 
 @pytest.mark.parametrize(
@@ -68,28 +68,27 @@ def test_bad_values_are_rejected_naming_the_key(tmp_path: Path, yaml: str, names
     user = tmp_path / "bad.yaml"
     user.write_text(yaml + "\n")
     with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
-        load_config("fraud", [user])
+        load_experiment("fraud", [user])
 
 
 def test_unknown_cell_is_rejected_before_training() -> None:
     with pytest.raises(ConfigError, match="model.cell"):
-        cfg = load_config("fraud", overrides={"model.cell": "transformer"})
-        instantiate_run(build_parser(), cfg)
+        cfg = load_experiment("fraud", overrides={"model.cell": "transformer"})
+        cfg.run()
 
 
 def test_unknown_task_lists_the_valid_ones() -> None:
     with pytest.raises(ConfigError, match="unknown task 'frod'.*fraud"):
-        load_config("frod")
+        load_experiment("frod")
 
 
 def test_missing_user_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nothere.yaml"):
-        load_config("fraud", [tmp_path / "nothere.yaml"])
+        load_experiment("fraud", [tmp_path / "nothere.yaml"])
 
 
 def test_overrides_are_validated() -> None:
-    parser = build_parser()
-    cfg = load_config("fraud")
-    assert with_overrides(parser, cfg, {"trainer.max_epochs": 2}).trainer.max_epochs == 2
+    cfg = load_experiment("fraud")
+    assert cfg.with_overrides({"trainer.max_epochs": 2}).trainer.max_epochs == 2
     with pytest.raises(ConfigError, match="trainer.max_epochs"):
-        with_overrides(parser, cfg, {"trainer.max_epochs": 0})
+        cfg.with_overrides({"trainer.max_epochs": 0})

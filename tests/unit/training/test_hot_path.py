@@ -11,7 +11,7 @@ from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.tracking.client import Tracker
 from gatelab.tracking.loggers import EpochMetricsLogger, StepLossLogger
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.loaders import TensorBatches, auto_workers, batch_loader
 from gatelab.training.module import CHECK_EVERY, DivergedError, SequenceClassifier
 from gatelab.training.train import quiet_lightning, train
@@ -21,8 +21,8 @@ from torchmetrics.classification import BinaryAUROC
 
 
 def test_every_step_loss_is_logged_with_its_own_step_and_time(tmp_path: Path, tiny_config) -> None:
-    cfg = load_config("fraud", [tiny_config(epochs=2)])
-    run_cfg = instantiate_run(build_parser(), cfg)
+    cfg = load_experiment("fraud", [tiny_config(epochs=2)])
+    run_cfg = cfg.run()
     tracker = Tracker(tmp_path / "mlruns", "fraud")
     run_id = tracker.start_run("steps", {"gatelab.task": "fraud"})
     metrics = train(run_cfg, [EpochMetricsLogger(tracker, run_id), StepLossLogger(tracker, run_id, flush_every=3)],

@@ -12,7 +12,7 @@ from conftest import data_root
 from gatelab.errors import ConfigError, DataError
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
-from gatelab.training.config import build_parser, instantiate_run, load_config, with_overrides
+from gatelab.training.experiment import load_experiment
 
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, aami_labels
@@ -36,7 +36,7 @@ def module(tmp_path: Path, **settings: object) -> PhysioDataModule:
 
 @pytest.mark.full_data
 def test_the_preset_folds_hold_every_class_and_no_test_record() -> None:
-    data = instantiate_run(build_parser(), load_config("physio", ["inter-patient-context"])).data
+    data = load_experiment("physio", ["inter-patient-context"]).run().data
     folds = data.split.val_folds
     assert data.folds == len(folds) == 3 and data.fold == 0 and data.context_beats == 2
     assert data.preprocess.leads == ("MLII", SECOND)
@@ -54,15 +54,14 @@ def test_the_preset_folds_hold_every_class_and_no_test_record() -> None:
 
 @pytest.mark.parametrize("context_beats", [None, 2])
 def test_the_preset_searches_the_layout_and_every_choice_reaches_the_data(context_beats: int | None) -> None:
-    parser = build_parser()
-    cfg = load_config("physio", ["inter-patient-context"])
+    cfg = load_experiment("physio", ["inter-patient-context"])
     choices = {param.name: param.choices for param in cfg.search_space if param.type == "categorical"}
     assert choices["data.init_args.context_beats"] == [None, 2]
     for record_rr in choices["data.init_args.record_rr"]:
         for imbalance in choices["data.init_args.imbalance"]:
             values = {"data.init_args.context_beats": context_beats, "data.init_args.record_rr": record_rr,
                       "data.init_args.imbalance": imbalance}
-            data = instantiate_run(parser, with_overrides(parser, cfg, values)).data
+            data = cfg.with_overrides(values).run().data
             assert (data.context_beats, data.record_rr, data.imbalance) == (context_beats, record_rr, imbalance)
 
 

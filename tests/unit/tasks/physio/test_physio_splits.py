@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import data_root
 from gatelab.errors import ConfigError
-from gatelab.training.config import build_parser, configs_dir, instantiate_run, load_config
+from gatelab.training.config import configs_dir
+from gatelab.training.experiment import load_experiment
 
 from tasks.physio import PatientSplit, PhysioDataModule
 from tasks.physio.aami import DS1, DS2
@@ -93,8 +94,8 @@ def test_full_database_inter_patient_splits(tmp_path: Path) -> None:
 
 
 def test_presets_choose_the_protocol() -> None:
-    default = instantiate_run(build_parser(), load_config("physio")).data
-    intra = instantiate_run(build_parser(), load_config("physio", ["intra-patient"])).data
+    default = load_experiment("physio").run().data
+    intra = load_experiment("physio", ["intra-patient"]).run().data
     assert default.split.protocol == "inter" and default.split.val_records == (124, 205, 220, 223)
     assert intra.split.protocol == "intra" and intra.split.records() == tuple(sorted(DS1 + DS2))
     assert "OPTIMISTIC" in (configs_dir() / "physio" / "intra-patient.yaml").read_text()

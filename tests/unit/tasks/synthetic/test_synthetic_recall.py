@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from gatelab.errors import ConfigError
-from gatelab.training.config import build_parser, instantiate_run, load_config
+from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
 from scipy import stats
 
@@ -80,15 +80,15 @@ def test_out_of_range_settings_are_refused_naming_the_field(field: str, value: i
 
 
 def test_a_bad_value_in_a_config_names_its_key() -> None:
-    cfg = load_config("synthetic", overrides={"data.init_args.length": 1})
+    cfg = load_experiment("synthetic", overrides={"data.init_args.length": 1})
     with pytest.raises(ConfigError, match=r"data\.init_args\.length: 1 is too small"):
-        instantiate_run(build_parser(), cfg)
+        cfg.run()
 
 
 def test_an_lstm_learns_a_short_recall_well_above_chance() -> None:
-    cfg = load_config("synthetic", overrides={
+    cfg = load_experiment("synthetic", overrides={
         "data.init_args.length": 5, "data.init_args.symbols": 4, "data.init_args.train_size": 512,
         "data.init_args.val_size": 256, "data.init_args.test_size": 256, "data.init_args.batch_size": 32,
         "model.hidden_size": 16, "optim.lr": 0.02, "trainer.max_epochs": 2, "trainer.accelerator": "cpu"})
-    metrics = train(instantiate_run(build_parser(), cfg), test=True)
+    metrics = train(cfg.run(), test=True)
     assert metrics["best_val/accuracy"] > 0.6 and metrics["test/accuracy"] > 0.6  # chance: 0.25
