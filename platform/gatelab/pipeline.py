@@ -37,6 +37,7 @@ from gatelab.search.storage import StudyStore, open_store
 from gatelab.search.studies import budget_status, check_tracking_store, open_study, study_name
 from gatelab.search.workers import SharedSearch, Worker
 from gatelab.selection import SeedRun, retrain, selection_seeds
+from gatelab.settings import DEFAULT_SEEDS
 from gatelab.stats import paired_comparison, seeds_for_width
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker, git_sha, run_params, store_relative_uri, tracking_uri
@@ -64,8 +65,6 @@ __all__ = ["DEFAULT_SEEDS", "REPEAT_SEED_OFFSET", "Sweep", "stored_sweep", "swee
 _RESUMABLE_KEYS = ("sweep.trials", "sweep.cells", "sweep.cost", "sweep.max_seeds")
 #: The parent run's artifact holding the side-by-side timings of the cells' models.
 SIDE_BY_SIDE_ARTIFACT = "costs/side_by_side.json"
-#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
-DEFAULT_SEEDS = 3
 #: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
 Seeds = int | str
 #: Search repeat ``r`` >= 1 samples with the TPE seed ``REPEAT_SEED_OFFSET + r`` (repeat 0 is the sweep itself, with

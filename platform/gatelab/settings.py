@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
-__all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
+__all__ = ["DEFAULT_SEEDS", "OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
 
+#: Seeds each cell's best configuration is retrained with after the search (also ``auto``'s first round).
+DEFAULT_SEEDS = 3
 #: A number of selection seeds: at least 2, the fewest that measure seed noise.
 SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 
