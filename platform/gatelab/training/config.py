@@ -155,7 +155,7 @@ def _check_search_space(parser: ArgumentParser, cfg: Namespace, sources: Sequenc
         where = f"{label + ': ' if label else ''}{entry_name(index, param)}"
         if param.name == "model.cell" or param.name not in cfg:
             hint = suggestion(param.name, [key for key in cfg.keys() if key not in ("task", "model.cell")])
-            raise ConfigError(f"{where}: not a tunable config key{hint or ' (e.g. model.hidden_size, optim.lr)'}.")
+            raise ConfigError(f"{where}: not a tunable config key{hint or ' (e.g. model.hidden_size, optim.lr).'}")
         if param.name in seen:
             raise ConfigError(f"{where}: the key has an entry above already; keep one.")
         seen.add(param.name)

@@ -214,9 +214,10 @@ def _indent(line: str) -> int:
 
 def _not_of_type(kind: str, detail: str, given: str | None) -> str:
     """``Not of type PositiveInt: 0 does not conform to restriction v>0`` -> ``0 must be > 0 (PositiveInt)``."""
-    if match := re.fullmatch(r"(.*?) ?does not conform to restriction v([<>=!]+)(.+)", detail):
-        value = match[1] or given or "the value"
-        return f"{value} must be {match[2]} {match[3]} ({kind})"
+    if match := re.fullmatch(r"(.*?) ?does not conform to restriction (.+)", detail):
+        bounds = [re.fullmatch(r"v([<>=!]+)(.+)", part.strip()) for part in match[2].split(" and ")]
+        rule = " and ".join(f"{bound[1]} {bound[2]}" if bound else "" for bound in bounds)
+        return f"{match[1] or given or 'the value'} must be {rule} ({kind})"
     return f"expected {kind}" + (f", got {given}" if given is not None else f" ({detail})")
 
 
@@ -236,8 +237,10 @@ def _check_key(problem: Problem, cfg: Namespace) -> Problem:
     scope = problem.path or _located(problem.class_path, cfg)
     token = re.match(r"[A-Za-z_][\w.]*", problem.message)
     if token:
-        full = [key for key in cfg.keys() if _plain(key) == _plain(token[0]) or
-                _plain(key).endswith(f".{_plain(token[0])}")]
+        named = _plain(token[0])
+        keys = dict.fromkeys(".".join(key.split(".")[:end]) for key in cfg.keys()  # every leaf and every key above
+                             for end in range(1, key.count(".") + 2))
+        full = [key for key in keys if _plain(key) == named or _plain(key).endswith(f".{named}")]
         under = [key for key in full if _plain(key).startswith(f"{_plain('.'.join(scope))}.")]
         chosen = (under or full)[:1]
         if chosen:
@@ -293,7 +296,8 @@ def suggestion(key: str, valid: Sequence[str]) -> str:
 def _search_space_error(problem: Problem, sources: Sequence[Source]) -> ConfigError:
     """A search-space entry that is not a ``SearchParam``: named by the entry (jsonargparse does not say which)."""
     label, _ = source_of("search_space", sources)
-    entries: Any = next((source.keys["search_space"] for source in reversed(sources) if "search_space" in source.keys), [])
+    entries: Any = next((source.keys["search_space"] for source in reversed(sources) if "search_space" in source.keys),
+                        [])
     inner = problem.path[len(problem.path) - problem.inner:] if problem.class_path else []
     index = _failing_entry(entries) if isinstance(entries, list) else None
     where = "search_space" if index is None else entry_name(index, entries[index])
