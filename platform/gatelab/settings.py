@@ -110,4 +110,4 @@ class SweepConfig:
     pruner_warmup_epochs: NonNegativeInt = 1
     tie_tolerance: NonNegativeFloat = 0.01
     cost: Literal["latency", "latency_batch1", "macs"] = "latency"
-    max_seeds: SeedCount = 10
+    max_seeds: SeedCount = 10  # type: ignore[valid-type]  # jsonargparse builds the type at run time
