@@ -76,12 +76,13 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         _check_seeds(seeds)
     if repeats > 1 and launcher == "slurm":
         raise ConfigError(f"--repeats {repeats}: search repeats run in this process; use --launcher local.")
-    from gatelab.launch.local import LocalLaunch
-    from gatelab.pipeline import Sweep
     from gatelab.training.config import build_parser, load_config
 
     cfg = load_config(task, _layers(config),
                       _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    from gatelab.launch.local import LocalLaunch  # after the config: a config error answers before these imports
+    from gatelab.pipeline import Sweep
+
     runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat,
                    launch=LocalLaunch(workers, devices or 1) if workers > 1 else None, repeats=repeats)
     if launcher == "slurm":
@@ -170,14 +171,15 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
     die_with_launcher()
     import torch
 
-    from gatelab.pipeline import Sweep
-    from gatelab.search.storage import owner_token
     from gatelab.training.config import build_parser, load_config
 
     if threads:
         torch.set_num_threads(threads)
     cfg = load_config(task, _layers(config),
                       _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    from gatelab.pipeline import Sweep  # after the config: a config error answers before these imports
+    from gatelab.search.storage import owner_token
+
     runner = Sweep(build_parser(), cfg, store, progress=progress, storage=storage, heartbeat=heartbeat)
     runner.open()
     print(f"gatelab: worker {owner_token()} joins sweep {runner.id} (studies in {runner.study_store.display}).",
@@ -198,18 +200,19 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
         seed: the run's seed.
         store: folder of the MLflow store.
     """
-    from gatelab.tracking import tags as tag
+    from gatelab.training.config import build_parser, load_config
+
+    parser = build_parser()
+    cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
+    from gatelab.tracking import tags as tag  # after the config: a config error answers before these imports
     from gatelab.tracking.client import Tracker, git_sha, run_params
     from gatelab.tracking.lifecycle import tracked_run
     from gatelab.tracking.loggers import run_loggers
     from gatelab.tracking.tags import run_tags
-    from gatelab.training.config import build_parser, load_config
     from gatelab.training.folds import fold_runs
     from gatelab.training.task import describe_data_report
     from gatelab.training.train import train
 
-    parser = build_parser()
-    cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
     run_cfg = fold_runs(parser, cfg, test=True)[0]
     tracker = Tracker(store, task)
     run_cfg.data.prepare_data()

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gatelab.cli import COMMANDS
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "lightning", "mlflow", "optuna", "gatelab.pipeline", "gatelab.training.config")
 
 
-def imported_after(code: str) -> dict[str, object]:
+def imported_after(code: str) -> dict[str, Any]:
     """Run ``code`` (which may exit) in a fresh interpreter: its exit code and which of ``HEAVY`` it imported."""
     program = (f"import json, sys\ntry:\n    {code}\nexcept SystemExit as stop:\n    code = stop.code\nelse:\n"
                f"    code = 0\nprint(json.dumps({{'code': code, 'heavy': [name for name in {HEAVY!r} "
@@ -34,6 +35,15 @@ def test_help_imports_none_of_torch_lightning_mlflow_or_the_engine(argv: list[st
 def test_a_bad_option_is_refused_before_any_heavy_import() -> None:
     result = imported_after("from gatelab.cli import main; main(['sweep', '--trials', '0'])")
     assert result == {"code": 2, "heavy": []}
+
+
+@pytest.mark.parametrize("command", ["sweep", "train"])
+def test_a_config_mistake_answers_before_mlflow_or_the_pipeline_is_imported(tmp_path: Path, command: str) -> None:
+    """The config needs the task's DataModule class (so Lightning), nothing of tracking or the sweep."""
+    (tmp_path / "mine.yaml").write_text("model: {hidden_size: 0}\n")
+    argv = [command, "--task", "fraud", "--config", str(tmp_path / "mine.yaml"), "--store", str(tmp_path / "store")]
+    result = imported_after(f"from gatelab.cli import main; main({argv!r})")
+    assert result["code"] == 2 and not {"mlflow", "gatelab.pipeline"} & set(result["heavy"])
 
 
 def test_a_worker_binds_to_its_launcher_before_importing_torch() -> None:

@@ -148,7 +148,12 @@ def _check_cells(cells: Sequence[str], bidirectional: bool) -> None:
 
 def _check_search_space(parser: ArgumentParser, cfg: Namespace, sources: Sequence[Source] = ()) -> None:
     """Each entry must be a distribution Optuna accepts over a tunable config key named once, and its every
-    value must be valid there (a DataModule's own checks included); one line naming the entry otherwise."""
+    value must be valid there (a DataModule's own checks included); one line naming the entry otherwise. The
+    config as it stands (overrides included) must build first, so that no entry is blamed for an override."""
+    try:
+        parser.instantiate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error, (), cfg) from None
     label = source_of("search_space", sources)[0]
     seen: set[str] = set()
     for index, param in enumerate(cfg.search_space):

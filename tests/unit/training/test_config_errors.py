@@ -166,3 +166,10 @@ def test_each_search_space_entry_is_checked_against_optunas_rules_when_the_confi
     monkeypatch.chdir(tmp_path)
     space = f"search_space: [{{name: optim.lr, type: float, low: 0.0001, high: 0.01, log: true}}, {entries}]"
     assert refusal(tmp_path, "fraud", space) == f"mine.yaml: {line}"
+
+
+def test_an_override_the_datamodule_refuses_is_named_when_the_config_loads() -> None:
+    """Not blamed on a search-space entry nor on a file: the key and the DataModule's own words."""
+    with pytest.raises(ConfigError) as refused:
+        load_config("fraud", overrides={"data.init_args.card_fraction": 1.5})
+    assert str(refused.value) == "data.init_args.card_fraction=1.5: give a fraction of the cards in (0, 1], e.g. 0.25."
