@@ -21,7 +21,7 @@ import importlib
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,8 @@ def config_error(error: Exception, parser: ArgumentParser, sources: Sequence[Sou
 
 def source_of(key: str, sources: Sequence[Source]) -> tuple[str | None, str]:
     """The label of the last layer that sets ``key`` (or a key above or below it) and the key as that layer
-    spells it (``init_args`` may be left out in YAML); none where no layer does (a default)."""
+    spells it (``init_args`` may be left out in YAML); where none does (a default), the first layer: the task's
+    own file."""
     wanted = _plain(key)
     for source in reversed(sources):
         for spelled in source.keys:
@@ -141,7 +142,7 @@ def _read(lines: list[str], given: str | None) -> Problem:
         if inner.check and not inner.path:  # the class itself: no such module or name
             return Problem(["class_path"], f": {match[1]}: {inner.message}")
         if inner.class_path is None:  # the innermost class: the path so far lies in its init_args
-            inner = Problem(inner.path, inner.message, inner.unknown, inner.check, match[1], len(inner.path))
+            inner = replace(inner, class_path=match[1], inner=len(inner.path))
         return _nested(inner, ["init_args"])
     if head == "Does not validate against any of the Union subtypes":
         return _read_union(body)
@@ -160,7 +161,7 @@ def _read(lines: list[str], given: str | None) -> Problem:
 
 def _nested(inner: Problem, prefix: list[str]) -> Problem:
     """``inner`` seen from one level up: ``prefix`` goes before its path."""
-    return Problem([*prefix, *inner.path], inner.message, inner.unknown, inner.check, inner.class_path, inner.inner)
+    return replace(inner, path=[*prefix, *inner.path])
 
 
 def _read_union(body: list[str]) -> Problem:
@@ -191,7 +192,7 @@ def _read_union(body: list[str]) -> Problem:
     if problem.check and problem.class_path is None and given:
         built = re.match(r"Namespace\(class_path='([^']+)'", given)
         if built:
-            return Problem(problem.path, problem.message, problem.unknown, True, built[1], problem.inner)
+            return replace(problem, class_path=built[1])
     return problem
 
 
@@ -244,8 +245,8 @@ def _check_key(problem: Problem, cfg: Namespace) -> Problem:
         under = [key for key in full if _plain(key).startswith(f"{_plain('.'.join(scope))}.")]
         chosen = (under or full)[:1]
         if chosen:
-            return Problem(chosen[0].split("."), problem.message[token.end():], check=True)
-    return Problem(scope, problem.message, check=True)
+            return replace(problem, path=chosen[0].split("."), message=problem.message[token.end():])
+    return replace(problem, path=scope)
 
 
 def _located(class_path: str | None, cfg: Namespace) -> list[str]:
@@ -264,8 +265,7 @@ def _with_suggestion(problem: Problem, parser: ArgumentParser) -> Problem:
     else:
         valid = [key for key in parser.get_defaults().keys() if key != "config"]
         inner = problem.path
-    return Problem(problem.path, f"unknown option{suggestion('.'.join(inner), valid)}", True, False, problem.class_path,
-                   problem.inner)
+    return replace(problem, message=f"unknown option{suggestion('.'.join(inner), valid)}")
 
 
 def _class_keys(class_path: str) -> list[str]:
