@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import os
+import re
 import sys
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Literal
 
-import torch
 from jsonargparse import ArgumentParser
-from mlflow import MlflowClient
+from jsonargparse.typing import PositiveInt
 
 from gatelab.errors import ConfigError, GatelabError, MissingResultsError
-from gatelab.launch.local import LocalLaunch, die_with_launcher
-from gatelab.launch.slurm import load_slurm_config, submit
-from gatelab.pipeline import Sweep, SweepGroup, stored_sweep
-from gatelab.report.tables import Report
-from gatelab.search.storage import STORAGE_ENV, journal_path, open_store, owner_token
-from gatelab.search.studies import study_name
 from gatelab.settings import DEFAULT_SEEDS, check_seeds
-from gatelab.tracking import tags as tag
-from gatelab.tracking.client import Tracker, git_sha, redact, run_params, tracking_uri
-from gatelab.tracking.lifecycle import tracked_run
-from gatelab.tracking.loggers import run_loggers
-from gatelab.tracking.serving import bench_server, champion, input_example
-from gatelab.tracking.tags import run_tags
-from gatelab.training.experiment import load_experiment
-from gatelab.training.folds import fold_runs
-from gatelab.training.task import describe_data_report
-from gatelab.training.train import train
+
+# torch, Lightning, MLflow and the engine's modules are imported inside the commands that use them, so that
+# `gatelab --help` and a mistyped option answer at once (the imports take seconds).
 
 __all__ = ["main"]
 
@@ -47,12 +36,12 @@ def _layers(config: str | list[str] | None) -> list[str]:
     return [config] if isinstance(config, str) else list(config or [])
 
 
-def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
-                  epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
+def sweep_command(task: str = "fraud", config: str | list[str] | None = None, trials: PositiveInt | None = None,
+                  epochs: PositiveInt | None = None, cells: list[str] | None = None, seed: int | None = None,
                   seeds: int | Literal["auto"] = DEFAULT_SEEDS, store: Path = Path("mlruns"), progress: bool = True,
                   workers: int = 1, repeats: int = 1,
                   launcher: Literal["local", "slurm"] = "local", storage: str | None = None,
-                  devices: int | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
+                  devices: PositiveInt | None = None, heartbeat: int = 10, slurm: str | None = None) -> None:
     """Run (or resume) a fair LSTM-vs-GRU sweep, then retrain each cell's best on several seeds and print the verdict.
 
     Args:
@@ -88,13 +77,24 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
     if repeats > 1 and (workers > 1 or launcher == "slurm"):
         raise ConfigError(f"repeats={repeats}: search repeats run in this process; drop WORKERS (--workers) and "
                           "use --launcher local, or run REPEATS=1.")
+    from gatelab.training.experiment import load_experiment
+
     experiment = load_experiment(task, _layers(config),
                                  _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    from gatelab.launch.local import LocalLaunch  # after the config: a config error answers before these imports
+    from gatelab.pipeline import Sweep, SweepGroup
+
     sweep = Sweep(experiment, store, progress=progress, storage=storage, heartbeat=heartbeat,
                   launch=LocalLaunch(workers, devices or 1) if workers > 1 else None)
     runner = sweep if repeats == 1 else SweepGroup(sweep, repeats)
     if launcher == "slurm":
-        _submit_to_slurm(sweep, workers, devices or 1, slurm)
+        from gatelab.launch.slurm import load_slurm_config, submit
+
+        jobs = submit(sweep, workers, devices or 1, load_slurm_config(slurm))
+        print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array "
+              f"{jobs.workers[0].job_id.split('_')[0]}, then job {jobs.verdict.job_id} writes the verdict once they "
+              f"end; logs in {jobs.folder}/. Follow them with `squeue --me`; `gatelab worker` with the same options "
+              "adds a worker from any machine.", flush=True)
         return
     where = f"{workers} workers" if workers > 1 else "1 worker"
     print(f"gatelab: sweep {runner.id} of task '{task}': cells {', '.join(runner.cells)}, "
@@ -106,14 +106,17 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         print(f"gatelab: search done; selection and verdict skipped (seeds=0): make them with "
               f"`make report TASK={task} SWEEP={runner.id}`.")
     else:
-        _print_report(runner, report, store)
+        _print_report(report.to_markdown(), task, runner.id, runner.parent_run(), store)
 
 
-def _print_report(runner: Sweep | SweepGroup, report: Report, store: Path) -> None:
-    print(report.to_markdown(), flush=True)
-    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{runner.experiment.task}, parent run "
-          f"sweep-{runner.id}: {runner.parent_run()}) with verdict.md, verdict.json, report.html and plots/; browse "
-          f"them with `make ui`, the Optuna studies with `make dashboard SWEEP={runner.id}`.")
+def _print_report(markdown: str, task: str, sweep: str, parent: str, store: Path) -> None:
+    """The report, then where its files are: ``parent`` is the sweep's parent MLflow run."""
+    from gatelab.tracking.client import redact, tracking_uri
+
+    print(markdown, flush=True)
+    print(f"Results: {redact(tracking_uri(store))} (experiment gatelab-{task}, parent run sweep-{sweep}: {parent}) "
+          f"with verdict.md, verdict.json, report.html and plots/; browse them with `make ui`, the Optuna studies "
+          f"with `make dashboard SWEEP={sweep}`.")
 
 
 def report_command(task: str = "fraud", sweep: str | None = None, seeds: int | Literal["auto"] = DEFAULT_SEEDS,
@@ -127,28 +130,17 @@ def report_command(task: str = "fraud", sweep: str | None = None, seeds: int | L
         store: folder of the MLflow store and the Optuna journal.
     """
     check_seeds(seeds)
+    from gatelab.pipeline import stored_sweep
+
     runner = stored_sweep(task, store, sweep, progress=False)
     print(f"gatelab: report of sweep {runner.id} of task '{task}' (cells {', '.join(runner.cells)}, {seeds} seeds)",
           flush=True)
-    _print_report(runner, runner.report(seeds), store)
+    _print_report(runner.report(seeds).to_markdown(), task, runner.id, runner.parent_run(), store)
 
 
-def _submit_to_slurm(runner: Sweep, workers: int, devices: int, slurm: str | None) -> None:
-    settings = load_slurm_config(slurm)
-    open_store(runner.storage, runner.store, runner.heartbeat)  # a bad URL fails here, not in every job
-    if runner.storage is None and not os.environ.get(STORAGE_ENV):
-        print("gatelab: note: the studies go to a journal file in the store, which every node must share; "
-              "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
-    jobs = submit(runner, workers, devices, settings)
-    array = jobs.workers[0].job_id.split("_")[0]
-    print(f"gatelab: sweep {runner.id}: {workers} workers submitted as Slurm job array {array}, then job "
-          f"{jobs.verdict.job_id} writes the verdict once they end; logs in {jobs.folder}/. Follow them with "
-          "`squeue --me`; `gatelab worker` with the same options adds a worker from any machine.", flush=True)
-
-
-def worker_command(task: str = "fraud", config: str | list[str] | None = None, trials: int | None = None,
-                   epochs: int | None = None, cells: list[str] | None = None, seed: int | None = None,
-                   store: Path = Path("mlruns"), storage: str | None = None, devices: int | None = None,
+def worker_command(task: str = "fraud", config: str | list[str] | None = None, trials: PositiveInt | None = None,
+                   epochs: PositiveInt | None = None, cells: list[str] | None = None, seed: int | None = None,
+                   store: Path = Path("mlruns"), storage: str | None = None, devices: PositiveInt | None = None,
                    heartbeat: int = 10, threads: int | None = None, progress: bool = True) -> None:
     """Join a sweep as one more worker: run its trials until the budget is met (no verdict).
 
@@ -169,11 +161,20 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
         threads: torch threads for this worker (default: torch's own choice).
         progress: show progress bars.
     """
+    from gatelab.launch.local import die_with_launcher
+
     die_with_launcher()
+    import torch
+
+    from gatelab.training.experiment import load_experiment
+
     if threads:
         torch.set_num_threads(threads)
     experiment = load_experiment(task, _layers(config),
                                  _overrides(trials=trials, epochs=epochs, cells=cells, seed=seed, devices=devices))
+    from gatelab.pipeline import Sweep  # after the config: a config error answers before these imports
+    from gatelab.search.storage import owner_token
+
     opened = Sweep(experiment, store, progress=progress, storage=storage, heartbeat=heartbeat).open()
     print(f"gatelab: worker {owner_token()} joins sweep {opened.sweep.id} (studies in {opened.study_store.display}).",
           flush=True)
@@ -181,7 +182,7 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
 
 
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
-                  epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
+                  epochs: PositiveInt | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics; a task with folds trains and tests
     its lead fold 0 (the latest test fold where each fold has a test split).
 
@@ -193,7 +194,18 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
         seed: the run's seed.
         store: folder of the MLflow store.
     """
+    from gatelab.training.experiment import load_experiment
+
     experiment = load_experiment(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
+    from gatelab.tracking import tags as tag  # after the config: a config error answers before these imports
+    from gatelab.tracking.client import Tracker, git_sha, run_params
+    from gatelab.tracking.lifecycle import tracked_run
+    from gatelab.tracking.loggers import run_loggers
+    from gatelab.tracking.tags import run_tags
+    from gatelab.training.folds import fold_runs
+    from gatelab.training.task import describe_data_report
+    from gatelab.training.train import train
+
     run_cfg = fold_runs(experiment, test=True)[0]
     tracker = Tracker(store, task)
     run_cfg.data.prepare_data()
@@ -225,6 +237,10 @@ def ui_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5000, s
         backend: the runs' database, e.g. postgresql://user@host/mlflow; default:
             $MLFLOW_BACKEND_STORE_URI, else the store's (or $MLFLOW_TRACKING_URI when that is a database).
     """
+    from mlflow import MlflowClient
+
+    from gatelab.tracking.client import redact, tracking_uri
+
     store.mkdir(parents=True, exist_ok=True)
     uri = backend or os.environ.get("MLFLOW_BACKEND_STORE_URI") or tracking_uri(store)
     if uri.startswith(("http://", "https://")):
@@ -254,6 +270,10 @@ def dashboard_command(task: str = "fraud", sweep: str | None = None, host: str =
         port: port to listen on.
         store: folder of the MLflow store and the Optuna journal.
     """
+    from gatelab.pipeline import stored_sweep
+    from gatelab.search.storage import journal_path, open_store
+    from gatelab.search.studies import study_name
+
     runner = stored_sweep(task, store, sweep)
     storage = open_store(None, store).storage
     links = [f"  {cell}{f' (repeat {member.repeat})' if runner.repeats > 1 else ''}: http://{host}:{port}/dashboard/"
@@ -278,6 +298,9 @@ def serve_command(task: str = "fraud", host: str = "127.0.0.1", port: int = 5001
         port: port to listen on.
         store: folder of the MLflow store (or $MLFLOW_TRACKING_URI).
     """
+    from gatelab.tracking.client import tracking_uri
+    from gatelab.tracking.serving import champion
+
     uri = tracking_uri(store)
     version = champion(task, uri)
     model = f"models:/{version.name}/{version.version}"
@@ -308,6 +331,9 @@ def serve_bench_command(task: str = "fraud", host: str = "127.0.0.1", port: int 
         seconds: the most seconds of timed requests.
         store: folder of the MLflow store (or $MLFLOW_TRACKING_URI), for the input example.
     """
+    from gatelab.tracking.client import tracking_uri
+    from gatelab.tracking.serving import bench_server, champion, input_example
+
     uri = tracking_uri(store)
     sequences = input_example(champion(task, uri), uri)
     url = f"http://{host}:{port}/invocations"
@@ -326,11 +352,16 @@ COMMANDS = {"sweep": sweep_command, "worker": worker_command, "train": train_com
 COMMAND_GROUP = "gatelab.commands"
 
 
+def _applications() -> dict[str, EntryPoint]:
+    """The commands the installed applications declare in ``COMMAND_GROUP``, not yet imported (an application's
+    command may not replace one of gatelab's)."""
+    return {point.name: point for point in sorted(entry_points(group=COMMAND_GROUP), key=lambda point: point.name)
+            if point.name not in COMMANDS}
+
+
 def commands() -> dict[str, Callable[..., None]]:
-    """gatelab's own commands and those the installed applications declare in ``COMMAND_GROUP`` (the engine
-    never imports an application; an application's command may not replace one of gatelab's)."""
-    found = {point.name: point for point in entry_points(group=COMMAND_GROUP) if point.name not in COMMANDS}
-    return COMMANDS | {name: point.load() for name, point in sorted(found.items())}
+    """gatelab's own commands and the installed applications' ones (the engine never imports an application)."""
+    return COMMANDS | {name: point.load() for name, point in _applications().items()}
 
 
 def _make_spelling(error: GatelabError) -> str:
@@ -338,28 +369,77 @@ def _make_spelling(error: GatelabError) -> str:
     if not isinstance(error, MissingResultsError):
         return ""
     report = f" then `make report TASK={error.task} SWEEP={error.sweep}`" if error.sweep else ""
-    return f" With make: `make sweep TASK={error.task}` (with the sweep's other settings; CELLS=\"lstm gru\", TRIALS=n),{report}."
+    return (f" With make: `make sweep TASK={error.task}` (with the sweep's other settings; CELLS=\"lstm gru\", "
+            f"TRIALS=n),{report}.")
 
 
-def build_cli() -> ArgumentParser:
-    """One subcommand per function of ``commands()``, its options taken from the signature and docstring."""
-    parser = ArgumentParser(prog="gatelab", description="Fair, tuned LSTM-vs-GRU experiments.")
+def build_cli(command: str | None = None) -> ArgumentParser:
+    """One subcommand per command, its options taken from the signature and docstring.
+
+    Args:
+        command: the subcommand asked for: an application's command is imported only when it is this one (an
+            application may import the whole engine, which takes seconds), the others are listed by name.
+    """
+    parser = ArgumentParser(prog="gatelab", description="Fair, tuned LSTM-vs-GRU experiments.", exit_on_error=False)
     subcommands = parser.add_subcommands(dest="command")
-    for name, function in commands().items():
-        subparser = ArgumentParser()
-        subparser.add_function_arguments(function)
-        subcommands.add_subcommand(name, subparser, help=(function.__doc__ or "").splitlines()[0])
+    for name, function in COMMANDS.items():
+        subcommands.add_subcommand(name, _function_parser(function), help=_summary(function))
+    for name, point in _applications().items():
+        if name == command:
+            function = point.load()
+            subcommands.add_subcommand(name, _function_parser(function), help=_summary(function))
+        else:
+            subcommands.add_subcommand(name, ArgumentParser(), help=f"{point.value} (`gatelab {name} --help`)")
     return parser
+
+
+def _function_parser(function: Callable[..., None]) -> ArgumentParser:
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_function_arguments(function)
+    return parser
+
+
+def _summary(function: Callable[..., None]) -> str:
+    return (function.__doc__ or "").splitlines()[0]
+
+
+def _option_error(error: argparse.ArgumentError, command: str | None) -> str:
+    """A bad command line as one line: ``--epochs: 0 must be > 0 (PositiveInt) (options: `gatelab sweep --help`)``;
+    an unknown command or option with the nearest one."""
+    from gatelab.training.config_errors import read_error, suggestion
+
+    names = [*COMMANDS, *_applications()]
+    if command is None:
+        return f"give a command first, one of {', '.join(names)} (`gatelab --help`)"
+    if command not in names:
+        return f"unknown command '{command}'{suggestion(command, names)} (commands: `gatelab --help`)"
+    problem = read_error(error)
+    where = f" (options: `gatelab {command} --help`)"
+    if problem.path:
+        return problem.line(f"--{problem.key}") + where
+    function = COMMANDS.get(command)
+    unknown = re.findall(r"--([\w.-]+)", problem.message) if problem.message.startswith("unrecognized") else []
+    if function is None or not unknown:
+        return problem.message + where
+    nearest = suggestion(unknown[0], list(inspect.signature(function).parameters))
+    return problem.message + nearest.replace("did you mean ", "did you mean --") + where
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gatelab`` console script."""
-    cfg = build_cli().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    try:
+        cfg = build_cli(command).parse_args(argv)
+    except argparse.ArgumentError as error:
+        print(f"gatelab: error: {_option_error(error, command)}", file=sys.stderr)
+        raise SystemExit(2) from None
     # MLflow draws a download bar for every artifact read back from the store (verdicts, gate summaries,
     # models): noise between gatelab's own lines and progress bars.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    function = COMMANDS.get(cfg.command) or _applications()[cfg.command].load()
     try:
-        commands()[cfg.command](**cfg[cfg.command].as_dict())
+        function(**cfg[cfg.command].as_dict())
     except GatelabError as error:
         print(f"gatelab: error: {error}{_make_spelling(error)}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,12 +1,14 @@
-"""The command lines that join a sweep from another process: a worker, or the job that finishes it and writes the verdict."""
+"""The command lines that join a sweep from another process: a worker, or the job that finishes it and writes the
+verdict."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from gatelab.pipeline import Sweep
+if TYPE_CHECKING:
+    from gatelab.pipeline import Sweep
 
 __all__ = ["sweep_command", "write_sweep_config"]
 

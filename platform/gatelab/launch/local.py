@@ -15,14 +15,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from gatelab.errors import GatelabError
 from gatelab.launch.commands import sweep_command, write_sweep_config
-from gatelab.pipeline import OpenSweep
-from gatelab.search.storage import STORAGE_ENV
-from gatelab.search.studies import budget_status
+
+if TYPE_CHECKING:
+    from gatelab.pipeline import OpenSweep
+# torch and the search layer are imported where they are used: a worker calls die_with_launcher() first, before
+# the seconds those imports take.
 
 __all__ = ["LocalLaunch", "die_with_launcher", "gpu_ids"]
 
@@ -36,6 +37,8 @@ def gpu_ids() -> list[str]:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [gpu for gpu in visible.split(",") if gpu.strip()]
+    import torch
+
     return [str(index) for index in range(torch.cuda.device_count())]
 
 
@@ -74,6 +77,9 @@ class LocalLaunch:
         return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * self.workers
 
     def __call__(self, opened: OpenSweep) -> None:
+        from gatelab.search.storage import STORAGE_ENV
+        from gatelab.search.studies import budget_status
+
         sweep = opened.sweep
         config = write_sweep_config(sweep)
         processes = []

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import submitit
 import yaml
@@ -24,9 +25,11 @@ from submitit.helpers import CommandFunction
 
 from gatelab.errors import ConfigError
 from gatelab.launch.commands import sweep_command, write_sweep_config
-from gatelab.pipeline import Sweep
-from gatelab.search.storage import STORAGE_ENV
+from gatelab.search.storage import STORAGE_ENV, open_store
 from gatelab.training.config import configs_dir
+
+if TYPE_CHECKING:
+    from gatelab.pipeline import Sweep
 
 __all__ = ["SlurmConfig", "SlurmSubmission", "load_slurm_config", "submit"]
 
@@ -93,6 +96,10 @@ def submit(sweep: Sweep, workers: int, devices: int, settings: SlurmConfig) -> S
         devices: devices per trial.
         settings: the jobs' resources.
     """
+    open_store(sweep.storage, sweep.store, sweep.heartbeat)  # a bad URL fails here, not in every job
+    if sweep.storage is None and not os.environ.get(STORAGE_ENV):
+        print("gatelab: note: the studies go to a journal file in the store, which every node must share; "
+              "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
     config = write_sweep_config(sweep)
     folder = sweep.store.resolve() / "slurm"
     executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")

@@ -1,4 +1,8 @@
-"""The search space, as data (``SearchParam`` in the YAML), mapped to Optuna's ``trial.suggest_*`` in this one place."""
+"""The search space, as data (``SearchParam`` in the YAML), mapped to Optuna's ``trial.suggest_*`` in this one place.
+
+Each entry becomes Optuna's distribution (``gatelab.training.distributions``, checked when the config
+loads), and the trial draws from it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from gatelab.settings import SearchParam
+from gatelab.training.distributions import distribution
 
 __all__ = ["suggest"]
 
@@ -16,12 +22,12 @@ def suggest(trial: optuna.Trial, space: Sequence[SearchParam]) -> dict[str, Any]
     """Draw one value per parameter; returns ``{config key: value}``."""
     values: dict[str, Any] = {}
     for param in space:
-        if param.type == "int":
-            values[param.name] = trial.suggest_int(param.name, int(param.low), int(param.high),
-                                                   step=int(param.step or 1), log=param.log)
-        elif param.type == "float":
-            values[param.name] = trial.suggest_float(param.name, float(param.low), float(param.high),
-                                                     step=param.step, log=param.log)
+        made = distribution(param)
+        if isinstance(made, IntDistribution):
+            values[param.name] = trial.suggest_int(param.name, made.low, made.high, step=made.step, log=made.log)
+        elif isinstance(made, FloatDistribution):
+            values[param.name] = trial.suggest_float(param.name, made.low, made.high, step=made.step, log=made.log)
         else:
-            values[param.name] = trial.suggest_categorical(param.name, list(param.choices or []))
+            assert isinstance(made, CategoricalDistribution)
+            values[param.name] = trial.suggest_categorical(param.name, made.choices)
     return values

@@ -22,6 +22,8 @@ from jsonargparse import ArgumentParser, Namespace
 from gatelab.errors import ConfigError
 from gatelab.models import CELLS, ModelConfig, check_cell
 from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.training.config_errors import Source, config_error, config_sources, entry_name, source_of, suggestion
+from gatelab.training.distributions import distribution, extremes
 from gatelab.training.task import SequenceDataModule
 
 __all__ = [
@@ -78,9 +80,10 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def _config_error(error: Exception) -> ConfigError:
-    message = str(error).strip().replace("\n", " ")
-    return ConfigError(f"invalid configuration: {' '.join(message.split())}")
+def _config_error(error: Exception, parser: ArgumentParser, sources: Sequence[Source] = (),
+                  cfg: Namespace | None = None) -> ConfigError:
+    """jsonargparse's ``error`` as one line naming the key (and the layer of ``sources`` that set it)."""
+    return config_error(error, parser, sources, cfg)
 
 
 def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] = (),
@@ -94,16 +97,21 @@ def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] =
     base = configs_dir() / f"{task}.yaml"
     if task in NOT_TASKS or not base.is_file():
         raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
-    args = [f"--config={path}" for path in (base, *(resolve_config(task, name) for name in extra))]
+    files = [base, *(resolve_config(task, name) for name in extra)]
+    sources = config_sources(files)
     try:
-        cfg = parser.parse_args(args)
+        cfg = parser.parse_args([f"--config={path}" for path in files])
     except (argparse.ArgumentError, ValueError, TypeError) as error:
-        raise _config_error(error) from None
+        raise _config_error(error, parser, sources) from None
+    try:
+        parser.instantiate(cfg)  # the DataModule's own checks, before any data or store is touched
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error, parser, sources, cfg) from None
     if cfg.task != task:
         raise ConfigError(f"{base}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
     cfg = with_overrides(parser, cfg, dict(overrides or {}))
     _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
-    _check_search_space(parser, cfg)
+    _check_search_space(parser, cfg, sources)
     return cfg
 
 
@@ -129,7 +137,7 @@ def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[st
     try:
         parser.validate(cfg)
     except (argparse.ArgumentError, ValueError, TypeError) as error:
-        raise _config_error(error) from None
+        raise _config_error(error, parser) from None
     return cfg
 
 
@@ -143,28 +151,37 @@ def _check_cells(cells: Sequence[str], bidirectional: bool) -> None:
         check_cell(cell, bidirectional)
 
 
-def _check_search_space(parser: ArgumentParser, cfg: Namespace) -> None:
-    """Each parameter must name a config key and its every value must be valid there."""
-    for param in cfg.search_space:
-        where = f"search_space '{param.name}'"
+def _check_search_space(parser: ArgumentParser, cfg: Namespace, sources: Sequence[Source] = ()) -> None:
+    """Each entry must be a distribution Optuna accepts over a tunable config key named once, and its every
+    value must be valid there (a DataModule's own checks included); one line naming the entry otherwise. The
+    config as it stands (overrides included) must build first, so that no entry is blamed for an override."""
+    try:
+        parser.instantiate(cfg)
+    except (argparse.ArgumentError, ValueError, TypeError) as error:
+        raise _config_error(error, parser, (), cfg) from None
+    label = source_of("search_space", sources)[0]
+    seen: set[str] = set()
+    for index, param in enumerate(cfg.search_space):
+        where = f"{label + ': ' if label else ''}{entry_name(index, param)}"
         if param.name == "model.cell" or param.name not in cfg:
-            raise ConfigError(f"{where}: not a tunable config key (e.g. model.hidden_size, optim.lr).")
-        if param.type == "categorical":
-            if not param.choices:
-                raise ConfigError(f"{where}: a categorical parameter needs 'choices'.")
-            values = list(param.choices)
-        else:
-            if param.low is None or param.high is None or not param.low <= param.high:
-                raise ConfigError(f"{where}: needs 'low' <= 'high'.")
-            if param.log and param.low <= 0:
-                raise ConfigError(f"{where}: 'log: true' needs 'low' > 0.")
-            cast = int if param.type == "int" else float
-            values = [cast(param.low), cast(param.high)]
+            hint = suggestion(param.name, [key for key in cfg.keys() if key not in ("task", "model.cell")])
+            raise ConfigError(f"{where}: not a tunable config key{hint or ' (e.g. model.hidden_size, optim.lr).'}")
+        if param.name in seen:
+            raise ConfigError(f"{where}: the key has an entry above already; keep one.")
+        seen.add(param.name)
+        try:
+            values = extremes(distribution(param))
+        except ValueError as error:
+            raise ConfigError(f"{where}: {error}") from None
         for value in values:
             try:
-                with_overrides(parser, cfg, {param.name: value})
+                tried = with_overrides(parser, cfg, {param.name: value})
+                if param.name.startswith("data."):
+                    parser.instantiate(tried)
             except ConfigError as error:
-                raise ConfigError(f"{where}: value {value!r} is not valid: {error}") from None
+                raise ConfigError(f"{where}: {value!r} is not valid: {error}") from None
+            except (argparse.ArgumentError, ValueError, TypeError) as error:
+                raise ConfigError(f"{where}: {value!r} is not valid: {_config_error(error, parser, (), tried)}") from None
 
 
 def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:
@@ -172,7 +189,7 @@ def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:
     try:
         objects = parser.instantiate(cfg)
     except (argparse.ArgumentError, ValueError, TypeError) as error:
-        raise _config_error(error) from None
+        raise _config_error(error, parser) from None
     return RunConfig(
         task=objects.task,
         data=objects.data,
