@@ -55,14 +55,15 @@ def checked_inputs(data: Any, dtype: str = "float32") -> np.ndarray:
     if not numeric.all():
         first = int(np.argmin(numeric))
         raise _refuse(f"{_position(first, values.shape)} is {flat[first]!r}, not a number "
-                      f"({int((~numeric).sum())} such values in the request); send numbers only.")
+                      f"({int((~numeric).sum())} of {len(flat)} values in the request are not numbers); send numbers "
+                      "only.")
     numbers = flat.astype(np.float64)
     finite = np.isfinite(numbers)
     if not finite.all():
         first = int(np.argmin(finite))
         shown = "NaN" if math.isnan(numbers[first]) else ("Infinity" if numbers[first] > 0 else "-Infinity")
-        raise _refuse(f"{_position(first, values.shape)} is {shown} ({int((~finite).sum())} values in the request "
-                      "are NaN or infinite); send finite numbers only.")
+        raise _refuse(f"{_position(first, values.shape)} is {shown} ({int((~finite).sum())} of {len(flat)} values in "
+                      "the request are NaN or infinite); send finite numbers only.")
     if np.dtype(dtype).kind in "iu":
         whole = numbers == np.round(numbers)
         if not whole.all():
