@@ -164,6 +164,8 @@ class Tracker:
         self._pending: dict[str, list[Future[Any]]] = {}
         #: set once closing a run after a store failure failed too: later closes are not waited for.
         self._unwritable = False
+        #: the store failure of an asynchronous batch, raised by the next write of the training thread.
+        self._failure: StoreError | None = None
         name = experiment or f"gatelab-{task}"
         found = self.client.get_experiment_by_name(name)
         if found is None:
@@ -218,10 +220,22 @@ class Tracker:
             self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
 
     def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
+        if self._failure is not None:  # an asynchronous batch failed: the command is ending, say so now
+            raise self._failure
         if synchronous:
             self.client.log_batch(run_id, metrics=metrics)
         else:
-            self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
+            self._pending.setdefault(run_id, []).append(self._worker.submit(self._log_queued, run_id, metrics))
+
+    def _log_queued(self, run_id: str, metrics: list[Metric]) -> None:
+        """One asynchronous batch; after one has failed, the batches still queued are dropped (each would wait
+        for the store again)."""
+        if self._failure is None:
+            try:
+                self.client.log_batch(run_id, metrics=metrics)
+            except StoreError as failure:
+                self._failure = failure
+                raise
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set tags, with any password in a URL redacted."""
@@ -269,7 +283,7 @@ class Tracker:
         self.client, self.experiment_id = StoreClient(state["uri"]), state["experiment_id"]
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
         self._pending = {}
-        self._unwritable = False
+        self._unwritable, self._failure = False, None
 
     def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
         """Copy the artifact folder ``path`` of run ``source`` to folder ``dest`` of run ``target``, if it exists."""
