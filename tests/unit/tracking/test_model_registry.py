@@ -1,4 +1,5 @@
-"""A saved model serves any batch size, also when its input example was a view of a larger batch."""
+"""A saved model serves any batch size, also when its input example was a view of a larger batch; its pyfunc (what
+the scoring server runs) refuses values that are not finite numbers."""
 
 from __future__ import annotations
 
