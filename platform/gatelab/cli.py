@@ -109,7 +109,7 @@ def sweep_command(task: str = "fraud", config: str | list[str] | None = None, tr
         _print_report(report.to_markdown(), task, runner.id, runner.parent_run(), store)
 
 
-def _print_report(markdown: str, task: str, sweep: str, parent: str, store: Path) -> None:
+def _print_report(markdown: str, task: str, sweep: str, parent: str | None, store: Path) -> None:
     """The report, then where its files are: ``parent`` is the sweep's parent MLflow run."""
     from gatelab.tracking.client import redact, tracking_uri
 

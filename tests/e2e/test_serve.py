@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -60,10 +61,21 @@ def test_the_champion_answers_http_requests_like_the_model_in_process(tiny_sweep
         assert answer.json()["predictions"] == pytest.approx(expected.tolist(), abs=1e-6)
 
         short = requests.post(f"{url}/invocations", json={"inputs": sequences[:, 1:].tolist()}, timeout=60)
-        text = [[["a"] * sequences.shape[2]] * sequences.shape[1]]
-        words = requests.post(f"{url}/invocations", json={"inputs": text}, timeout=60)
         assert short.status_code == 400 and "does not match expected shape" in short.json()["message"]
-        assert words.status_code == 400 and "could not convert string to float" in words.json()["message"]
+        # a NaN, an infinity (JSON's NaN / Infinity / -Infinity tokens, as Python's json writes them) or a string
+        # anywhere in a batch: refused, naming the first one's sequence, step and feature; never a NaN answer
+        last = sequences.shape[2] - 1
+        for value, said in ((float("nan"), "is NaN"), (float("inf"), "is Infinity"), (float("-inf"), "is -Infinity"),
+                            ("12.5", "is '12.5', not a number")):
+            posted = sequences[:6].tolist()
+            posted[4][1][last] = value
+            refused = requests.post(f"{url}/invocations", data=json.dumps({"inputs": posted}),  # requests refuses NaN
+                                    headers={"Content-Type": "application/json"}, timeout=60)
+            assert refused.status_code == 400, refused.text
+            error = refused.json()
+            assert error["error_code"] == "INVALID_PARAMETER_VALUE"
+            assert f"inputs[4][1][{last}] (sequence 4, step 1, feature {last}) {said}" in error["message"]
+            assert "predictions" not in error
         assert requests.post(f"{url}/invocations", json={"inputs": sequences[:1].tolist()}, timeout=60).ok
 
         code, out, err = run_cli(capsys, "serve-bench", "--task", "fraud", "--store", str(store), "--port", str(port),

@@ -18,13 +18,13 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import socket
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import optuna
@@ -34,10 +34,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from gatelab.errors import ConfigError, DataError
 from gatelab.tracking.client import redact
+from gatelab.tracking.processes import owner_alive, owner_token
+from gatelab.tracking.store import TIMEOUT_ENV, StoreError, store_errors, store_timeout
 from gatelab.tracking.tags import WORKER
 
-__all__ = ["OWNER_ATTR", "STORAGE_ENV", "JournalStore", "PostgresStore", "StudyStore", "journal_path", "open_store",
-           "owner_token"]
+__all__ = ["OWNER_ATTR", "STORAGE_ENV", "BoundedSymlinkLock", "JournalBackend", "JournalStore", "PostgresStore",
+           "StudyStore", "journal_path", "open_store", "owner_token"]
 
 #: The environment variable read when no ``--storage`` is given (keeps passwords off command lines).
 STORAGE_ENV = "GATELAB_STORAGE"
@@ -51,28 +53,6 @@ warnings.filterwarnings("ignore", r".*(heartbeat|RetryHeartbeatStaleTrialCallbac
                         optuna.exceptions.ExperimentalWarning)
 # Workers ask for trials themselves (claims under a lock) and run the heartbeat thread themselves.
 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
-
-def _start_time(pid: int) -> str | None:
-    """A process's start time in clock ticks since boot (Linux), None if there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def owner_token() -> str:
-    """This process as ``host:pid:start``: unique even when a pid is reused."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def _owner_alive(token: str) -> bool:
-    """Whether the process a token names is alive; processes on other machines count as alive."""
-    host, pid, start = token.rsplit(":", 2)
-    if host != socket.gethostname():
-        return True
-    return _start_time(int(pid)) == start
-
 
 class StudyStore(abc.ABC):
     """One Optuna storage plus the lock and liveness checks that workers sharing it rely on."""
@@ -111,6 +91,58 @@ class StudyStore(abc.ABC):
         """Fail (and queue for a retry) the owned running trials whose worker is gone; returns them."""
 
 
+class BoundedSymlinkLock(JournalFileSymlinkLock):
+    """Optuna's journal lock (a symbolic link beside the journal; taken from a holder when the journal has not
+    changed for its grace period, 30 s, as Optuna does), waited for at most ``GATELAB_STORE_TIMEOUT`` seconds.
+
+    Raises (``acquire``):
+        StoreError: the lock stayed held past the limit, or the disk is full.
+    """
+
+    def acquire(self) -> bool:
+        limit, start = store_timeout(), time.monotonic()
+        pause, seen, since = 0.001, 0.0, start
+        while True:
+            try:
+                with store_errors(self._lock_target_file):
+                    os.symlink(self._lock_target_file, self._lock_file)
+                return True
+            except FileExistsError:
+                pass
+            now = time.monotonic()
+            try:
+                changed = os.stat(self._lock_file).st_mtime
+            except OSError:  # released meanwhile
+                continue
+            if changed != seen:
+                seen, since = changed, now
+            if self.grace_period is not None and now - since > self.grace_period:
+                with contextlib.suppress(RuntimeError):  # another process took it first
+                    self.release()
+                continue
+            if now - start > limit:
+                raise StoreError(f"{self._lock_file}: the study journal's lock stayed held for more than {limit:g} s "
+                                 f"({TIMEOUT_ENV}); let the process holding it finish (or set {TIMEOUT_ENV} higher), "
+                                 "then run the same command again to resume.")
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+
+
+class JournalBackend(JournalFileBackend):
+    """Optuna's journal file, its lock waited for within the limit (``BoundedSymlinkLock``).
+
+    Raises (``append_logs``):
+        StoreError: the lock stayed held past the limit, or the disk is full.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path), BoundedSymlinkLock(str(path)))
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        with store_errors(self._file_path):
+            super().append_logs(logs)
+
+
 def set_aside_partial_record(path: Path) -> None:
     """If the journal's last record was cut short (a crash mid-write), move it to a backup file and say so.
 
@@ -119,7 +151,7 @@ def set_aside_partial_record(path: Path) -> None:
     whole record to them, which makes every later read fail. The check holds the same lock, so it never
     cuts a record another process is writing.
     """
-    lock = JournalFileSymlinkLock(str(path))
+    lock = BoundedSymlinkLock(str(path))
     lock.acquire()
     try:
         data = path.read_bytes()
@@ -142,8 +174,9 @@ class JournalStore(StudyStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.display = str(path)
-        backend = JournalFileBackend(str(path))
-        set_aside_partial_record(path)
+        with store_errors(str(path)):
+            backend = JournalBackend(path)
+            set_aside_partial_record(path)
         try:
             self.storage = JournalStorage(backend)
         except (ValueError, KeyError) as error:  # json.JSONDecodeError is a ValueError
@@ -165,7 +198,7 @@ class JournalStore(StudyStore):
 
     def _fail_dead(self, study: optuna.Study) -> list[FrozenTrial]:
         dead = [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                if OWNER_ATTR in trial.user_attrs and not _owner_alive(trial.user_attrs[OWNER_ATTR])]
+                if OWNER_ATTR in trial.user_attrs and not owner_alive(trial.user_attrs[OWNER_ATTR])]
         for trial in dead:
             self._fail(study, trial)
         return dead

@@ -3,11 +3,12 @@ its budget."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from gatelab.errors import ConfigError
@@ -95,7 +96,7 @@ class SlotSampler(optuna.samplers.BaseSampler):
         self._tpe.before_trial(study, trial)
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: list[float] | None) -> None:
+                    values: Sequence[float] | None) -> None:
         self._tpe.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
@@ -112,7 +113,7 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, settings: SweepC
                                           n_warmup_steps=settings.pruner_warmup_epochs)
               if settings.prune else optuna.pruners.NopPruner())
     study = optuna.create_study(storage=storage, study_name=name, sampler=SlotSampler(seed, settings), pruner=pruner,
-                                direction=direction, load_if_exists=True)
+                                direction=StudyDirection[direction.upper()], load_if_exists=True)
     study.set_user_attr(PARENT_RUN_ATTR, parent_run)
     study.set_user_attr(TRACKING_URI_ATTR, tracking_uri)
     return study

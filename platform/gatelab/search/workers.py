@@ -71,14 +71,14 @@ class Worker:
         """Claim, run and report trials until the budget is met; ``on_trial`` is called after each."""
         while True:
             claim = self._claim()
-            if claim is None:
-                time.sleep(self.poll)
-            elif claim is _DONE:
+            if claim is _DONE:
                 return
-            else:
+            if isinstance(claim, _Claim):
                 self._run(claim)
                 if on_trial is not None:
                     on_trial()
+            else:
+                time.sleep(self.poll)
 
     def _claim(self) -> _Claim | None | object:
         """Under the sweep's lock: fail dead workers' trials, then create one trial by the claim rule."""

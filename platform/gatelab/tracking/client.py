@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from mlflow import MlflowClient
@@ -21,12 +22,14 @@ from mlflow.utils.time import get_current_time_millis
 
 from gatelab.errors import ConfigError
 from gatelab.tracking import tags as tag
+from gatelab.tracking.processes import owner_alive, owner_token
+from gatelab.tracking.store import StoreError, store_errors, wait_for_locks
 
 if TYPE_CHECKING:
     from gatelab.training.experiment import Experiment
 
-__all__ = ["Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "store_relative_uri",
-           "tracking_uri"]
+__all__ = ["StoreClient", "Tracker", "artifact_root", "flatten", "git_sha", "redact", "run_params", "store_name",
+           "store_relative_uri", "tracking_uri"]
 
 _CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 # MLflow caps a param value's length; longer values are cut rather than refused.
@@ -34,8 +37,9 @@ _MAX_PARAM = 6000
 # MLflow's limit of metrics per log_batch call.
 _MAX_METRICS = 1000
 
-for _name in ("alembic", "mlflow.store.db.utils"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
+# MLflow logs every SQLAlchemy error of its store with a traceback before raising it; the error itself is reported.
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def redact(text: str) -> str:
@@ -67,6 +71,39 @@ def store_relative_uri(uri: str, store: Path) -> str:
     """``uri`` with its password redacted and the store folder's path written ``<store>``: how a sweep's studies
     record where its runs go, so that a store folder moved or copied whole still pairs with its runs."""
     return redact(uri).replace(str(store.resolve()), "<store>")
+
+
+def store_name(uri: str) -> str:
+    """A tracking store as messages name it: a SQLite database by its path, another store by its URI (redacted)."""
+    return uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else redact(uri)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _raising_store_errors(method: _Method) -> _Method:
+    @functools.wraps(method)
+    def call(self: StoreClient, *args: Any, **kwargs: Any) -> Any:
+        with store_errors(self.store_name):
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]  # same signature as ``method``, which ``functools.wraps`` does not say
+
+
+class StoreClient(MlflowClient):
+    """``MlflowClient`` whose every public method raises ``StoreError`` (naming the store) when the store stays
+    locked past the limit or its disk is full (``gatelab.tracking.store``)."""
+
+    def __init__(self, uri: str) -> None:
+        wait_for_locks()
+        self.store_name = store_name(uri)
+        with store_errors(self.store_name):
+            super().__init__(uri)
+
+
+for _name, _method in vars(MlflowClient).items():
+    if not _name.startswith("_") and inspect.isfunction(_method):
+        setattr(StoreClient, _name, _raising_store_errors(_method))
 
 
 def artifact_root(uri: str, store: Path) -> Path:
@@ -111,15 +148,23 @@ def run_params(experiment: Experiment, leave_out: tuple[str, ...] = ("search_spa
 
 class Tracker:
     """One task's MLflow experiment (``gatelab-<task>``, or ``experiment``), with its artifacts under
-    ``store/artifacts``."""
+    ``store/artifacts``.
+
+    Every run it creates or reopens is tagged with this process (``gatelab.worker``, ``host:pid:start``) until
+    it ends: a run left RUNNING by a process that is gone is closed as killed when its parent is reopened.
+    """
 
     def __init__(self, store: Path, task: str, experiment: str | None = None) -> None:
         store.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri(store))
+        self.client = StoreClient(tracking_uri(store))
         # Asynchronous logging runs on one worker thread of ours rather than through MLflow's async
         # queue: ending a run shuts that queue down, which waits on its polling thread (~0.5 s a run).
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
-        self._pending: dict[str, list[Future[None]]] = {}
+        self._pending: dict[str, list[Future[Any]]] = {}
+        #: set once closing a run after a store failure failed too: later closes are not waited for.
+        self._unwritable = False
+        #: the store failure of an asynchronous batch, raised by the next write of the training thread.
+        self._failure: StoreError | None = None
         name = experiment or f"gatelab-{task}"
         found = self.client.get_experiment_by_name(name)
         if found is None:
@@ -129,7 +174,10 @@ class Tracker:
             try:
                 self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
             except MlflowException:  # another worker created it first
-                self.experiment_id = self.client.get_experiment_by_name(name).experiment_id
+                created = self.client.get_experiment_by_name(name)
+                if created is None:
+                    raise
+                self.experiment_id = created.experiment_id
         else:
             self.experiment_id = found.experiment_id
 
@@ -145,7 +193,8 @@ class Tracker:
     def start_run(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
                   parent: str | None = None) -> str:
         """Create a run with its tags and params in one batch; returns its id."""
-        all_tags = {key: redact(str(value)) for key, value in tags.items()} | ({tag.PARENT: parent} if parent else {})
+        all_tags = ({key: redact(str(value)) for key, value in tags.items()} | {tag.WORKER: owner_token()}
+                    | ({tag.PARENT: parent} if parent else {}))
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
         self.log_params(run.info.run_id, params)
         return run.info.run_id
@@ -170,17 +219,33 @@ class Tracker:
             self._log_batch(run_id, points[start : start + _MAX_METRICS], synchronous=False)
 
     def _log_batch(self, run_id: str, metrics: list[Metric], synchronous: bool) -> None:
+        if self._failure is not None:  # an asynchronous batch failed: the command is ending, say so now
+            raise self._failure
         if synchronous:
             self.client.log_batch(run_id, metrics=metrics)
         else:
-            self._pending.setdefault(run_id, []).append(self._worker.submit(self.client.log_batch, run_id, metrics))
+            self._pending.setdefault(run_id, []).append(self._worker.submit(self._log_queued, run_id, metrics))
+
+    def _log_queued(self, run_id: str, metrics: list[Metric]) -> None:
+        """One asynchronous batch; after one has failed, the batches still queued are dropped (each would wait
+        for the store again)."""
+        if self._failure is None:
+            try:
+                self.client.log_batch(run_id, metrics=metrics)
+            except StoreError as failure:
+                self._failure = failure
+                raise
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set tags, with any password in a URL redacted."""
         self.client.log_batch(run_id, tags=[RunTag(key, redact(str(value))) for key, value in tags.items()])
 
     def wait(self, run_id: str) -> None:
-        """Wait until a run's asynchronous logging has reached the store."""
+        """Wait until a run's asynchronous logging has reached the store.
+
+        Raises:
+            StoreError: the store stayed locked past the limit, or its disk is full.
+        """
         for pending in self._pending.pop(run_id, []):
             pending.result()
 
@@ -189,14 +254,35 @@ class Tracker:
         self.wait(run_id)
         self.client.set_terminated(run_id, status=status)
 
+    def close(self, run_id: str, status: str, state: str) -> None:
+        """Tag the run's ``gatelab.state`` and end it with MLflow ``status``, after its pending async logging."""
+        self.wait(run_id)
+        self.set_tags(run_id, {tag.STATE: state})
+        self.end_run(run_id, status)
+
+    def close_after_failure(self, run_id: str, status: str, state: str, failure: StoreError) -> None:
+        """Close a run after the store failed with ``failure``: once, waiting for the store as any write does;
+        if that fails too, this and every later run closed so are left for the next start (no more waits),
+        noted in ``failure.unclosed``. The run's pending asynchronous logging is dropped."""
+        for pending in self._pending.pop(run_id, []):
+            pending.cancel()
+        if not self._unwritable:
+            try:
+                self.close(run_id, status, state)
+                return
+            except StoreError:
+                self._unwritable = True
+        failure.unclosed.append(run_id)
+
     def __getstate__(self) -> dict[str, Any]:
         """A copy for another process (DDP): the same store and experiment, a client and logging thread of its own."""
         return {"uri": self.client.tracking_uri, "experiment_id": self.experiment_id}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.client, self.experiment_id = MlflowClient(state["uri"]), state["experiment_id"]
+        self.client, self.experiment_id = StoreClient(state["uri"]), state["experiment_id"]
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatelab-mlflow")
         self._pending = {}
+        self._unwritable, self._failure = False, None
 
     def copy_artifacts(self, source: str, target: str, path: str, dest: str) -> None:
         """Copy the artifact folder ``path`` of run ``source`` to folder ``dest`` of run ``target``, if it exists."""
@@ -206,7 +292,14 @@ class Tracker:
             self.client.log_artifacts(target, self.client.download_artifacts(source, path, temp), dest)
 
     def reopen(self, run_id: str) -> None:
+        """Mark a run RUNNING again, held by this process, and close as killed its children left RUNNING by a
+        process that is gone (a command that ended while the store was unwritable, a killed worker)."""
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+        self.set_tags(run_id, {tag.WORKER: owner_token()})
+        for run in self.children(run_id, status="RUNNING"):
+            owner = run.data.tags.get(tag.WORKER)
+            if owner and not owner_alive(owner):
+                self.close(run.info.run_id, "KILLED", "killed")
 
     def children(self, parent: str, status: str | None = None) -> list[Any]:
         """The child runs of a parent run, only those with ``status`` (e.g. ``RUNNING``) if given."""

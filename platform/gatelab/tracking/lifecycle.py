@@ -10,6 +10,10 @@ The rule, in one place (as Optuna's ``_run_trial`` turns an exception into a tri
 | ``DivergedError`` (NaN or infinite loss)      | FAILED        | ``diverged``      |
 | any other ``Exception``                       | FAILED        | ``crashed``       |
 | Ctrl-C, a stop signal (``KeyboardInterrupt``, ``SystemExit``) | KILLED | ``killed`` |
+
+When the store itself fails (``StoreError``: locked past the limit, or a full disk), the run is closed once
+the store takes writes again (``Tracker.close_after_failure``), or else left for the next start, which closes
+it as killed.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Any
 import optuna
 
 from gatelab.errors import MissingResultsError
-from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
+from gatelab.tracking.store import StoreError
 from gatelab.training.module import DivergedError
 
 __all__ = ["close_run", "end_run", "outcome", "tracked", "tracked_run"]
@@ -45,13 +49,24 @@ def outcome(error: BaseException | None) -> tuple[str, str]:
 
 def close_run(tracker: Tracker, run_id: str, status: str, state: str) -> None:
     """Tag the run's ``gatelab.state`` and end it with MLflow ``status``."""
-    tracker.set_tags(run_id, {tag.STATE: state})
-    tracker.end_run(run_id, status)
+    tracker.close(run_id, status, state)
 
 
 def end_run(tracker: Tracker, run_id: str, error: BaseException | None) -> None:
-    """End a run as ``outcome`` says for a block that ended with ``error`` (None: normally)."""
-    close_run(tracker, run_id, *outcome(error))
+    """End a run as ``outcome`` says for a block that ended with ``error`` (None: normally).
+
+    Raises:
+        StoreError: closing it failed (the store stayed locked past the limit, or its disk is full); the run is
+            closed after all if the store takes writes again in time, else left for the next start.
+    """
+    if isinstance(error, StoreError):
+        tracker.close_after_failure(run_id, *outcome(error), error)
+        return
+    try:
+        close_run(tracker, run_id, *outcome(error))
+    except StoreError as failure:
+        tracker.close_after_failure(run_id, *outcome(failure), failure)
+        raise
 
 
 @contextlib.contextmanager
@@ -69,5 +84,6 @@ def tracked(tracker: Tracker, run_id: str) -> Iterator[str]:
 def tracked_run(tracker: Tracker, name: str, tags: Mapping[str, str], params: Mapping[str, Any] = {},
                 parent: str | None = None) -> Iterator[str]:
     """Create a run (a child of ``parent`` if given) and drive it in a ``with`` block; yields its id."""
-    with tracked(tracker, tracker.start_run(name, tags, params, parent)) as run_id:
+    with tracked(tracker, tracker.start_run(name, tags, parent=parent)) as run_id:
+        tracker.log_params(run_id, params)  # inside the block: a run whose params could not be logged ends too
         yield run_id

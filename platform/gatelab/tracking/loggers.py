@@ -11,6 +11,7 @@ from mlflow.utils.time import get_current_time_millis
 
 from gatelab.tracking.client import Tracker
 from gatelab.training.module import TaskModule
+from gatelab.training.task import SequenceDataModule
 
 __all__ = ["FIGURES", "GATES_FOLDER", "EpochMetricsLogger", "FigureLogger", "GateSummaryLogger", "StepLossLogger",
            "run_loggers"]
@@ -61,11 +62,13 @@ class FigureLogger(pl.Callback):
     def __init__(self, tracker: Tracker, run_id: str, prefix: str = "") -> None:
         self.tracker, self.run_id, self.prefix = tracker, run_id, prefix
 
-    def on_test_end(self, trainer: pl.Trainer, pl_module: TaskModule) -> None:
-        if not trainer.is_global_zero:
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero or not isinstance(pl_module, TaskModule):
             return
         arrays = {key: value for key, value in pl_module.arrays.items() if key.startswith("test/")}
-        for name, figure in trainer.datamodule.figures(arrays).items():
+        # Lightning attaches the DataModule as ``trainer.datamodule`` at fit/test time without declaring it.
+        datamodule: SequenceDataModule = trainer.datamodule  # type: ignore[attr-defined]
+        for name, figure in datamodule.figures(arrays).items():
             self.tracker.client.log_figure(self.run_id, figure, f"{FIGURES}/{self.prefix}{name}")
 
 

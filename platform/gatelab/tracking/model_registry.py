@@ -6,7 +6,9 @@ model as a version of ``gatelab-<task>`` with the alias ``champion``, and the ru
 version tagged ``gatelab.role = runner-up``. Registering is idempotent: a run that already has a
 version is not registered again. Only ``MlflowClient`` is used, never MLflow's fluent run API.
 Models are saved as exported programs (``torch.export``, MLflow's ``pt2`` format): loading one
-back needs torch and MLflow, not gatelab: ``mlflow.pytorch.load_model("models:/gatelab-fraud@champion")``.
+back needs torch and MLflow, not gatelab: ``mlflow.pytorch.load_model("models:/gatelab-fraud@champion")``. The
+``python_function`` flavour (what ``mlflow models serve`` runs) loads through ``gatelab.tracking.scoring``,
+which refuses NaN, infinite or non-numeric inputs with a 400 naming the sequence and feature.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ import warnings
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import torch
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import Model, ModelSignature, infer_signature
+from mlflow.types import Schema, TensorSpec
 from torch import Tensor, nn
 
+from gatelab.tracking import scoring
 from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
 from gatelab.training.module import TaskModule
 
 __all__ = ["CHAMPION", "EXAMPLE_ROWS", "MODEL_ARTIFACT", "RUNNER_UP", "Scorer", "load_saved_model", "register",
-           "registered_name", "save_model"]
+           "registered_name", "save_model", "saved_example"]
 
 MODEL_ARTIFACT = "model"
 EXAMPLE_ROWS = 5
@@ -62,7 +67,9 @@ def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tenso
         example = example.repeat(2, *([1] * (example.dim() - 1)))
     with torch.inference_mode():
         output = scorer(example)
-    signature = infer_signature(example.numpy(), output.numpy())
+    # dtype object: the server hands every posted value to gatelab.tracking.scoring's check as it was sent
+    signature = ModelSignature(Schema([TensorSpec(np.dtype(object), (-1, *example.shape[1:]))]),
+                               infer_signature(example.numpy(), output.numpy()).outputs)
     requirements = [f"{name}=={version(name)}" for name in _REQUIREMENTS]
     import mlflow.pytorch  # here: importing it configures logging, which a plain sweep does not need
 
@@ -72,6 +79,10 @@ def save_model(tracker: Tracker, run_id: str, module: TaskModule, example: Tenso
         path = Path(folder) / MODEL_ARTIFACT
         mlflow.pytorch.save_model(scorer, str(path), signature=signature, input_example=example.numpy(),
                                   pip_requirements=requirements, serialization_format="pt2")
+        saved = Model.load(str(path))
+        saved.flavors["python_function"] |= {"loader_module": scoring.__name__,
+                                             "model_config": {scoring.INPUT_DTYPE: str(example.numpy().dtype)}}
+        saved.save(str(path / "MLmodel"))
         tracker.client.log_artifacts(run_id, str(path), MODEL_ARTIFACT)
 
 
@@ -82,13 +93,21 @@ def load_saved_model(tracker: Tracker, run_id: str) -> tuple[nn.Module, Tensor]:
         The model (a batch of sequences in, scores out) and the example sequences saved with it.
     """
     import mlflow.pytorch
-    from mlflow.models import Model
 
     with tempfile.TemporaryDirectory() as folder:
         path = tracker.client.download_artifacts(run_id, MODEL_ARTIFACT, folder)
         model = mlflow.pytorch.load_model(path)
-        example = torch.from_numpy(Model.load(path).load_input_example(path))
+        example = torch.from_numpy(saved_example(path))
     return model, example
+
+
+def saved_example(path: str) -> np.ndarray:
+    """The input example of the saved model at ``path`` in the dtype its program takes (its signature says
+    ``object``, for ``gatelab.tracking.scoring``)."""
+    saved = Model.load(path)
+    dtype = saved.flavors["python_function"].get("model_config", {}).get(scoring.INPUT_DTYPE)
+    example = np.asarray(saved.load_input_example(path))
+    return example.astype(dtype) if dtype else example
 
 
 def register(tracker: Tracker, task: str, sweep: str, roles: dict[str, str]) -> dict[str, str]:

@@ -20,14 +20,13 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model
 from torch import nn
 from torchmetrics import MetricCollection
 
 from gatelab.errors import GatelabError, MissingResultsError
 from gatelab.settings import OptimConfig
 from gatelab.tracking.client import redact
-from gatelab.tracking.model_registry import CHAMPION, MODEL_ARTIFACT, registered_name
+from gatelab.tracking.model_registry import CHAMPION, MODEL_ARTIFACT, registered_name, saved_example
 from gatelab.training.experiment import Experiment, load_experiment
 from gatelab.training.module import SequenceClassifier
 
@@ -53,6 +52,19 @@ def champion(task: str, uri: str) -> ModelVersion:
                               f"`gatelab report --task {task}` after a sweep run with --seeds 0.", task)
 
 
+def _run_of(version: ModelVersion) -> str:
+    """The run a model version was registered from (gatelab registers every version from a run).
+
+    Raises:
+        MissingResultsError: the version names no run (registered by hand from a path).
+    """
+    if version.run_id is None:
+        raise MissingResultsError(f"model version {version.name}/{version.version} names no run (it was registered "
+                                  "from a path): register the champion with `gatelab report`.",
+                                  version.name.removeprefix("gatelab-"))
+    return version.run_id
+
+
 def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Experiment]:
     """The champion of a classification task as a ``SequenceClassifier`` whose cell can be stepped (for
     ``gatelab.training.streaming.StreamingScorer``), and the config of the run that trained it
@@ -61,7 +73,7 @@ def champion_classifier(task: str, uri: str) -> tuple[SequenceClassifier, Experi
     Raises:
         MissingResultsError: the task has no champion.
     """
-    return run_classifier(task, MlflowClient(uri), champion(task, uri).run_id)
+    return run_classifier(task, MlflowClient(uri), _run_of(champion(task, uri)))
 
 
 def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[SequenceClassifier, Experiment]:
@@ -89,8 +101,7 @@ def run_classifier(task: str, client: MlflowClient, run_id: str) -> tuple[Sequen
 def input_example(version: ModelVersion, uri: str) -> np.ndarray:
     """The real test sequences stored with the model version as its input example, ``(rows, history, features)``."""
     with tempfile.TemporaryDirectory() as folder:
-        local = MlflowClient(uri).download_artifacts(version.run_id, "model", folder)
-        return Model.load(local).load_input_example(local)
+        return saved_example(MlflowClient(uri).download_artifacts(_run_of(version), MODEL_ARTIFACT, folder))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ CHAMPION_VERSION = "gatelab.champion_version"
 #: on a search repeat's parent run: its index; on a group of repeats' parent run: their count.
 REPEAT = "gatelab.repeat"
 REPEATS = "gatelab.repeats"
-#: Not an MLflow tag: the Optuna trial's user attribute naming the worker process that runs it (``host:pid:start``).
+#: The process (``host:pid:start``) that runs an Optuna trial (its user attribute) or holds an MLflow run open (a tag).
 WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
 PARENT = "mlflow.parentRunId"

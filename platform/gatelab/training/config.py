@@ -181,7 +181,8 @@ def _check_search_space(parser: ArgumentParser, cfg: Namespace, sources: Sequenc
             except ConfigError as error:
                 raise ConfigError(f"{where}: {value!r} is not valid: {error}") from None
             except (argparse.ArgumentError, ValueError, TypeError) as error:
-                raise ConfigError(f"{where}: {value!r} is not valid: {_config_error(error, parser, (), tried)}") from None
+                line = _config_error(error, parser, (), tried)
+                raise ConfigError(f"{where}: {value!r} is not valid: {line}") from None
 
 
 def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:

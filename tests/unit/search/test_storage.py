@@ -6,11 +6,13 @@ import threading
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 from gatelab.cli import main
 from gatelab.errors import ConfigError
-from gatelab.search.storage import JournalStore, PostgresStore, open_store
+from gatelab.search.storage import JournalBackend, JournalStore, PostgresStore, open_store
 from gatelab.tracking.client import redact
+from gatelab.tracking.store import StoreError
 from workers_support import fresh_database
 
 
@@ -78,3 +80,34 @@ def test_the_sweep_lock_is_held_by_one_holder_at_a_time(tmp_path: Path, backend:
             events.append("first releases")
         thread.join()
         assert events == ["other sweep", "first releases", "second"]
+
+
+def test_a_journal_lock_held_past_the_limit_is_one_error_naming_the_lock(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holds the journal's lock (its symbolic link) and keeps writing the journal: a write waits
+    GATELAB_STORE_TIMEOUT seconds, then says which lock and what to do; once the lock is free, writes go on."""
+    journal = JournalStore(tmp_path / "s.journal")
+    lock = tmp_path / "s.journal.lock"
+    lock.symlink_to(tmp_path / "s.journal")  # as Optuna's JournalFileSymlinkLock takes it
+    monkeypatch.setenv("GATELAB_STORE_TIMEOUT", "0.5")
+
+    with pytest.raises(StoreError) as busy:
+        optuna.create_study(storage=journal.storage, study_name="busy")
+
+    assert str(busy.value).startswith(f"{lock}: the study journal's lock stayed held for more than 0.5 s "
+                                      "(GATELAB_STORE_TIMEOUT)")
+    assert "run the same command again to resume" in str(busy.value)
+    lock.unlink()
+    optuna.create_study(storage=journal.storage, study_name="busy")
+    assert optuna.get_all_study_names(journal.storage) == ["busy"] and not lock.exists()
+
+
+def test_a_journal_on_a_full_disk_is_one_error_naming_the_journal(tmp_path: Path) -> None:
+    """Writes to /dev/full fail with ENOSPC, as on a full disk."""
+    journal = tmp_path / "full.journal"
+    journal.symlink_to("/dev/full")
+    backend = JournalBackend(journal)
+
+    with pytest.raises(StoreError, match=rf"^{journal}: the disk is full; free space on it .* run the same command "
+                                         "again to resume"):
+        backend.append_logs([{"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}])

@@ -1,15 +1,20 @@
-"""A saved model serves any batch size, also when its input example was a view of a larger batch."""
+"""A saved model serves any batch size, also when its input example was a view of a larger batch; its pyfunc (what
+the scoring server runs) refuses values that are not finite numbers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow.pyfunc
+import numpy as np
+import pytest
 import torch
 from conftest import FIXTURES
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.tracking.client import Tracker
 from gatelab.tracking.model_registry import load_saved_model, save_model
+from mlflow.exceptions import MlflowException
 
 from tasks.lm import LanguageModelDataModule, PennTreebank
 
@@ -45,3 +50,29 @@ def test_a_model_saved_from_a_single_sequence_serves_other_batch_sizes(tmp_path:
     model, _ = load_saved_model(tracker, run_id)
 
     assert model(one.repeat(5, 1, 1)).shape[0] == 5
+
+
+def test_the_saved_models_pyfunc_refuses_values_that_are_not_finite_numbers_naming_where(tmp_path: Path) -> None:
+    """What `mlflow models serve` runs (the pyfunc flavour): finite numbers score as the exported program does; a
+    NaN, an infinity or a string is refused with MLflow's INVALID_PARAMETER_VALUE (HTTP 400), naming its place."""
+    from tasks.synthetic import RecallDataModule
+
+    data = RecallDataModule(length=5, train_size=4, val_size=3, test_size=3, eval_batch_size=3)
+    module = data.make_module(ModelConfig(cell="gru", hidden_size=4), OptimConfig())
+    sequences = next(iter(data.test_dataloader()))["x"]
+    tracker = Tracker(tmp_path / "mlruns", "synthetic")
+    run_id = tracker.start_run("saved", {})
+    save_model(tracker, run_id, module, sequences)
+    served = mlflow.pyfunc.load_model(f"{tracker.client.get_run(run_id).info.artifact_uri}/model")
+    exported, _ = load_saved_model(tracker, run_id)
+
+    posted = sequences.numpy().astype(object)
+    scores = served.predict(posted)
+    assert np.allclose(scores, exported(sequences).detach().numpy(), atol=1e-6)
+    for value, shown in ((float("nan"), "is NaN"), (float("-inf"), "is -Infinity"), ("0.5", "is '0.5', not a number")):
+        bad = posted.copy()
+        bad[2, 1, 0] = value
+        with pytest.raises(MlflowException) as refused:
+            served.predict(bad)
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE" and refused.value.get_http_status_code() == 400
+        assert f"inputs[2][1][0] (sequence 2, step 1, feature 0) {shown}" in refused.value.message
