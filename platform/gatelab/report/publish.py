@@ -21,9 +21,10 @@ __all__ = ["publish"]
 
 def _search_time(studies: Sequence[optuna.Study]) -> tuple[float, int]:
     """Wall seconds of every trial that ran to an end, and their count."""
-    trials = [trial for study in studies for trial in study.get_trials(deepcopy=False)
-              if trial.datetime_start and trial.datetime_complete]
-    return sum((trial.datetime_complete - trial.datetime_start).total_seconds() for trial in trials), len(trials)
+    spans = [(trial.datetime_start, trial.datetime_complete) for study in studies
+             for trial in study.get_trials(deepcopy=False)]
+    ended = [(start, end) for start, end in spans if start is not None and end is not None]
+    return sum((end - start).total_seconds() for start, end in ended), len(ended)
 
 
 def _selection_time(tracker: Tracker, cells: Sequence[CellResult]) -> float:

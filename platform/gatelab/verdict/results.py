@@ -207,7 +207,8 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
     large = COSTS["latency"]
     result = CellResult(
         cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
-        best_val=float(cast(float, trial.value)), run_id=trial.user_attrs[MLFLOW_RUN_ATTR], params_chosen=dict(trial.params),
+        best_val=float(cast(float, trial.value)), run_id=trial.user_attrs[MLFLOW_RUN_ATTR],
+        params_chosen=dict(trial.params),
         seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
         test={key: [run.metrics[key] for run in runs] for key in test_keys},
         fold_spread={key: [run.metrics[FOLD_STD + key] for run in runs] for key in test_keys
