@@ -28,6 +28,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
+from gatelab.baselines import fit_baselines
 from gatelab.errors import ConfigError, MissingResultsError
 from gatelab.report.publish import publish
 from gatelab.report.tables import Report
@@ -317,6 +318,8 @@ class Sweep:
                 for cell in searches[0][1]}
         models = {cell: representative(cell_runs, self.objective, self.direction).run_id
                   for cell, cell_runs in runs.items()}
+        baselines = fit_baselines(searches[0][0], self.parent, [run.seed for run in next(iter(runs.values()))],
+                                  confidence)
         timed = self._side_by_side(models)
         results = [cell_result(cell, [trial for member in self.members for trial in
                                       member.studies[cell].get_trials(deepcopy=False)], best[cell], runs[cell],
@@ -326,11 +329,11 @@ class Sweep:
                                             if "macs" in result.costs}, confidence)
         metric = self._test_metric
         tolerance, cost = self.cfg.sweep.tie_tolerance, COSTS[self.cfg.sweep.cost]
-        decision = decide(results, metric, self.direction, cost, tolerance, ratios, confidence)
+        decision = decide(results, metric, self.direction, cost, tolerance, ratios, confidence, baselines)
         timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
                   "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
                   "form": "exported program (torch.export), as registered"}
-        return Verdict(self.cfg.task, self.id, self.direction, results, decision, timing, seeding)
+        return Verdict(self.cfg.task, self.id, self.direction, results, decision, timing, seeding, baselines)
 
     @property
     def _sign(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -75,6 +76,10 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
             metrics |= {f"{result.cell}.{key}.mean": interval.mean, f"{result.cell}.{key}.low": interval.low,
                         f"{result.cell}.{key}.high": interval.high}
         metrics |= {f"{result.cell}.{key}": value for key, value in result.costs.items()}
+    for baseline in verdict.baselines:
+        name = "baseline." + re.sub(r"[^A-Za-z0-9]+", "_", baseline.name).strip("_")
+        metrics |= {f"{name}.{key}.{end}": getattr(interval, end) for key, interval in baseline.intervals.items()
+                    for end in ("mean", "low", "high")}
     tracker.log_metrics(parent, metrics)
     tracker.set_tags(parent, {tag.VERDICT: verdict.choice}
                      | ({tag.CHAMPION_VERSION: versions[CHAMPION]} if versions else {}))
