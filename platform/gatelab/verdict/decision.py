@@ -86,7 +86,8 @@ class BaselineComparison:
         paired: the paired t-test over the seeds (difference: cell minus baseline).
         beaten: the cell is better than the baseline beyond the seed noise (p below 1 - confidence) and by more
             than the tie tolerance; otherwise the baseline is level with the cell or above it.
-        above: the baseline's mean is better than the cell's.
+        above: the baseline is better than the cell beyond the seed noise and by more than the tie tolerance
+            (neither ``beaten`` nor ``above``: they are level).
     """
 
     cell: str

@@ -10,7 +10,8 @@ best cell is picked. It warns when a cell's budget curve (the expected best vali
 still rose by more than the tie tolerance over the last doubling of trials.
 
 Where the task declares baselines, every cell is compared with the best of them (the best mean) by a paired test
-over the same seeds: a cell beats it when it is better beyond the seed noise and by more than the tie tolerance.
+over the same seeds: a cell beats it when it is better beyond the seed noise and by more than the tie tolerance
+(and the baseline is above the cell the other way round; otherwise they are level).
 The baselines never take part in the choice: they say whether a recurrent cell is needed at all.
 """
 
@@ -107,9 +108,9 @@ def against_baselines(cells: Sequence[CellResult], baselines: Sequence[BaselineR
     compared = []
     for result in cells:
         paired = paired_comparison(result.test[metric], best.test[metric], confidence)
-        gain = sign(direction) * paired.difference.mean
-        beaten = paired.p_value < 1.0 - confidence and gain > tolerance
-        compared.append(BaselineComparison(result.cell, best.name, paired, beaten, above=gain < 0))
+        gain, apart = sign(direction) * paired.difference.mean, paired.p_value < 1.0 - confidence
+        compared.append(BaselineComparison(result.cell, best.name, paired, beaten=apart and gain > tolerance,
+                                           above=apart and -gain > tolerance))
     return compared
 
 

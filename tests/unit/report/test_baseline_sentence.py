@@ -32,6 +32,8 @@ def test_every_cell_is_paired_with_the_best_baseline() -> None:
     assert not lstm.beaten and not lstm.above  # level: a small gain, within the seed noise
     assert decided([baseline("logistic regression", FAR_BELOW)], LSTM, GRU)[0].baseline_comparisons[0].beaten
     assert decided([baseline("logistic regression", ABOVE)], LSTM, GRU)[0].baseline_comparisons[0].above
+    noisy = decided([baseline("logistic regression", [0.83, 0.80, 0.84, 0.81])], LSTM, GRU)[0].baseline_comparisons[0]
+    assert noisy.paired.difference.mean < 0 and not noisy.above and not noisy.beaten  # a better mean, in the noise
     # a distinguishable gain below the tie tolerance does not beat it
     assert not decided([baseline("logistic regression", [value - 0.005 for value in LSTM])], LSTM, GRU,
                        tolerance=0.01)[0].baseline_comparisons[0].beaten
