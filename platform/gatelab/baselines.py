@@ -78,7 +78,7 @@ def _fit_one(context: SweepContext, parent: str, per_fold: Sequence[Baseline], s
     tags = context.tags("-", "-", seed) | {tag.ROLE: tag.ROLE_BASELINE, tag.BASELINE: name}
     params = run_params(context.cfg, leave_out=("search_space", "sweep", "model", "optim", "trainer"))
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    with tracked_run(context.tracker, f"baseline-{slug}-seed-{seed}", tags, params | {"baseline": name},
+    with tracked_run(context.tracker, f"baseline-{slug}-seed-{seed}", tags, params | {"seed": seed, "baseline": name},
                      parent=parent) as run_id:
         start = time.perf_counter()
         metrics = fold_summary([baseline.fit_and_test(seed) for baseline in per_fold])

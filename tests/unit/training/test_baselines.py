@@ -123,6 +123,8 @@ def test_fits_are_runs_of_their_own_and_read_back(tmp_path: Path) -> None:
         (name, seed) for name in ("logistic regression", "gradient-boosted trees") for seed in ("10000", "10001")}
     assert all(run.data.tags[tag.ROLE] == tag.ROLE_BASELINE and run.data.tags[tag.CELL] == "-" for run in runs)
     assert all({"test/auprc", "fit_seconds"} <= set(run.data.metrics) for run in runs)
+    assert all(run.data.params["seed"] == run.data.tags[tag.SEED] and "data.init_args.history" in run.data.params
+               for run in runs)
     again = fit_baselines(context, parent, [10000, 10001])  # a report made again reads them back
     assert len(tracker.children(parent)) == 4
     assert again[1].test["test/auprc"] == results[1].test["test/auprc"][:2]
