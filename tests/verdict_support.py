@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gatelab.stats import mean_interval
-from gatelab.verdict import COSTS, CellResult, Decision, cost_ratios, decide
+from gatelab.verdict import COSTS, BaselineResult, CellResult, Decision, cost_ratios, decide
 
 LATENCY = COSTS["latency"]
 NOISE = [1.00, 1.03, 0.97, 1.01, 0.99, 1.02, 0.98, 1.00]  # a loaded machine's round-to-round wobble
@@ -21,7 +23,13 @@ def cell(name: str, values: list[float], latency: float, macs: int = 1000, metri
 
 
 def run(*cells: tuple[CellResult, list[float]], metric: str = "test/auprc", direction: str = "maximize",
-        tolerance: float = 0.0, cost: str = LATENCY) -> Decision:
+        tolerance: float = 0.0, cost: str = LATENCY, baselines: Sequence[BaselineResult] = ()) -> Decision:
     ratios = cost_ratios({result.cell: {LATENCY: rounds} for result, rounds in cells},
                          {result.cell: result.costs["macs"] for result, _ in cells})
-    return decide([result for result, _ in cells], metric, direction, cost, tolerance, ratios)
+    return decide([result for result, _ in cells], metric, direction, cost, tolerance, ratios, baselines=baselines)
+
+
+def baseline(name: str, values: list[float], metric: str = "test/auprc") -> BaselineResult:
+    """A baseline with per-seed test values on the cells' seeds."""
+    return BaselineResult(name, list(range(len(values))), [f"run-{name}"] * len(values), test={metric: values},
+                          intervals={metric: mean_interval(values)})

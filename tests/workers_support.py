@@ -82,7 +82,7 @@ def check_finished_sweep(storage: optuna.storages.BaseStorage, client: MlflowCli
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     assert not [run.info.run_name for run in runs if run.info.status == "RUNNING"]
     children = [run for run in runs if "mlflow.parentRunId" in run.data.tags  # the trials, not the selection's
-                and run.data.tags.get("gatelab.role") != "selection"]
+                and run.data.tags.get("gatelab.role") not in ("selection", "baseline")]  # nor the baselines
     finished = [(run.data.tags["gatelab.cell"], run.data.tags["gatelab.trial"]) for run in children
                 if run.data.tags["gatelab.state"] in ("complete", "pruned", "diverged")]
     assert len(finished) == len(set(finished)) == 2 * budget

@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import torch
 from gatelab.errors import ConfigError, DataError
+from gatelab.training.baselines import Baseline, EstimatorBaseline, SplitFeatures
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.task import ClassificationDataModule
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchmetrics import MetricCollection
@@ -138,7 +141,8 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
         "data.time_zone": str(zone) if zone is not None else "none (times as written)",
     }
     for name, found in counts.items():
-        report[f"data.{name}"] = f"{found.first}..{found.last}: {found.transactions} transactions, {found.frauds} frauds"
+        report[f"data.{name}"] = (f"{found.first}..{found.last}: {found.transactions} transactions, "
+                                  f"{found.frauds} frauds")
         if name != "train":
             report[f"data.{name}_known_compromised_removed"] = found.removed
     return PreparedSplits(tensors=tensors, input_size=padded.shape[1], events=torch.from_numpy(padded[:-1]),
@@ -284,6 +288,20 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
             "auroc": BinaryAUROC(),
             f"card_precision_at_{self.top_k}": CardPrecisionAtK(k=self.top_k),
         })
+
+    def baselines(self) -> list[Baseline]:
+        """Logistic regression and gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``, its
+        defaults) on the last step's features: the scored transaction's own, scaled as the cells see them, as the
+        fraud handbook's baselines (Chapter 3) see each transaction. Neither weighs the frauds (the book's do not)."""
+        return [EstimatorBaseline(name, estimator, self._last_step, self.make_metrics, self.output_size)
+                for name, estimator in (("logistic regression", LogisticRegression(max_iter=1000)),
+                                        ("gradient-boosted trees", HistGradientBoostingClassifier()))]
+
+    def _last_step(self, split: str) -> SplitFeatures:
+        """A split's rows as a baseline sees them: the last step of each sequence, and the batches' card and day."""
+        tensors = self.prepared.tensors[split]
+        extras = {key: value for key, value in tensors.items() if key not in ("x", "y")}
+        return SplitFeatures(tensors["x"][:, -1].numpy(), tensors["y"].numpy(), extras)
 
     def _loader(self, name: str, batch_size: int, sampler: WeightedRandomSampler | None = None,
                 shuffle: bool = False) -> DataLoader:

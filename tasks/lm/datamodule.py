@@ -11,6 +11,7 @@ from gatelab.errors import ConfigError, DataError
 from gatelab.files import compression_note, compression_of
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
+from gatelab.training.baselines import Baseline
 from gatelab.training.task import SequenceDataModule
 from jsonargparse.typing import PositiveFloat, PositiveInt
 from torch import Tensor
@@ -21,6 +22,7 @@ from tasks.lm.batching import BpttWindows, batchify
 from tasks.lm.corpus import INLINE_SEPARATORS, SPLITS, Corpus, tokenize
 from tasks.lm.metrics import BitsPerCharacter, Perplexity
 from tasks.lm.module import LanguageModule, LRSchedule
+from tasks.lm.ngram import ORDER, KneserNeyBaseline
 from tasks.lm.sources import TinyShakespeare
 from tasks.lm.vocab import UNK, Vocabulary
 
@@ -157,6 +159,14 @@ class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
                               f"= model.hidden_size ({model.hidden_size}); drop embedding_size or untie.")
         return LanguageModule(self.vocabulary, model, optim, self.make_metrics(), self.embedding_size,
                               self.tie_weights, self.init_range, self.lr_schedule, self.loss_per)
+
+    def baselines(self) -> list[Baseline]:
+        """An interpolated Kneser-Ney 5-gram on the training tokens, scored on the test streams the cells read
+        (``tasks.lm.ngram``)."""
+        data = self.prepared
+        test = batchify(data.ids["test"], self.eval_batch_size).numpy()
+        return [KneserNeyBaseline(f"Kneser-Ney {ORDER}-gram", ORDER, len(self.vocabulary), data.ids["train"].numpy(),
+                                  test, self.make_metrics)]
 
     def windows(self, split: str, batch_size: int) -> BpttWindows:
         """The ``bptt`` windows over ``split`` cut into ``batch_size`` streams."""

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import torch
 from gatelab.errors import ConfigError
+from gatelab.training.baselines import Baseline, EstimatorBaseline, SplitFeatures
 from gatelab.training.loaders import keep_batch
 from gatelab.training.task import ClassificationDataModule
 from jsonargparse.typing import NonNegativeInt, PositiveInt
@@ -24,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchmetrics import MetricCollection
 
 from tasks.physio.aami import AAMI_CLASSES
+from tasks.physio.baselines import LINEAR_DISCRIMINANT, linear_discriminant, morphology_samples
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
@@ -373,6 +375,21 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     def make_metrics(self) -> MetricCollection:
         return beat_metrics(self.classes)
+
+    def baselines(self) -> list[Baseline]:
+        """A linear discriminant on the beat's RR intervals and morphology, after de Chazal et al. 2004
+        (``tasks.physio.baselines``), whatever the cells' layout (``context_beats``, ``rr_features``)."""
+        return [EstimatorBaseline(LINEAR_DISCRIMINANT, linear_discriminant(len(self.classes)), self._rr_morphology,
+                                  self.make_metrics, self.output_size)]
+
+    def _rr_morphology(self, split: str) -> SplitFeatures:
+        """A split's beats as the discriminant sees them: every RR feature (``PreparedBeats.rr``) and the QRS and
+        T-wave morphology samples of each lead."""
+        data = self.prepared
+        rows = data.rows[split]
+        features = np.concatenate([data.rr[rows].numpy(), morphology_samples(data.wave[rows].numpy(), self.preprocess)],
+                                  axis=1)
+        return SplitFeatures(features, data.label[rows].numpy())
 
     def figures(self, arrays: Mapping[str, Tensor]) -> dict[str, Figure]:
         """The test confusion matrix as ``confusion_matrix.png``."""

@@ -51,7 +51,7 @@ def test_tiny_physio_sweep_logs_clinical_metrics_and_confusion_matrices(tmp_path
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     (parent,) = [run for run in runs if run.data.tags.get("gatelab.role") == "sweep"]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    trials = [run for run in children if run.data.tags.get("gatelab.role") != "selection"]
+    trials = [run for run in children if run.data.tags.get("gatelab.role") not in ("selection", "baseline")]
     assert sorted(run.data.tags["gatelab.cell"] for run in trials) == ["gru", "lstm"]
     for child in trials:  # a trial sees the validation split only
         assert not any(key.startswith("test/") for key in child.data.metrics), "a trial scored the test split"

@@ -11,6 +11,7 @@ from typing import Protocol, cast
 
 import optuna
 
+from gatelab.baselines import fit_baselines
 from gatelab.errors import MissingResultsError
 from gatelab.report.publish import publish
 from gatelab.report.tables import Report
@@ -73,6 +74,8 @@ def _select_and_decide(context: SweepContext, searches: Sequence[Searched], seed
     best = {cell: max((search.best[cell] for search in found),
                       key=lambda trial: sign(direction) * cast(float, trial.value)) for cell in found[0].best}
     models = {cell: representative(cell_runs, objective, direction).run_id for cell, cell_runs in runs.items()}
+    baselines = fit_baselines(searches[0].context, context.parent, [run.seed for run in next(iter(runs.values()))],
+                              confidence)
     timed = measure_side_by_side(context, models)
     results = [cell_result(cell=cell, trials=[trial for search in searches
                                               for trial in search.studies[cell].get_trials(deepcopy=False)],
@@ -84,9 +87,9 @@ def _select_and_decide(context: SweepContext, searches: Sequence[Searched], seed
                          macs={result.cell: result.costs["macs"] for result in results if "macs" in result.costs})
     settings = context.experiment.sweep
     decision = decide(cells=results, metric=test_metric(objective), direction=direction, cost=COSTS[settings.cost],
-                      tolerance=settings.tie_tolerance, ratios=ratios, confidence=confidence)
+                      tolerance=settings.tie_tolerance, ratios=ratios, confidence=confidence, baselines=baselines)
     timing = {"device": timed.device, "rounds": len(next(iter(timed.rounds[results[0].cell].values()))),
               "large_batch": timed.large_batch, "memory": timed.memory_kind, "batch1_calls": timed.calls,
               "form": "exported program (torch.export), as registered"}
     return Verdict(task=task, sweep=context.sweep, direction=direction, cells=results, decision=decision,
-                   timing=timing, seeding=seeding)
+                   timing=timing, seeding=seeding, baselines=baselines)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Mapping
+from typing import cast
 
 import matplotlib
 
@@ -48,7 +49,8 @@ def validation_curves(tracker: Tracker, studies: Mapping[str, optuna.Study], obj
     for color, (cell, study) in zip(COLORS, studies.items()):
         complete = [trial for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
         reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        for rank, trial in enumerate(sorted(complete, key=lambda trial: trial.value, reverse=reverse)[:top]):
+        ranked = sorted(complete, key=lambda trial: float(cast(float, trial.value)), reverse=reverse)  # completed
+        for rank, trial in enumerate(ranked[:top]):
             history = tracker.client.get_metric_history(trial.user_attrs[MLFLOW_RUN_ATTR], objective)
             points = sorted((point.step + 1, point.value) for point in history)
             axes.plot(*zip(*points), color=color, marker="o", linewidth=2.2 if rank == 0 else 1.0,

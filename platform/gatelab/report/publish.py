@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,9 +22,10 @@ __all__ = ["publish"]
 
 def _search_time(studies: Sequence[optuna.Study]) -> tuple[float, int]:
     """Wall seconds of every trial that ran to an end, and their count."""
-    trials = [trial for study in studies for trial in study.get_trials(deepcopy=False)
-              if trial.datetime_start and trial.datetime_complete]
-    return sum((trial.datetime_complete - trial.datetime_start).total_seconds() for trial in trials), len(trials)
+    spans = [(trial.datetime_start, trial.datetime_complete) for study in studies
+             for trial in study.get_trials(deepcopy=False)]
+    ended = [(start, end) for start, end in spans if start is not None and end is not None]
+    return sum((end - start).total_seconds() for start, end in ended), len(ended)
 
 
 def _selection_time(tracker: Tracker, cells: Sequence[CellResult]) -> float:
@@ -74,6 +76,10 @@ def publish(tracker: Tracker, parent: str, verdict: Verdict, searches: Sequence[
             metrics |= {f"{result.cell}.{key}.mean": interval.mean, f"{result.cell}.{key}.low": interval.low,
                         f"{result.cell}.{key}.high": interval.high}
         metrics |= {f"{result.cell}.{key}": value for key, value in result.costs.items()}
+    for baseline in verdict.baselines:
+        name = "baseline." + re.sub(r"[^A-Za-z0-9]+", "_", baseline.name).strip("_")
+        metrics |= {f"{name}.{key}.{end}": getattr(interval, end) for key, interval in baseline.intervals.items()
+                    for end in ("mean", "low", "high")}
     tracker.log_metrics(parent, metrics)
     tracker.set_tags(parent, {tag.VERDICT: verdict.choice}
                      | ({tag.CHAMPION_VERSION: versions[CHAMPION]} if versions else {}))

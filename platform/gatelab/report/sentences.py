@@ -8,6 +8,7 @@ from gatelab.stats import Median
 from gatelab.verdict import (
     COST_MARGIN,
     POWER,
+    BaselineResult,
     CellResult,
     Comparison,
     Decision,
@@ -19,20 +20,22 @@ from gatelab.verdict import (
     WarningCode,
 )
 
-__all__ = ["budget_sentence", "decision_sentence", "verdict_sentence"]
+__all__ = ["baseline_sentence", "budget_sentence", "decision_sentence", "verdict_sentence"]
 
 
 def verdict_sentence(verdict: Verdict) -> str:
-    """The verdict's sentence: the decision, its evidence and price, then any budget warning."""
-    return decision_sentence(verdict.decision, verdict.cells)
+    """The verdict's sentence: the decision, its evidence and price, the baselines, then any budget warning."""
+    return decision_sentence(verdict.decision, verdict.cells, verdict.baselines)
 
 
-def decision_sentence(decision: Decision, cells: Sequence[CellResult]) -> str:
-    """A decision in words: the pick and the rule that decided, the evidence, the price, and the budget warning.
+def decision_sentence(decision: Decision, cells: Sequence[CellResult], baselines: Sequence[BaselineResult] = ()) -> str:
+    """A decision in words: the pick and the rule that decided, the evidence, the price, whether a cell beats the
+    best baseline (where the task declares baselines), and the budget warning.
 
     Args:
         decision: ``gatelab.verdict.decide``'s outcome.
         cells: the cells it decided between (their intervals and costs are quoted).
+        baselines: the baselines it compared the cells with (their intervals are quoted).
     """
     by_cell = {result.cell: result for result in cells}
     best, choice, runner = by_cell[decision.best], by_cell[decision.choice], by_cell[decision.runner_up]
@@ -55,8 +58,33 @@ def decision_sentence(decision: Decision, cells: Sequence[CellResult]) -> str:
             f"smaller than the tie tolerance {decision.tolerance}"
         sentence = (f"Pick {_name(choice.cell)}: the difference is {why} ({evidence}), so "
                     f"{_tie_break(decision.rule, decision.tie_break)}. {amount} Cost: {price}")
-    warning = budget_sentence(decision.warnings, "val/" + metric.removeprefix("test/"))
-    return f"{sentence} {warning}" if warning else sentence
+    extra = [baseline_sentence(decision, cells, baselines),
+             budget_sentence(decision.warnings, "val/" + metric.removeprefix("test/"))]
+    return " ".join([sentence, *(part for part in extra if part)])
+
+
+def baseline_sentence(decision: Decision, cells: Sequence[CellResult], baselines: Sequence[BaselineResult]) -> str:
+    """Whether the chosen cell beats the best baseline, with the paired interval over the seeds; "" without
+    baselines. Where no cell beats it, the sentence says so: a recurrent cell is not needed on this data."""
+    compared = {comparison.cell: comparison for comparison in decision.baseline_comparisons}
+    if not compared:
+        return ""
+    chosen, metric = compared[decision.choice], decision.metric
+    baseline = next(result for result in baselines if result.name == chosen.baseline)
+    cell = next(result for result in cells if result.cell == chosen.cell)
+    name, paired = baseline.name, chosen.paired
+    evidence = (f"{metric} {_name(cell.cell)} {cell.intervals[metric]} vs {name} {baseline.intervals[metric]} over "
+                f"{paired.difference.n} seeds; difference {_name(cell.cell)} - {name} {paired.difference}, "
+                f"{paired.test} p={paired.p_value:.3g}")
+    if chosen.beaten:
+        return f"{_name(cell.cell)} beats the best baseline, {name}, beyond the seed noise ({evidence})."
+    where = f"above {_name(cell.cell)}" if chosen.above else f"level with {_name(cell.cell)}"
+    beating = [_name(comparison.cell) for comparison in compared.values() if comparison.beaten]
+    if beating:
+        return (f"{_name(cell.cell)} does not beat {name} on this data: the baseline is {where} ({evidence}); "
+                f"{', '.join(beating)} does.")
+    nobody = "Neither cell" if len(compared) == 2 else "No cell"
+    return f"{nobody} beats {name} on this data: the baseline is {where} ({evidence})."
 
 
 def budget_sentence(warnings: Sequence[VerdictWarning], objective: str) -> str:

@@ -59,6 +59,9 @@ class Report:
                             *(str(result.intervals[key]) for key in metrics)])
             cost.append([name, *(_cost(result.costs.get(key), result.cost_intervals.get(key), spec)
                                  for key, (_, spec) in COST_LABELS.items())])
+        for baseline in verdict.baselines:
+            quality.append([f"{baseline.name} (baseline)", "-", "-",
+                            *(str(baseline.intervals[key]) if key in baseline.intervals else "n/a" for key in metrics)])
         seeds = len(verdict.cells[0].seeds)
         paired = [["cell vs best", "difference (best - cell) [95% CI]", "t", "p", "p (Holm)",
                    "detectable at 80% power", "seeds to resolve", "tied"]]
@@ -105,6 +108,7 @@ class Report:
         name = registered_name(self.verdict.task)
         return [
             RULE,
+            *([self.baseline_note()] if self.verdict.baselines else []),
             *([f"Seeds: {self.verdict.seeding}."] if self.verdict.seeding else []),
             self.budget_note(),
             "Intervals of scores in [0, 1] (AUPRC, AUROC, accuracy, F1, sensitivity, PPV) are computed on the logit "
@@ -121,6 +125,15 @@ class Report:
             "Peak memory on a CPU is the process's peak resident set (interpreter, libraries and data included); "
             "on a GPU it is the peak GPU allocation.",
         ]
+
+    def baseline_note(self) -> str:
+        """What the baselines are and how they are judged (only for a task that declares them)."""
+        names = ", ".join(baseline.name for baseline in self.verdict.baselines)
+        return (f"Baselines ({names}): reference models the task declares, each fitted with every selection seed on "
+                "the training split a cell's seed trains on (each test fold's, for a task tested on folds) and scored "
+                "by the same test metrics; each fit is a run of its own (tag `gatelab.role=baseline`), never a "
+                "candidate and never registered. A cell beats the best baseline (the best mean) when the paired "
+                "difference over the seeds is distinguishable (p < 0.05) and larger than the tie tolerance.")
 
     def budget_note(self) -> str:
         """Each cell's budget curve in words: its expected best at half and all of its trials, what the pruned

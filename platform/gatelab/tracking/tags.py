@@ -1,16 +1,16 @@
 """Every ``gatelab.*`` tag name on MLflow runs and model versions, and the tags of a run.
 
 Tags on every run of a sweep: the task, the cell, the sweep, the trial, the seed, the source's git
-commit and the data's fingerprint; ``role`` tells a sweep's parent run, a selection run and a single
-``train`` run apart; ``state`` says how a run ended (``complete``, ``pruned``, ``diverged``,
-``crashed``, ``killed``).
+commit and the data's fingerprint; ``role`` tells a sweep's parent run, a selection run, a single
+``train`` run and a baseline's run apart; ``state`` says how a run ended (``complete``, ``pruned``,
+``diverged``, ``crashed``, ``killed``).
 """
 
 from __future__ import annotations
 
-__all__ = ["CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING", "PARENT",
-           "REPEAT", "REPEATS", "ROLE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK",
-           "TRIAL", "VERDICT", "WORKER", "run_tags"]
+__all__ = ["BASELINE", "CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING",
+           "PARENT", "REPEAT", "REPEATS", "ROLE", "ROLE_BASELINE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED",
+           "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT", "WORKER", "run_tags"]
 
 TASK = "gatelab.task"
 CELL = "gatelab.cell"
@@ -31,12 +31,14 @@ CHAMPION_VERSION = "gatelab.champion_version"
 #: on a search repeat's parent run: its index; on a group of repeats' parent run: their count.
 REPEAT = "gatelab.repeat"
 REPEATS = "gatelab.repeats"
+#: on a baseline's run (role ``baseline``, never a candidate, never registered): the baseline's name.
+BASELINE = "gatelab.baseline"
 #: The process (``host:pid:start``) that runs an Optuna trial (its user attribute) or holds an MLflow run open (a tag).
 WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
 PARENT = "mlflow.parentRunId"
 
-ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN = "sweep", "selection", "train"
+ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN, ROLE_BASELINE = "sweep", "selection", "train", "baseline"
 
 
 def run_tags(task: str, cell: str, seed: int | str, git_sha: str, *, sweep: str = "-", trial: int | str = "-",

@@ -3,14 +3,14 @@
 A task is a ``SequenceDataModule`` subclass named by its config (``data.class_path``). The engine
 calls only what is declared here: the objective and its direction, the sizes, the fingerprint, the
 ``data_report`` of what loading did to the data, ``make_module`` (the LightningModule to train,
-a ``TaskModule``) and ``figures``. Classification tasks subclass ``ClassificationDataModule``, which
-builds the engine's ``SequenceClassifier`` from their loss and metrics.
+a ``TaskModule``), ``figures`` and the optional ``baselines``. Classification tasks subclass
+``ClassificationDataModule``, which builds the engine's ``SequenceClassifier`` from their loss and metrics.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 import lightning.pytorch as pl
@@ -19,6 +19,7 @@ from torchmetrics import MetricCollection
 
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
+from gatelab.training.baselines import Baseline
 from gatelab.training.module import SequenceClassifier, TaskModule
 
 __all__ = ["ClassificationDataModule", "SequenceDataModule", "describe_data_report"]
@@ -95,6 +96,12 @@ class SequenceDataModule(pl.LightningDataModule, abc.ABC, Generic[Prepared]):
             of its parent run. Empty by default.
         """
         return {}
+
+    def baselines(self) -> Sequence[Baseline]:
+        """Reference models fitted on this DataModule's training split and scored by its test metrics, beside the
+        cells in every verdict (``gatelab.training.baselines``); call after ``setup``. None by default.
+        """
+        return ()
 
     def figures(self, arrays: Mapping[str, Tensor]) -> dict[str, Any]:
         """Figures drawn from the non-scalar test metrics of a run's best weights (e.g. ``"test/confmat"``).

@@ -10,7 +10,8 @@ from enum import StrEnum
 
 from gatelab.stats import Median, Paired
 
-__all__ = ["Comparison", "CostRatio", "Decision", "Rule", "Tie", "TieBreak", "VerdictWarning", "WarningCode"]
+__all__ = ["BaselineComparison", "Comparison", "CostRatio", "Decision", "Rule", "Tie", "TieBreak", "VerdictWarning",
+           "WarningCode"]
 
 
 class Rule(StrEnum):
@@ -76,6 +77,27 @@ class Comparison:
 
 
 @dataclass
+class BaselineComparison:
+    """A cell against the best baseline (the best mean on the verdict's metric), paired by seed.
+
+    Args:
+        cell: the cell compared.
+        baseline: the best baseline's name.
+        paired: the paired t-test over the seeds (difference: cell minus baseline).
+        beaten: the cell is better than the baseline beyond the seed noise (p below 1 - confidence) and by more
+            than the tie tolerance; otherwise the baseline is level with the cell or above it.
+        above: the baseline is better than the cell beyond the seed noise and by more than the tie tolerance
+            (neither ``beaten`` nor ``above``: they are level).
+    """
+
+    cell: str
+    baseline: str
+    paired: Paired
+    beaten: bool
+    above: bool
+
+
+@dataclass
 class CostRatio:
     """``cell``'s cost over ``against``'s: the median of the per-round ratios with its interval."""
 
@@ -122,6 +144,7 @@ class Decision:
         warnings: what may change the answer.
         metric: the test metric judged; ``cost``: the cost that breaks ties; ``tolerance``: the tie tolerance.
         confidence: the confidence level of the intervals and the tests.
+        baseline_comparisons: each cell against the best baseline, where the task declares baselines (else empty).
     """
 
     choice: str
@@ -138,3 +161,4 @@ class Decision:
     cost: str
     tolerance: float
     confidence: float
+    baseline_comparisons: list[BaselineComparison] = field(default_factory=list)

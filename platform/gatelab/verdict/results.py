@@ -30,8 +30,8 @@ from gatelab.training.folds import FOLD_STD, fold_count
 from gatelab.verdict.decision import Comparison, CostRatio, Decision, Rule
 from gatelab.verdict.search import search_counts, search_values
 
-__all__ = ["BOUNDED_METRICS", "COSTS", "CellResult", "SeedMeasurement", "Verdict", "cell_result", "cost_ratios",
-           "is_bounded", "representative", "sign"]
+__all__ = ["BOUNDED_METRICS", "COSTS", "BaselineResult", "CellResult", "SeedMeasurement", "Verdict", "baseline_result",
+           "cell_result", "cost_ratios", "is_bounded", "representative", "sign"]
 
 #: ``sweep.cost`` settings and the cost each names (lower is cheaper).
 COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
@@ -105,6 +105,29 @@ class CellResult:
 
 
 @dataclass
+class BaselineResult:
+    """A baseline's outcome (``gatelab.training.baselines``): its test metrics on the cells' seeds and their intervals.
+
+    Args:
+        name: the baseline's name.
+        seeds: the seeds, one per cell seed run and in their order (a seed pooled over search repeats repeats).
+        seed_runs: the MLflow run of each seed's fit.
+        test: each test metric's value per seed (a task tested on folds: the seed's mean over the test folds).
+        fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed.
+        folds: the test folds each seed was tested on.
+        intervals: each test metric's mean and confidence interval over the seeds.
+    """
+
+    name: str
+    seeds: list[int] = field(default_factory=list)
+    seed_runs: list[str] = field(default_factory=list)
+    test: dict[str, list[float]] = field(default_factory=dict)
+    fold_spread: dict[str, list[float]] = field(default_factory=dict)
+    folds: int = 1
+    intervals: dict[str, Interval] = field(default_factory=dict)
+
+
+@dataclass
 class Verdict:
     """Everything the report shows: the sweep, its cells and the decision (``gatelab.verdict.decision.Decision``).
 
@@ -116,6 +139,7 @@ class Verdict:
         decision: the rule's outcome.
         timing: how the costs were timed (device, rounds, batch sizes, the model's form).
         seeding: how many selection seeds, and why.
+        baselines: the task's baselines on the same seeds (none where it declares none).
     """
 
     task: str
@@ -125,6 +149,7 @@ class Verdict:
     decision: Decision
     timing: dict[str, object] = field(default_factory=dict)
     seeding: str = ""
+    baselines: list[BaselineResult] = field(default_factory=list)
 
     @property
     def metric(self) -> str:
@@ -201,18 +226,16 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
     """
     finished, pruned, failed = search_counts(trials)
     values, early, left_out = search_values(trials, direction)
-    test_keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
+    test_keys = _test_keys(runs)
     seed_costs = [key for key in SEED_COSTS if all(key in run.metrics for run in runs)]
     timed = {key: median_interval(values, confidence) for key, values in timings.items()}
     large = COSTS["latency"]
     result = CellResult(
         cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
-        best_val=float(cast(float, trial.value)), run_id=trial.user_attrs[MLFLOW_RUN_ATTR], params_chosen=dict(trial.params),
+        best_val=float(cast(float, trial.value)), run_id=trial.user_attrs[MLFLOW_RUN_ATTR],
+        params_chosen=dict(trial.params),
         seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
-        test={key: [run.metrics[key] for run in runs] for key in test_keys},
-        fold_spread={key: [run.metrics[FOLD_STD + key] for run in runs] for key in test_keys
-                     if all(FOLD_STD + key in run.metrics for run in runs)},
-        folds=fold_count(runs[0].metrics, test_keys[0]) if test_keys else 1,
+        **_per_seed(runs, test_keys),
         costs={key: statistics.median(run.metrics[key] for run in runs) for key in seed_costs}
         | {key: interval.median for key, interval in timed.items()}
         | ({"throughput_per_s": 1e3 / timed[large].median} if large in timed else {})
@@ -222,9 +245,34 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
         budget=budget_curve(values, direction == "maximize") if values else None, budget_pruned=early,
         budget_left_out=left_out,
     )
-    result.intervals = {key: (bounded_interval if is_bounded(key) else mean_interval)(values, confidence)
-                        for key, values in result.test.items()}
+    result.intervals = _intervals(result.test, confidence)
     return result
+
+
+def baseline_result(name: str, runs: Sequence[SeedMeasurement], confidence: float = 0.95) -> BaselineResult:
+    """A baseline's outcome from its runs, one per seed (``gatelab.baselines.fit_baselines``), as a cell's."""
+    result = BaselineResult(name, [run.seed for run in runs], [run.run_id for run in runs],
+                            **_per_seed(runs, _test_keys(runs)))
+    result.intervals = _intervals(result.test, confidence)
+    return result
+
+
+def _test_keys(runs: Sequence[SeedMeasurement]) -> list[str]:
+    return sorted(key for key in runs[0].metrics if key.startswith("test/"))
+
+
+def _per_seed(runs: Sequence[SeedMeasurement], test_keys: Sequence[str]) -> dict[str, Any]:
+    """Each test metric's values over the runs, their spreads over the test folds, and the folds' count."""
+    return {"test": {key: [run.metrics[key] for run in runs] for key in test_keys},
+            "fold_spread": {key: [run.metrics[FOLD_STD + key] for run in runs] for key in test_keys
+                            if all(FOLD_STD + key in run.metrics for run in runs)},
+            "folds": fold_count(runs[0].metrics, test_keys[0]) if test_keys else 1}
+
+
+def _intervals(test: Mapping[str, Sequence[float]], confidence: float) -> dict[str, Interval]:
+    """Each test metric's mean and interval over the seeds (logit scale for scores in [0, 1])."""
+    return {key: (bounded_interval if is_bounded(key) else mean_interval)(values, confidence)
+            for key, values in test.items()}
 
 
 def is_bounded(metric: str) -> bool:

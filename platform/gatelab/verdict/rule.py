@@ -8,6 +8,11 @@ per-round cost ratio (measured side by side) excludes 1 and the ratio exceeds ``
 one with fewer multiply-accumulates per sequence wins (and with equal counts, the better mean). Without a tie the
 best cell is picked. It warns when a cell's budget curve (the expected best validation value of ``n`` trials)
 still rose by more than the tie tolerance over the last doubling of trials.
+
+Where the task declares baselines, every cell is compared with the best of them (the best mean) by a paired test
+over the same seeds: a cell beats it when it is better beyond the seed noise and by more than the tie tolerance
+(and the baseline is above the cell the other way round; otherwise they are level).
+The baselines never take part in the choice: they say whether a recurrent cell is needed at all.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 
 from gatelab.stats import Median, detectable_difference, holm, mean_interval, paired_comparison, seeds_to_resolve
 from gatelab.verdict.decision import (
+    BaselineComparison,
     Comparison,
     CostRatio,
     Decision,
@@ -27,9 +33,9 @@ from gatelab.verdict.decision import (
     VerdictWarning,
     WarningCode,
 )
-from gatelab.verdict.results import CellResult, sign
+from gatelab.verdict.results import BaselineResult, CellResult, sign
 
-__all__ = ["COST_MARGIN", "POWER", "budget_warnings", "cheaper_by_margin", "decide"]
+__all__ = ["COST_MARGIN", "POWER", "against_baselines", "budget_warnings", "cheaper_by_margin", "decide"]
 
 #: A cost must differ by more than this (relative) to decide a tie on quality.
 COST_MARGIN = 0.10
@@ -58,7 +64,7 @@ def budget_warnings(cells: Sequence[CellResult], direction: str, tolerance: floa
 
 
 def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, tolerance: float,
-           ratios: Sequence[CostRatio], confidence: float = 0.95) -> Decision:
+           ratios: Sequence[CostRatio], confidence: float = 0.95, baselines: Sequence[BaselineResult] = ()) -> Decision:
     """Apply the verdict's rule.
 
     Args:
@@ -70,6 +76,7 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
         tolerance: differences smaller than this are ties even when the test distinguishes them.
         ratios: the cells' cost ratios (``cost_ratios``), for every ordered pair of cells.
         confidence: the confidence level of the intervals and the test.
+        baselines: the task's baselines, each with ``test[metric]`` on the cells' seeds in their order (``()``: none).
     """
     ranked = sorted(cells, key=lambda result: -sign(direction) * mean_interval(result.test[metric], confidence).mean)
     best = ranked[0]
@@ -88,7 +95,23 @@ def decide(cells: Sequence[CellResult], metric: str, direction: str, cost: str, 
     warnings = ([VerdictWarning(WarningCode.FEW_SEEDS, compared.cell, {"seeds": seeds})] if seeds == 2 else []) \
         + budget_warnings(cells, direction, tolerance)
     return Decision(choice.cell, runner.cell, rule, best.cell, compared, tie, tie_break, comparisons, list(ratios),
-                    warnings, metric, cost, tolerance, confidence)
+                    warnings, metric, cost, tolerance, confidence,
+                    against_baselines(cells, baselines, metric, direction, tolerance, confidence))
+
+
+def against_baselines(cells: Sequence[CellResult], baselines: Sequence[BaselineResult], metric: str, direction: str,
+                      tolerance: float, confidence: float = 0.95) -> list[BaselineComparison]:
+    """Each cell against the best baseline (the best mean ``metric``), paired by seed; empty without baselines."""
+    if not baselines:
+        return []
+    best = max(baselines, key=lambda baseline: sign(direction) * float(np.mean(baseline.test[metric])))
+    compared = []
+    for result in cells:
+        paired = paired_comparison(result.test[metric], best.test[metric], confidence)
+        gain, apart = sign(direction) * paired.difference.mean, paired.p_value < 1.0 - confidence
+        compared.append(BaselineComparison(result.cell, best.name, paired, beaten=apart and gain > tolerance,
+                                           above=apart and -gain > tolerance))
+    return compared
 
 
 def _compare(best: CellResult, others: Sequence[CellResult], metric: str, tolerance: float,
