@@ -144,11 +144,14 @@ def test_the_champion_is_registered_and_loads_and_predicts(tiny_sweep, tmp_path:
         local = mlflow.artifacts.download_artifacts(champion.source, dst_path=str(tmp_path / "champion"))
     finally:
         mlflow.set_tracking_uri(None)  # unsets it again (conftest starts the tests without it)
-    example = Model.load(local).load_input_example(local)
-    assert example.shape[0] == 5 and example.dtype == np.float32
+    # The input example reads back in the signature's dtype, object (so that the server's check sees a posted
+    # string as sent, docs/serving.md); the exported program takes it as float32.
+    stored = Model.load(local).load_input_example(local)
+    assert stored.shape[0] == 5 and stored.dtype == np.dtype(object)
+    example = stored.astype(np.float32)
     probabilities = model(torch.from_numpy(example)).detach().numpy()
     assert probabilities.shape == (5,) and ((probabilities >= 0) & (probabilities <= 1)).all()
-    assert np.asarray(pyfunc.predict(example)) == pytest.approx(probabilities, abs=1e-6)
+    assert np.asarray(pyfunc.predict(stored)) == pytest.approx(probabilities, abs=1e-6)
     assert pyfunc.metadata.get_input_schema().inputs[0].shape == (-1, *example.shape[1:])
 
 
