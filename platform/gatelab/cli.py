@@ -18,6 +18,7 @@ from gatelab.launch.local import LocalLaunch, die_with_launcher
 from gatelab.launch.slurm import load_slurm_config, submit
 from gatelab.pipeline import DEFAULT_SEEDS, Sweep, stored_sweep
 from gatelab.report.tables import Report
+from gatelab.reproduction import reproduce, reproduction_table
 from gatelab.search.storage import STORAGE_ENV, journal_path, open_store, owner_token
 from gatelab.search.studies import study_name
 from gatelab.tracking import tags as tag
@@ -200,8 +201,11 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     """
     parser = build_parser()
     cfg = load_config(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
-    run_cfg = fold_runs(parser, cfg, test=True)[0]
     tracker = Tracker(store, task)
+    if cfg.reproduce.seeds:  # the config reproduces a published result: every test fold, several seeds
+        print(reproduction_table(reproduce(parser, cfg, tracker)))
+        return
+    run_cfg = fold_runs(parser, cfg, test=True)[0]
     run_cfg.data.prepare_data()
     run_cfg.data.setup("fit")  # bad data stops here, before a run is recorded
     report = run_cfg.data.data_report()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
 
-__all__ = ["OptimConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
+__all__ = ["OptimConfig", "ReproductionConfig", "SearchParam", "SeedCount", "SweepConfig", "TrainerConfig"]
 
 #: A number of selection seeds: at least 2, the fewest that measure seed noise.
 SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
@@ -46,6 +46,9 @@ class TrainerConfig:
         devices: devices per training run (``auto``: one); more than one trains the run with DDP.
         limit_train_batches: a fraction (<= 1.0) or a count of training batches per epoch.
         limit_eval_batches: the same for validation and test batches.
+        weights: the weights a run is tested with: ``best``, those of its best validation epoch (early
+            stopping without stopping); ``last``, those of its last epoch (a fixed number of epochs, as the
+            fraud handbook trains), validated once, after it.
     """
 
     max_epochs: PositiveInt = 5
@@ -54,6 +57,7 @@ class TrainerConfig:
     devices: int | str = "auto"
     limit_train_batches: PositiveFloat | PositiveInt = 1.0
     limit_eval_batches: PositiveFloat | PositiveInt = 1.0
+    weights: Literal["best", "last"] = "best"
 
 
 @dataclass
@@ -109,3 +113,37 @@ class SweepConfig:
     tie_tolerance: NonNegativeFloat = 0.01
     cost: Literal["latency", "latency_batch1", "macs"] = "latency"
     max_seeds: SeedCount = 10
+
+
+@dataclass
+class ReproductionConfig:
+    """A published result to reproduce: with ``seeds`` set, ``gatelab train`` trains the configuration on every
+    test fold with that many seeds (``gatelab.reproduction``) instead of one run.
+
+    Args:
+        seeds: seeds of the reproduction, ``seed`` .. ``seed + seeds - 1`` (0: off; else at least 2, the
+            fewest that give an interval).
+        metric: the metric the published claim is judged on, as logged (``test/auprc``).
+        published: each metric's published mean over the folds (``test/auprc: 0.665``).
+        published_std: each metric's published standard deviation over the folds.
+        tolerance: reproduced when the mean over seeds lies within ``published[metric]`` +- ``tolerance`` and
+            the seeds' confidence interval holds the published value.
+        source: where the published figures come from (printed beside them).
+
+    Raises:
+        ValueError: one seed, or a ``metric`` without a published value.
+    """
+
+    seeds: NonNegativeInt = 0
+    metric: str = "test/auprc"
+    published: dict[str, float] = field(default_factory=dict)
+    published_std: dict[str, float] = field(default_factory=dict)
+    tolerance: PositiveFloat = 0.02
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seeds == 1:
+            raise ValueError("reproduce.seeds: 1 seed gives no interval; give 0 (off) or at least 2.")
+        if self.seeds and self.metric not in self.published:
+            raise ValueError(f"reproduce.metric '{self.metric}' has no published value; add it under "
+                             f"reproduce.published (it has {sorted(self.published)}).")

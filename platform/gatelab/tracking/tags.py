@@ -8,9 +8,9 @@ commit and the data's fingerprint; ``role`` tells a sweep's parent run, a select
 
 from __future__ import annotations
 
-__all__ = ["CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING", "PARENT",
-           "REPEAT", "REPEATS", "ROLE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK",
-           "TRIAL", "VERDICT", "WORKER", "run_tags"]
+__all__ = ["CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "FOLD", "GIT_SHA", "MEMORY", "MISSING", "PARENT",
+           "REPEAT", "REPEATS", "REPRODUCED", "ROLE", "ROLE_REPRODUCTION", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN",
+           "SEED", "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT", "WORKER", "run_tags"]
 
 TASK = "gatelab.task"
 CELL = "gatelab.cell"
@@ -31,12 +31,15 @@ CHAMPION_VERSION = "gatelab.champion_version"
 #: on a search repeat's parent run: its index; on a group of repeats' parent run: their count.
 REPEAT = "gatelab.repeat"
 REPEATS = "gatelab.repeats"
+#: on a reproduction's runs: the test fold a child run trained; on its parent: whether it reproduced (true/false).
+FOLD = "gatelab.fold"
+REPRODUCED = "gatelab.reproduced"
 #: Not an MLflow tag: the Optuna trial's user attribute naming the worker process that runs it (``host:pid:start``).
 WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
 PARENT = "mlflow.parentRunId"
 
-ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN = "sweep", "selection", "train"
+ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN, ROLE_REPRODUCTION = "sweep", "selection", "train", "reproduction"
 
 
 def run_tags(task: str, cell: str, seed: int | str, git_sha: str, *, sweep: str = "-", trial: int | str = "-",

@@ -18,7 +18,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from gatelab.errors import ConfigError
 from gatelab.models import CELLS, ModelConfig, check_cell
-from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.settings import OptimConfig, ReproductionConfig, SearchParam, SweepConfig, TrainerConfig
 from gatelab.training.task import SequenceDataModule
 
 __all__ = [
@@ -71,6 +71,7 @@ def build_parser() -> ArgumentParser:
     parser.add_class_arguments(OptimConfig, "optim")
     parser.add_class_arguments(TrainerConfig, "trainer")
     parser.add_class_arguments(SweepConfig, "sweep")
+    parser.add_class_arguments(ReproductionConfig, "reproduce")
     parser.add_argument("--search_space", type=list[SearchParam], default=[])
     return parser
 
