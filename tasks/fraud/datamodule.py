@@ -154,7 +154,8 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
         "data.time_zone": str(zone) if zone is not None else "none (times as written)",
     }
     for name, found in counts.items():
-        report[f"data.{name}"] = f"{found.first}..{found.last}: {found.transactions} transactions, {found.frauds} frauds"
+        report[f"data.{name}"] = (f"{found.first}..{found.last}: {found.transactions} transactions, "
+                                  f"{found.frauds} frauds")
         if name != "train":
             report[f"data.{name}_known_compromised_removed"] = found.removed
     events = np.hstack([steps, np.ones((len(steps), 1), np.float32)]) if inputs.presence_flag else steps
