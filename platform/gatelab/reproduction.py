@@ -128,7 +128,7 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
         found = Reproduction(settings, seeds, folds,
                              {key: [[metrics[key] for metrics in results[seed]] for seed in seeds] for key in keys},
                              time.perf_counter() - started)
-        summary = {}
+        summary: dict[str, float] = {}
         for key in keys:
             interval = found.interval(key)
             summary |= {key: interval.mean, f"{key}_low": interval.low, f"{key}_high": interval.high,
