@@ -106,7 +106,7 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
         tracker.client.log_text(parent, parser.dump(cfg), "config.yaml")
         bar = tqdm(total=folds * len(seeds), desc=f"reproduce {cell}", unit="run", position=0, file=sys.stderr,
                    dynamic_ncols=True, disable=not progress)
-        for seed in seeds:  # seed by seed: a reproduction cut short still has whole seeds
+        for seed in seeds:  # seed by seed: a reproduction cut short leaves whole seeds in MLflow
             for fold, run_cfg in enumerate(first if seed == seeds[0] else
                                            fold_runs(parser, with_overrides(parser, cfg, {"seed": seed}), test=True)):
                 tags = tag.run_tags(cfg.task, cell, seed, sha) | {tag.ROLE: tag.ROLE_REPRODUCTION, tag.FOLD: str(fold)}
