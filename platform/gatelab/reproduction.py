@@ -43,7 +43,7 @@ class Reproduction:
         settings: the published figures and the rule (``ReproductionConfig``).
         seeds: the seeds trained.
         folds: test folds per seed.
-        per_fold: metric -> ``[seed][fold]`` test values.
+        per_fold: each published metric -> ``[seed][fold]`` test values.
         seconds: wall seconds of the whole reproduction.
     """
 
@@ -77,7 +77,7 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
     """Train ``cfg`` on every test fold with ``cfg.reproduce.seeds`` seeds and pool the test metrics.
 
     Runs go seed by seed, each seed's folds in turn, each its own child run (tags ``gatelab.seed``,
-    ``gatelab.fold``). The parent run holds the config, each metric's mean, interval and fold spread, and
+    ``gatelab.fold``). The parent run holds the config, each published metric's mean, interval and fold spread, and
     ``gatelab.reproduced`` (``true``/``false``).
 
     Args:
@@ -87,7 +87,7 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
         progress: show a progress bar over the runs and each run's epochs.
 
     Raises:
-        ConfigError: bad ``reproduce`` settings, a ``metric`` the task does not test, or from ``fold_runs``.
+        ConfigError: bad ``reproduce`` settings, a published metric the task does not test, or from ``fold_runs``.
         DataError: from the data.
     """
     try:
@@ -115,8 +115,9 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
                                     progress_name=f"fold {fold} seed {seed}" if progress else None, test=True)
                     tracker.set_tags(run_id, {tag.DATA_FINGERPRINT: run_cfg.data.fingerprint()})
                     tracker.log_metrics(run_id, metrics)
-                if settings.metric not in metrics:
-                    raise ConfigError(f"reproduce.metric '{settings.metric}' is not a test metric of this task; its "
+                unknown = [key for key in settings.published if key not in metrics]
+                if unknown:
+                    raise ConfigError(f"reproduce.published: {', '.join(unknown)} not a test metric of this task; its "
                                       f"test metrics: {', '.join(key for key in metrics if key.startswith('test/'))}.")
                 results[seed].append(metrics)
                 bar.update(1)
@@ -124,7 +125,7 @@ def reproduce(parser: ArgumentParser, cfg: Namespace, tracker: Tracker, *, progr
             bar.write(f"seed {seed}: {settings.metric} {statistics.fmean(values):.4f} "
                       f"(folds: {', '.join(f'{value:.4f}' for value in values)})")
         bar.close()
-        keys = [key for key in results[seeds[0]][0] if key.startswith("test/")]
+        keys = list(settings.published)
         found = Reproduction(settings, seeds, folds,
                              {key: [[metrics[key] for metrics in results[seed]] for seed in seeds] for key in keys},
                              time.perf_counter() - started)

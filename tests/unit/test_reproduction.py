@@ -89,7 +89,7 @@ def test_one_seed_or_an_unpublished_metric_is_refused(tmp_path: Path) -> None:
         reproduce(parser, load_config("fraud", [config], {"reproduce.metric": "test/loss"}), tracker, progress=False)
     cfg = load_config("fraud", [config], {"reproduce.metric": "test/nope", "reproduce.published": {"test/nope": 0.5},
                                           "trainer.limit_train_batches": 1})
-    with pytest.raises(ConfigError, match="'test/nope' is not a test metric of this task"):
+    with pytest.raises(ConfigError, match="reproduce.published: test/nope not a test metric of this task"):
         reproduce(parser, cfg, tracker, progress=False)
     (parent,) = [run for run in tracker.client.search_runs([tracker.experiment_id]) if tag.PARENT not in run.data.tags]
     assert parent.info.status == "FAILED"  # nothing half-recorded as a success
