@@ -189,7 +189,8 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
                   epochs: int | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics; a task with folds trains and tests
-    its lead fold 0 (the latest test fold where each fold has a test split).
+    its lead fold 0 (the latest test fold where each fold has a test split). A config with ``reproduce.seeds``
+    trains every test fold with that many seeds and prints them beside the published row (``gatelab.reproduction``).
 
     Args:
         task: the task, a file name in configs/.
