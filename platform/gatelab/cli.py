@@ -184,7 +184,8 @@ def worker_command(task: str = "fraud", config: str | list[str] | None = None, t
 def train_command(task: str = "fraud", config: str | list[str] | None = None, cell: str | None = None,
                   epochs: PositiveInt | None = None, seed: int | None = None, store: Path = Path("mlruns")) -> None:
     """Train one model with the task's config (no search) and print its metrics; a task with folds trains and tests
-    its lead fold 0 (the latest test fold where each fold has a test split).
+    its lead fold 0 (the latest test fold where each fold has a test split). A config with ``reproduce.seeds``
+    trains every test fold with that many seeds and prints them beside the published row (``gatelab.reproduction``).
 
     Args:
         task: the task, a file name in configs/.
@@ -197,7 +198,8 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     from gatelab.training.experiment import load_experiment
 
     experiment = load_experiment(task, _layers(config), _overrides(epochs=epochs, seed=seed, cell=cell))
-    from gatelab.tracking import tags as tag  # after the config: a config error answers before these imports
+    from gatelab.reproduction import reproduce, reproduction_table  # after the config, as the imports below
+    from gatelab.tracking import tags as tag
     from gatelab.tracking.client import Tracker, git_sha, run_params
     from gatelab.tracking.lifecycle import tracked_run
     from gatelab.tracking.loggers import run_loggers
@@ -206,8 +208,11 @@ def train_command(task: str = "fraud", config: str | list[str] | None = None, ce
     from gatelab.training.task import describe_data_report
     from gatelab.training.train import train
 
-    run_cfg = fold_runs(experiment, test=True)[0]
     tracker = Tracker(store, task)
+    if experiment.config.reproduce.seeds:  # the config reproduces a published result: every test fold, several seeds
+        print(reproduction_table(reproduce(experiment, tracker)))
+        return
+    run_cfg = fold_runs(experiment, test=True)[0]
     run_cfg.data.prepare_data()
     run_cfg.data.setup("fit")  # bad data stops here, before a run is recorded
     report = run_cfg.data.data_report()

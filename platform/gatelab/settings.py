@@ -14,8 +14,8 @@ from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat,
 
 from gatelab.errors import GatelabError
 
-__all__ = ["DEFAULT_SEEDS", "OptimConfig", "SearchParam", "SeedCount", "Seeds", "SweepConfig", "TrainerConfig",
-           "check_seeds"]
+__all__ = ["DEFAULT_SEEDS", "OptimConfig", "ReproductionConfig", "SearchParam", "SeedCount", "Seeds", "SweepConfig",
+           "TrainerConfig", "check_seeds"]
 
 #: A number of selection seeds: at least 2, the fewest that measure seed noise.
 SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
@@ -53,6 +53,9 @@ class TrainerConfig:
         devices: devices per training run (``auto``: one); more than one trains the run with DDP.
         limit_train_batches: a fraction (<= 1.0) or a count of training batches per epoch.
         limit_eval_batches: the same for validation and test batches.
+        weights: the weights a run is tested with: ``best``, those of its best validation epoch (early
+            stopping without stopping); ``last``, those of its last epoch (a fixed number of epochs, as the
+            fraud handbook trains), validated once, after it.
     """
 
     max_epochs: PositiveInt = 5
@@ -61,6 +64,7 @@ class TrainerConfig:
     devices: int | str = "auto"
     limit_train_batches: PositiveFloat | PositiveInt = 1.0
     limit_eval_batches: PositiveFloat | PositiveInt = 1.0
+    weights: Literal["best", "last"] = "best"
 
 
 @dataclass
@@ -132,3 +136,37 @@ def check_seeds(seeds: Seeds) -> None:
     except ValueError:
         raise GatelabError(f"seeds={seeds}: the verdict needs at least 2 seeds to tell a difference from seed "
                            "noise; use SEEDS=2 or more (default 3).") from None
+
+
+@dataclass
+class ReproductionConfig:
+    """A published result to reproduce: with ``seeds`` set, ``gatelab train`` trains the configuration on every
+    test fold with that many seeds (``gatelab.reproduction``) instead of one run.
+
+    Args:
+        seeds: seeds of the reproduction, ``seed`` .. ``seed + seeds - 1`` (0: off; else at least 2, the
+            fewest that give an interval).
+        metric: the metric the published claim is judged on, as logged (``test/auprc``).
+        published: each metric's published mean over the folds (``test/auprc: 0.665``).
+        published_std: each metric's published standard deviation over the folds.
+        tolerance: reproduced when the mean over seeds lies within ``published[metric]`` +- ``tolerance`` and
+            the seeds' confidence interval holds the published value.
+        source: where the published figures come from (printed beside them).
+
+    Raises:
+        ValueError: one seed, or a ``metric`` without a published value.
+    """
+
+    seeds: NonNegativeInt = 0
+    metric: str = "test/auprc"
+    published: dict[str, float] = field(default_factory=dict)
+    published_std: dict[str, float] = field(default_factory=dict)
+    tolerance: PositiveFloat = 0.02
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seeds == 1:
+            raise ValueError("reproduce.seeds: 1 seed gives no interval; give 0 (off) or at least 2.")
+        if self.seeds and self.metric not in self.published:
+            raise ValueError(f"reproduce.metric: '{self.metric}' has no published value; add it under "
+                             f"reproduce.published (it has {sorted(self.published)}).")

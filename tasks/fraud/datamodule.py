@@ -25,7 +25,7 @@ from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 from tasks.fraud.features import transaction_features
 from tasks.fraud.metrics import CardPrecisionAtK
 from tasks.fraud.schema import CARD, LABEL, TIME, TRANSACTION_KEY
-from tasks.fraud.sequences import history_index, hours_since_previous
+from tasks.fraud.sequences import SequenceInputs, history_index, hours_since_previous
 from tasks.fraud.simulator import SimulatedSource
 from tasks.fraud.sources import READ_NOTES, TransactionSource
 from tasks.fraud.splits import PrequentialSplit, TimeSplit, check_split_labels, split_masks
@@ -42,9 +42,10 @@ class PreparedSplits:
 
     Args:
         tensors: per split, ``x`` (rows, history, input_size) windows, ``y``, ``card`` and ``day``.
-        input_size: features per step (the presence flag last).
+        input_size: features per step (the presence flag last, if any).
         events: (transactions, input_size) each transaction's own step, in time order, every split and the
-            warm-up days included: what a streaming scorer consumes (a window's padding step is all zeros).
+            warm-up days included: what a streaming scorer consumes (with the default ``SequenceInputs``: whole
+            histories, a window's padding step all zeros).
         cards: (transactions,) each event's card id.
         rows: per split, the indices into ``events`` of its rows, in the order of ``tensors``.
         report: ``data.*`` counts and dates for ``FraudDataModule.data_report``.
@@ -91,13 +92,13 @@ def _featurise(source: TransactionSource, history: int, windows: tuple[int, ...]
                        int(repeat.sum()), read)
 
 
-def _scaled(matrix: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
-    """The features log-scaled where unbounded and standardised, both decided on the training rows."""
+def _scaled(matrix: np.ndarray, train_rows: np.ndarray, log: bool = True) -> np.ndarray:
+    """The features log-scaled where unbounded (if ``log``) and standardised, both decided on the training rows."""
     # Which columns are log-scaled is part of the scaling: decided on training rows alone, so that
     # validation and test values never change the training inputs. The signed log keeps a negative
     # value outside training (an extra column) finite; on values >= 0 it is log1p.
     train = matrix[train_rows]
-    unbounded = (train.min(axis=0) >= 0) & (train.max(axis=0) > 1)
+    unbounded = (train.min(axis=0) >= 0) & (train.max(axis=0) > 1) & log
     matrix = matrix.copy()
     matrix[:, unbounded] = np.sign(matrix[:, unbounded]) * np.log1p(np.abs(matrix[:, unbounded]))
     mean = matrix[train_rows].mean(axis=0)
@@ -105,11 +106,21 @@ def _scaled(matrix: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
     return ((matrix - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
+def _windows(index: np.ndarray, steps: np.ndarray, rows: np.ndarray, inputs: SequenceInputs) -> np.ndarray:
+    """The split's sequences: ``steps`` (transactions, features) read at ``index`` (rows, K; -1 for padding),
+    padded as ``inputs`` says, the presence flag last if asked; float32 (rows, K, features [+ 1])."""
+    pad = steps[rows].mean(axis=0) if inputs.padding == "mean" else np.zeros(steps.shape[1], np.float32)
+    windows = np.where((index >= 0)[..., None], steps[np.maximum(index, 0)], pad).astype(np.float32)
+    if inputs.presence_flag:
+        windows = np.concatenate([windows, (index >= 0)[..., None].astype(np.float32)], axis=-1)
+    return windows
+
+
 @functools.lru_cache(maxsize=2)
 def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, windows: tuple[int, ...],
-                   drop_duplicates: bool = True) -> PreparedSplits:
+                   drop_duplicates: bool = True, inputs: SequenceInputs = SequenceInputs()) -> PreparedSplits:
     """Load, featurise and cut the data into sequence tensors; cached per process (trials share it, and the
-    splits of one data set share its features).
+    splits of one data set share its features). ``inputs`` says how the sequences are built.
 
     Raises:
         DataError: from the source, the split, or a split without both labels (``check_split_labels``).
@@ -118,16 +129,21 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
     frame = shared.frame
     masks = split_masks(frame, split)
     counts = check_split_labels(frame, masks, split, source.origin())
-    steps = _scaled(shared.matrix, masks["train"])
-    # Row -1 (padding) reads an all-zero step; a presence flag tells real steps from padding.
-    padded = np.vstack([np.hstack([steps, np.ones((len(steps), 1), np.float32)]),
-                        np.zeros((1, steps.shape[1] + 1), np.float32)])
+    # the hours since the card's previous transaction are the matrix's last column
+    matrix = shared.matrix if inputs.time_since_previous else shared.matrix[:, :-1]
+    steps = _scaled(matrix, masks["train"], log=inputs.scaling == "log_standard")
+    cards = frame[CARD].to_numpy()
     tensors, split_rows = {}, {}
     for name, mask in masks.items():
         rows = np.flatnonzero(mask)
         split_rows[name] = torch.from_numpy(rows)
+        if inputs.sequences == "history":
+            index = shared.index[rows]
+        else:  # the card's last K among the split's own rows, as indices into the whole table
+            local = history_index(cards[rows], history)
+            index = np.where(local >= 0, rows[np.maximum(local, 0)], -1)
         tensors[name] = {
-            "x": torch.from_numpy(padded[shared.index[rows]]),
+            "x": torch.from_numpy(_windows(index, steps, rows, inputs)),
             "y": torch.from_numpy(frame[LABEL].to_numpy()[rows].astype(np.int64)),
             "card": torch.from_numpy(frame[CARD].to_numpy()[rows]),
             "day": torch.from_numpy(shared.days[rows].astype(np.int64)),
@@ -145,8 +161,9 @@ def prepare_splits(source: TransactionSource, split: TimeSplit, history: int, wi
                                   f"{found.frauds} frauds")
         if name != "train":
             report[f"data.{name}_known_compromised_removed"] = found.removed
-    return PreparedSplits(tensors=tensors, input_size=padded.shape[1], events=torch.from_numpy(padded[:-1]),
-                          cards=torch.tensor(frame[CARD].to_numpy()), rows=split_rows, report=report)
+    events = np.hstack([steps, np.ones((len(steps), 1), np.float32)]) if inputs.presence_flag else steps
+    return PreparedSplits(tensors=tensors, input_size=events.shape[1], events=torch.from_numpy(events),
+                          cards=torch.tensor(cards), rows=split_rows, report=report)
 
 
 def keep_cards(prepared: PreparedSplits, fraction: float) -> PreparedSplits:
@@ -194,6 +211,8 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         test_folds: with a ``PrequentialSplit``, ``fold`` picks a test fold instead of a validation fold.
         card_fraction: train on this fraction of the cards (all their transactions; ``keep_cards``), for
             learning curves; validation and test keep every card.
+        inputs: how sequences are built: history, padding, presence flag, the time feature, scaling
+            (``SequenceInputs``; its docstring gives the fraud handbook's choices).
 
     Raises:
         ConfigError: ``fold`` outside the split's folds, ``test_folds`` without prequential folds, or a
@@ -218,6 +237,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         fold: NonNegativeInt = 0,
         test_folds: bool = False,
         card_fraction: float = 1.0,
+        inputs: SequenceInputs = SequenceInputs(),
     ) -> None:
         super().__init__()
         self.source, self.split, self.history, self.windows = source, split, history, tuple(windows)
@@ -236,12 +256,14 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
         if not 0.0 < card_fraction <= 1.0:
             raise ConfigError(f"card_fraction={card_fraction}: give a fraction of the cards in (0, 1], e.g. 0.25.")
         self.card_fraction = card_fraction
+        self.inputs = inputs
 
     def prepare_data(self) -> None:
         self.source.prepare()
 
     def load(self) -> PreparedSplits:
-        prepared = prepare_splits(self.source, self.time_split, self.history, self.windows, self.drop_duplicates)
+        prepared = prepare_splits(self.source, self.time_split, self.history, self.windows, self.drop_duplicates,
+                                  self.inputs)
         return prepared if self.card_fraction == 1.0 else keep_cards(prepared, self.card_fraction)
 
     def data_report(self) -> dict[str, int | float | str]:
@@ -269,6 +291,7 @@ class FraudDataModule(ClassificationDataModule[PreparedSplits]):
     def fingerprint(self) -> str:
         kept = "" if self.drop_duplicates else ":duplicates kept"
         kept += "" if self.card_fraction == 1.0 else f":cards {self.card_fraction}"
+        kept += "" if self.inputs == SequenceInputs() else f":{self.inputs}"
         text = f"{self.source.fingerprint()}:{self.split}:{self.history}:{self.windows}{kept}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

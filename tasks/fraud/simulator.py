@@ -109,11 +109,13 @@ class SimulatedSource(TransactionSource):
         for name in ("n_customers", "n_terminals", "n_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"SimulatedSource.{name} must be an integer >= 1, got {value!r}; set it to 1 or more.")
+                raise ConfigError(f"SimulatedSource.{name} must be an integer >= 1, got {value!r}; "
+                                  "set it to 1 or more.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ConfigError(f"SimulatedSource.seed must be an integer >= 0, got {self.seed!r}; use e.g. seed: 0.")
         radius = self.radius
-        if isinstance(radius, bool) or not isinstance(radius, (int, float, np.number)) or not math.isfinite(radius) or radius <= 0:
+        if (isinstance(radius, bool) or not isinstance(radius, (int, float, np.number)) or not math.isfinite(radius)
+                or radius <= 0):
             raise ConfigError(f"SimulatedSource.radius must be a finite number > 0, got {radius!r}; the book uses 5.")
         for name in ("compromised_terminals_per_day", "compromised_customers_per_day"):
             rate = getattr(self, name)
@@ -137,7 +139,8 @@ class SimulatedSource(TransactionSource):
         try:
             start = pd.Timestamp(self.start_date)
         except (ValueError, TypeError) as error:
-            raise ConfigError(f"SimulatedSource.start_date {self.start_date!r} is not a date ({error}); {hint}") from None
+            raise ConfigError(
+                f"SimulatedSource.start_date {self.start_date!r} is not a date ({error}); {hint}") from None
         if start is pd.NaT or pd.isna(start):
             raise ConfigError(f"SimulatedSource.start_date {self.start_date!r} is not a date; {hint}")
         if start.tzinfo is not None:
@@ -151,7 +154,8 @@ class SimulatedSource(TransactionSource):
     def fingerprint(self) -> str:
         """16 hex characters of the sha256 of the settings (and the simulator's version)."""
         settings = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        settings = {key: (float(value) if key == "radius" or key.endswith("_per_day") else value) for key, value in settings.items()}
+        settings = {key: (float(value) if key == "radius" or key.endswith("_per_day") else value)
+                    for key, value in settings.items()}
         payload = json.dumps({"simulator": _ALGORITHM_VERSION, **settings}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -208,7 +212,8 @@ class SimulatedSource(TransactionSource):
         scenario[amount > SCENARIO1_THRESHOLD] = 1
 
         # Scenario 2: compromised terminals, every transaction in the window.
-        hit_days, hit_terms = np.nonzero(rng_terminal_fraud.random((n_days, n_term)) < self.compromised_terminals_per_day)
+        hit_days, hit_terms = np.nonzero(
+            rng_terminal_fraud.random((n_days, n_term)) < self.compromised_terminals_per_day)
         window = _window_mask(hit_terms, hit_days, n_term, n_days, SCENARIO2_DAYS)
         scenario[window[terminal, day]] = 2
 
@@ -252,12 +257,14 @@ class SimulatedSource(TransactionSource):
             transactions=transactions,
             customers=customers,
             terminals=terminals,
-            compromised_terminals=pd.DataFrame({TERMINAL: hit_terms.astype(np.int64), "day": hit_days.astype(np.int64)}),
+            compromised_terminals=pd.DataFrame({TERMINAL: hit_terms.astype(np.int64),
+                                                "day": hit_days.astype(np.int64)}),
             compromised_customers=pd.DataFrame({CARD: ev_cards.astype(np.int64), "day": ev_days.astype(np.int64)}),
         )
 
 
-def _terminals_within(cust_xy: np.ndarray, term_xy: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _terminals_within(cust_xy: np.ndarray, term_xy: np.ndarray,
+                      radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each customer's terminals closer than ``radius``, as a compressed sparse row list.
 
     Only the terminals whose x lies within ``radius`` of the customer's (a contiguous run once the

@@ -228,11 +228,13 @@ def check_split_labels(frame: pd.DataFrame, masks: dict[str, np.ndarray], split:
         if 0 < found.frauds < found.transactions:
             continue
         lacking = "no fraud" if found.frauds == 0 else "no genuine transaction"
-        removal = ", after removing known-compromised cards" if name != "train" and split.remove_known_compromised else ""
+        removal = (", after removing known-compromised cards" if name != "train" and split.remove_known_compromised
+                   else "")
         raise DataError(
             f"{origin}: split '{name}' ({found.first}..{found.last}) has {lacking}: {found.transactions} transactions, "
             f"{found.frauds} frauds{removal}; each of train, val and test needs both, or its scores mean nothing: "
-            f"move it with {_MOVERS[name]}{_nearest_fraud_days(days[labels], found.first, found.last)}, or use more data."
+            f"move it with {_MOVERS[name]}{_nearest_fraud_days(days[labels], found.first, found.last)}, "
+            "or use more data."
         )
     return counts
 

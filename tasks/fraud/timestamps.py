@@ -61,7 +61,8 @@ class TimestampOptions:
             raise ConfigError(f"timestamp_format: {self.timestamp_format!r} already fixes the day/month order; "
                               "remove dayfirst from the source.")
         if self.unit not in (None, "s", "ms"):
-            raise ConfigError(f"unit: must be s or ms (seconds or milliseconds since 1970-01-01 UTC), got {self.unit!r}.")
+            raise ConfigError(f"unit: must be s or ms (seconds or milliseconds since 1970-01-01 UTC), "
+                              f"got {self.unit!r}.")
         if self.timezone is not None:
             try:
                 zoneinfo.ZoneInfo(self.timezone)
@@ -70,7 +71,8 @@ class TimestampOptions:
                                   "or UTC.") from None
 
 
-def read_timestamps(values: pd.Series, options: TimestampOptions, origin: str, where: Callable[[int], str]) -> pd.Series:
+def read_timestamps(values: pd.Series, options: TimestampOptions, origin: str,
+                    where: Callable[[int], str]) -> pd.Series:
     """Parse a time column by the module's rules.
 
     Args:
@@ -113,7 +115,8 @@ def _from_numbers(values: pd.Series, options: TimestampOptions, origin: str, whe
         example = python_value(values, 0)
         likely = "ms" if abs(example) >= 1e11 else "s"
         raise DataError(f"{origin} holds numbers ({where(0)}: {example!r}), not date-times; set unit: {likely} "
-                        "(s: seconds, ms: milliseconds since 1970-01-01 UTC) on the source, or write the times as ISO 8601.")
+                        "(s: seconds, ms: milliseconds since 1970-01-01 UTC) on the source, "
+                        "or write the times as ISO 8601.")
     try:
         # in nanoseconds here, as the table keeps them: pandas 3 may pick a coarser unit that holds more years
         parsed = pd.to_datetime(values, unit=options.unit, utc=True).dt.as_unit("ns")
@@ -123,7 +126,8 @@ def _from_numbers(values: pd.Series, options: TimestampOptions, origin: str, whe
     early = (parsed < _EARLIEST).to_numpy()
     if early.any():  # seconds read as milliseconds land in January 1970
         first = _first(early)
-        raise DataError(f"{origin}: {where(first)} {python_value(values, first)!r} reads as {parsed.iloc[first]:%Y-%m-%d %H:%M:%S} "
+        raise DataError(f"{origin}: {where(first)} {python_value(values, first)!r} reads as "
+                        f"{parsed.iloc[first]:%Y-%m-%d %H:%M:%S} "
                         f"UTC with unit: {options.unit}, before any card transaction; check the unit (s: seconds, "
                         "ms: milliseconds).")
     return parsed
@@ -157,7 +161,8 @@ def _from_text(values: pd.Series, options: TimestampOptions, origin: str, where:
         raise DataError(f"{origin}: {where(first)} {example!r} cannot be read {order} ({setting}); "
                         f"set {other} or a timestamp_format on the source.")
     return _with_format(values, guessed, options.timezone, origin, where,
-                        f"does not match {guessed!r} ({order}, by {setting}, the layout of {where(first)} {example!r}); "
+                        f"does not match {guessed!r} ({order}, by {setting}, "
+                        f"the layout of {where(first)} {example!r}); "
                         f"fix the row, or set {other} or a timestamp_format on the source")
 
 
@@ -187,7 +192,8 @@ def _mixed_offsets(values: pd.Series, fmt: str, timezone: str | None, origin: st
     """Rows with different UTC offsets, in UTC; rows without an offset among them are read in
     ``timezone``, and refused without one."""
     parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-    has_offset = values.str.contains(r"(?:Z|[+-]\d\d(?::?\d\d)?)\s*$", regex=True) & values.str.contains(":", regex=False)
+    has_offset = (values.str.contains(r"(?:Z|[+-]\d\d(?::?\d\d)?)\s*$", regex=True)
+                  & values.str.contains(":", regex=False))
     without = (~has_offset & parsed.notna()).to_numpy()
     if not without.any():
         return parsed
@@ -227,7 +233,8 @@ def _in_zone(parsed: pd.Series, values: pd.Series, options: TimestampOptions, or
     return _localize(parsed, options.timezone, values, origin, where)
 
 
-def _localize(naive: pd.Series, timezone: str, values: pd.Series, origin: str, where: Callable[[int], str]) -> pd.Series:
+def _localize(naive: pd.Series, timezone: str, values: pd.Series, origin: str,
+              where: Callable[[int], str]) -> pd.Series:
     """Naive times (index: positions in ``values``) as times in ``timezone``; a time that does not exist
     or exists twice there (a daylight-saving change) is refused."""
     local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")

@@ -22,7 +22,8 @@ data:
         path: {path}
         columns: {{card: card_number, timestamp: tx_time, amount: tx_amount, terminal: merchant_id, label: is_fraud}}
 {settings}
-    split: {{warmup_days: 5, train_days: 14, delay_days: 3, val_gap_days: 3, val_days: 7, test_gap_days: 0, test_days: 7}}
+    split: {{warmup_days: 5, train_days: 14, delay_days: 3, val_gap_days: 3, val_days: 7, test_gap_days: 0,
+             test_days: 7}}
     history: 5
 sweep: {{trials: 1, startup_trials: 1, pruner_startup_trials: 1}}
 search_space:
@@ -37,8 +38,8 @@ def sweep(tmp_path: Path, case: str, **settings: str) -> tuple[subprocess.Comple
     config = tmp_path / f"{case}.yaml"
     config.write_text(CONFIG.format(path=CASES / f"{case}.csv", settings=lines.rstrip("\n")))
     store = tmp_path / "mlruns"
-    command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config), "--trials", "1",
-               "--epochs", "1", "--seeds", "0", "--store", str(store), "--progress", "false"]
+    command = [sys.executable, "-m", "gatelab.cli", "sweep", "--task", "fraud", "--config", str(config),
+               "--trials", "1", "--epochs", "1", "--seeds", "0", "--store", str(store), "--progress", "false"]
     return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600), store
 
 
@@ -59,7 +60,8 @@ def runs_recorded(store: Path) -> list[str]:
                               "dayfirst: true, 3 January 2024 with dayfirst: false) and dates are never guessed; set "
                               "timestamp_format"),
      ("fraud_semicolon_decimal_comma", "the header reads as one column 'card_number;tx_time;tx_amount;merchant_id;"
-                                       "is_fraud' with sep ','; the file looks ';'-separated: set sep: ';' on the source"),
+                                       "is_fraud' with sep ','; the file looks ';'-separated: "
+                                       "set sep: ';' on the source"),
      ("fraud_no_fraud_in_val", "split 'val' (2024-03-23..2024-03-29) has no fraud: 334 transactions, 0 frauds")],
 )
 def test_case_is_refused_before_anything_is_recorded(tmp_path: Path, case: str, refusal: str) -> None:

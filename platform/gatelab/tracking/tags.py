@@ -8,9 +8,10 @@ commit and the data's fingerprint; ``role`` tells a sweep's parent run, a select
 
 from __future__ import annotations
 
-__all__ = ["BASELINE", "CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "GIT_SHA", "MEMORY", "MISSING",
-           "PARENT", "REPEAT", "REPEATS", "ROLE", "ROLE_BASELINE", "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED",
-           "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT", "WORKER", "run_tags"]
+__all__ = ["BASELINE", "CELL", "CHAMPION_VERSION", "DATA_FINGERPRINT", "DEVICE", "FOLD", "GIT_SHA", "MEMORY",
+           "MISSING", "PARENT", "REPEAT", "REPEATS", "REPRODUCED", "ROLE", "ROLE_BASELINE", "ROLE_REPRODUCTION",
+           "ROLE_SELECTION", "ROLE_SWEEP", "ROLE_TRAIN", "SEED", "STATE", "SWEEP", "TASK", "TRIAL", "VERDICT", "WORKER",
+           "run_tags"]
 
 TASK = "gatelab.task"
 CELL = "gatelab.cell"
@@ -33,12 +34,16 @@ REPEAT = "gatelab.repeat"
 REPEATS = "gatelab.repeats"
 #: on a baseline's run (role ``baseline``, never a candidate, never registered): the baseline's name.
 BASELINE = "gatelab.baseline"
+#: on a reproduction's runs: the test fold a child run trained; on its parent: whether it reproduced (true/false).
+FOLD = "gatelab.fold"
+REPRODUCED = "gatelab.reproduced"
 #: The process (``host:pid:start``) that runs an Optuna trial (its user attribute) or holds an MLflow run open (a tag).
 WORKER = "gatelab.worker"
 #: MLflow's own tag that nests a child run under its parent.
 PARENT = "mlflow.parentRunId"
 
-ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN, ROLE_BASELINE = "sweep", "selection", "train", "baseline"
+ROLE_SWEEP, ROLE_SELECTION, ROLE_TRAIN = "sweep", "selection", "train"
+ROLE_BASELINE, ROLE_REPRODUCTION = "baseline", "reproduction"
 
 
 def run_tags(task: str, cell: str, seed: int | str, git_sha: str, *, sweep: str = "-", trial: int | str = "-",

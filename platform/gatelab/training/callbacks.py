@@ -54,6 +54,10 @@ class EpochTimer(pl.Callback):
         if not trainer.sanity_checking and len(self.seconds) == trainer.current_epoch:
             self.seconds.append(time.perf_counter() - self._start)
 
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if len(self.seconds) == trainer.current_epoch:  # an epoch without validation
+            self.seconds.append(time.perf_counter() - self._start)
+
 
 class EpochProgress(pl.Callback):
     """A progress bar over the batches of each epoch, named after the run (e.g. ``gru #3``)."""

@@ -21,7 +21,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from gatelab.errors import ConfigError
 from gatelab.models import CELLS, ModelConfig, check_cell
-from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.settings import OptimConfig, ReproductionConfig, SearchParam, SweepConfig, TrainerConfig
 from gatelab.training.config_errors import Source, config_error, config_sources, entry_name, source_of, suggestion
 from gatelab.training.distributions import distribution, extremes
 from gatelab.training.task import SequenceDataModule
@@ -76,6 +76,7 @@ def build_parser() -> ArgumentParser:
     parser.add_class_arguments(OptimConfig, "optim")
     parser.add_class_arguments(TrainerConfig, "trainer")
     parser.add_class_arguments(SweepConfig, "sweep")
+    parser.add_class_arguments(ReproductionConfig, "reproduce")
     parser.add_argument("--search_space", type=list[SearchParam], default=[])
     return parser
 

@@ -136,6 +136,8 @@ def lightning_trainer(settings: TrainerConfig, callbacks: Sequence[pl.Callback] 
         "limit_val_batches": settings.limit_eval_batches,
         "limit_test_batches": settings.limit_eval_batches,
         "num_sanity_val_steps": 0,
+        # fixed epochs (the last epoch's weights): validate once, at the end
+        "check_val_every_n_epoch": settings.max_epochs if settings.weights == "last" else 1,
         "logger": False,
         "enable_checkpointing": False,
         "enable_progress_bar": False,
@@ -169,7 +171,8 @@ def _fit_and_test(cfg: RunConfig, callbacks: Sequence[pl.Callback], progress_nam
         raise KeyboardInterrupt from None
     if best.state is None or best.best_epoch is None:
         raise RuntimeError(f"no validation epoch produced '{data.objective}'")
-    module.load_state_dict(best.state)
+    if cfg.trainer.weights == "best":  # else the last epoch's (trainer.weights)
+        module.load_state_dict(best.state)
     scores = trainer.test(module, datamodule=data, verbose=False)[0] if test else {}
     return {
         **{f"best_{key}": value for key, value in best.metrics.items()},

@@ -1,4 +1,5 @@
-"""Degenerate splits are refused before training; duplicate transactions are dropped and counted, conflicting ones refused."""
+"""Degenerate splits are refused before training; duplicate transactions are dropped and counted, conflicting ones
+refused."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from tasks.fraud.sources import ColumnMap, CsvSource
 from tasks.fraud.splits import TimeSplit, check_split_labels, split_masks
 
 CASES = Path(__file__).parents[3] / "fixtures" / "cases"
-COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id", label="is_fraud")
+COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id",
+                    label="is_fraud")
 # the split of the cases' YAML files: train 03-06..03-19, val 03-23..03-29, test 03-30..04-05
-CASE_SPLIT = TimeSplit(warmup_days=5, train_days=14, delay_days=3, val_gap_days=3, val_days=7, test_gap_days=0, test_days=7)
+CASE_SPLIT = TimeSplit(warmup_days=5, train_days=14, delay_days=3, val_gap_days=3, val_days=7, test_gap_days=0,
+                       test_days=7)
 
 
 def good_transactions() -> pd.DataFrame:
@@ -46,7 +49,8 @@ def test_no_fraud_in_validation_is_refused_with_dates_counts_and_fix() -> None:
 
 
 def test_moving_the_split_as_told_lets_it_run() -> None:
-    moved = TimeSplit(warmup_days=5, train_days=14, delay_days=3, val_gap_days=2, val_days=8, test_gap_days=0, test_days=7)
+    moved = TimeSplit(warmup_days=5, train_days=14, delay_days=3, val_gap_days=2, val_days=8, test_gap_days=0,
+                      test_days=7)
     data = FraudDataModule(source=CsvSource(path=str(CASES / "fraud_no_fraud_in_val.csv"), columns=COLUMNS),
                            split=moved, history=5)
     data.setup("fit")
@@ -58,8 +62,8 @@ def test_no_fraud_in_the_test_split_is_refused(tmp_path: Path) -> None:
     frame = good_transactions()
     day = frame["tx_time"].str.slice(0, 10)
     frame.loc[(day >= "2024-03-30") & (day <= "2024-04-05"), "is_fraud"] = 0
-    with pytest.raises(DataError, match=r"split 'test' \(2024-03-30\.\.2024-04-05\) has no fraud: \d+ transactions, 0 frauds.*"
-                                        r"move it with test_gap_days, test_days or train_start"):
+    with pytest.raises(DataError, match=r"split 'test' \(2024-03-30\.\.2024-04-05\) has no fraud: \d+ transactions, "
+                                        r"0 frauds.*move it with test_gap_days, test_days or train_start"):
         module(write(frame, tmp_path / "no_test_fraud.csv")).setup("fit")
 
 
@@ -69,10 +73,10 @@ def test_a_split_of_frauds_only_is_refused() -> None:
     frame = pd.DataFrame({"card_id": 1, "timestamp": stamps, "amount": 1.0, "terminal_id": 1,
                           "label": np.where(stamps < pd.Timestamp("2024-01-20"), 1, 0).astype(np.int8)})
     frame.loc[[25, 35], "label"] = 1
-    split = TimeSplit(warmup_days=5, train_days=10, delay_days=0, val_gap_days=0, val_days=10, test_gap_days=0, test_days=10,
-                      remove_known_compromised=False)
-    with pytest.raises(DataError, match=re.escape("toy: split 'train' (2024-01-06..2024-01-15) has no genuine transaction: "
-                                                  "10 transactions, 10 frauds; ")):
+    split = TimeSplit(warmup_days=5, train_days=10, delay_days=0, val_gap_days=0, val_days=10, test_gap_days=0,
+                      test_days=10, remove_known_compromised=False)
+    with pytest.raises(DataError, match=re.escape("toy: split 'train' (2024-01-06..2024-01-15) has no genuine "
+                                                  "transaction: 10 transactions, 10 frauds; ")):
         check_split_labels(frame, split_masks(frame, split), split, "toy")
 
 
@@ -99,14 +103,15 @@ def test_the_same_transaction_with_two_labels_is_refused(tmp_path: Path) -> None
     row = frame.iloc[7]
     expected = (f"{path}: line 9 (label {row['is_fraud']}), line 4025 (label {1 - row['is_fraud']}) are the same "
                 f"transaction (card {row['card_number']}, time {row['tx_time']}, amount {row['tx_amount']}, terminal "
-                f"{row['merchant_id']}) with different labels (1 such transaction(s) in all); keep the row with the right "
-                "label and remove the others.")
+                f"{row['merchant_id']}) with different labels (1 such transaction(s) in all); keep the row with the "
+                "right label and remove the others.")
     with pytest.raises(DataError, match=f"^{re.escape(expected)}$"):
         module(path, drop_duplicates=False).setup("fit")
 
 
 def test_data_report_says_what_loading_did() -> None:
-    data = FraudDataModule(source=CsvSource(path=str(CASES / "fraud_dayfirst_dates.csv"), columns=COLUMNS, dayfirst=True),
+    data = FraudDataModule(source=CsvSource(path=str(CASES / "fraud_dayfirst_dates.csv"), columns=COLUMNS,
+                                            dayfirst=True),
                            split=CASE_SPLIT, history=5)
     data.setup("fit")
     report = data.data_report()

@@ -13,7 +13,8 @@ from tasks.fraud.sources import ColumnMap, CsvSource
 
 CASES = Path(__file__).parents[3] / "fixtures" / "cases"
 SEMICOLON = CASES / "fraud_semicolon_decimal_comma.csv"
-COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id", label="is_fraud")
+COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id",
+                    label="is_fraud")
 HEADER = "card_id,timestamp,amount,terminal_id,label\n"
 
 

@@ -14,7 +14,8 @@ from tasks.fraud.sources import ColumnMap, CsvSource
 from tasks.fraud.splits import TimeSplit
 
 CASES = Path(__file__).parents[3] / "fixtures" / "cases"
-COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id", label="is_fraud")
+COLUMNS = ColumnMap(card="card_number", timestamp="tx_time", amount="tx_amount", terminal="merchant_id",
+                    label="is_fraud")
 HEADER = "card_id,timestamp,amount,terminal_id,label\n"
 
 
@@ -54,7 +55,8 @@ def test_dayfirst_true_keeps_every_true_date() -> None:
 
 def test_dayfirst_false_on_day_first_rows_names_the_first_that_does_not_fit() -> None:
     source = CsvSource(path=str(CASES / "fraud_dayfirst_dates.csv"), columns=COLUMNS, dayfirst=False)
-    with pytest.raises(DataError, match=r"line \d+ '13/03/2024 [\d:]+' does not match '%m/%d/%Y %H:%M:%S'.*dayfirst: true"):
+    with pytest.raises(DataError,
+                       match=r"line \d+ '13/03/2024 [\d:]+' does not match '%m/%d/%Y %H:%M:%S'.*dayfirst: true"):
         source.load()
 
 
@@ -82,7 +84,8 @@ def test_iso_is_read_as_written_whatever_dayfirst_says(tmp_path: Path) -> None:
 
 
 def test_one_layout_per_column(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"line 2 '2024-03-13 10:00' does not match '%d/%m/%Y %H:%M'.*line 3 '14/03/2024"):
+    with pytest.raises(DataError,
+                       match=r"line 2 '2024-03-13 10:00' does not match '%d/%m/%Y %H:%M'.*line 3 '14/03/2024"):
         load(tmp_path, ["1,2024-03-13 10:00,1,1,0", "1,14/03/2024 10:00,1,1,1"], dayfirst=True)
     with pytest.raises(DataError, match=r"line 2 '03/13/2024 10:00' cannot be read day first \(dayfirst: true\)"):
         load(tmp_path, ["1,03/13/2024 10:00,1,1,0"], dayfirst=True)
@@ -122,7 +125,8 @@ def test_rows_without_an_offset_among_rows_with_one(tmp_path: Path) -> None:
 def test_numeric_times_need_a_unit(tmp_path: Path, unit: str, scale: int) -> None:
     """Own input: times as numbers since 1970 (pandas alone would read them as nanoseconds, all in 1970)."""
     rows = [f"1,{1709251474 * scale},1,1,0", f"1,{1709255074 * scale},2,1,1"]
-    with pytest.raises(DataError, match=rf"holds numbers \(line 2: {1709251474 * scale}\), not date-times; set unit: {unit} "):
+    with pytest.raises(DataError,
+                       match=rf"holds numbers \(line 2: {1709251474 * scale}\), not date-times; set unit: {unit} "):
         load(tmp_path, rows)
     frame = load(tmp_path, rows, unit=unit)
     assert frame["timestamp"].tolist() == [pd.Timestamp("2024-03-01 00:04:34", tz="UTC"),
@@ -131,7 +135,8 @@ def test_numeric_times_need_a_unit(tmp_path: Path, unit: str, scale: int) -> Non
 
 def test_numeric_times_with_the_wrong_unit_are_refused(tmp_path: Path) -> None:
     rows = ["1,1709251474,1,1,0", "1,1709255074,2,1,1"]
-    with pytest.raises(DataError, match=r"line 2 1709251474 reads as 1970-01-20 \S+ UTC with unit: ms, before any card"):
+    with pytest.raises(DataError,
+                       match=r"line 2 1709251474 reads as 1970-01-20 \S+ UTC with unit: ms, before any card"):
         load(tmp_path, rows, unit="ms")
     with pytest.raises(DataError, match=r"has numbers out of range for unit: s"):
         load(tmp_path, ["1,1709251474000000,1,1,0"], unit="s")
@@ -146,8 +151,8 @@ def test_unit_on_text_and_a_missing_time_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("settings", "field"),
-    [({"timestamp_format": "%d/%m/%Y", "dayfirst": True}, "timestamp_format"), ({"timezone": "Mars/Olympus"}, "timezone"),
-     ({"unit": "ns"}, "unit")],
+    [({"timestamp_format": "%d/%m/%Y", "dayfirst": True}, "timestamp_format"),
+     ({"timezone": "Mars/Olympus"}, "timezone"), ({"unit": "ns"}, "unit")],
 )
 def test_bad_timestamp_settings_name_the_setting(settings: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=f"^{field}: "):
