@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from fraud_support import PREQUENTIAL
 from gatelab.cli import train_command
 from gatelab.errors import ConfigError
 from gatelab.reproduction import reproduce
@@ -16,16 +17,7 @@ from gatelab.tracking import tags as tag
 from gatelab.tracking.client import Tracker
 from gatelab.training.experiment import load_experiment
 
-TINY = """
-data:
-  init_args:
-    source:
-      class_path: tasks.fraud.SimulatedSource
-      init_args: {n_customers: 200, n_terminals: 400, n_days: 44, seed: 1}
-    split:
-      class_path: tasks.fraud.PrequentialSplit
-      init_args: {warmup_days: 14, train_days: 5, delay_days: 3, val_days: 4, test_days: 4, folds: 2}
-    history: 3
+TINY = PREQUENTIAL + """    history: 3
     top_k: 5
     imbalance: none
     inputs: {sequences: split, padding: mean, presence_flag: false, time_since_previous: false, scaling: standard}

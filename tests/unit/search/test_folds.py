@@ -7,21 +7,13 @@ import statistics
 from pathlib import Path
 
 import pytest
+from fraud_support import PREQUENTIAL
 from gatelab.pipeline import Sweep
 from gatelab.selection import retrain, selection_seeds
 from gatelab.training.experiment import load_experiment
 from gatelab.training.folds import FOLD_STD
 
-FOLDS = """
-data:
-  init_args:
-    source:
-      class_path: tasks.fraud.SimulatedSource
-      init_args: {n_customers: 200, n_terminals: 400, n_days: 44, seed: 1}
-    split:
-      class_path: tasks.fraud.PrequentialSplit
-      init_args: {warmup_days: 14, train_days: 5, delay_days: 3, val_days: 4, test_days: 4, folds: 2}
-    history: 4
+FOLDS = PREQUENTIAL + """    history: 4
     top_k: 10
 trainer: {max_epochs: 1}
 sweep: {cells: [lstm], trials: 1, startup_trials: 1, pruner_startup_trials: 1}

@@ -6,22 +6,14 @@ from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
+from fraud_support import PREQUENTIAL
 from gatelab.errors import ConfigError
 from gatelab.settings import SearchParam, SweepConfig, TrainerConfig
 from gatelab.training.experiment import load_experiment
 from gatelab.training.folds import fold_runs
 from gatelab.training.train import lightning_trainer
 
-FOLDS = """
-data:
-  init_args:
-    source:
-      class_path: tasks.fraud.SimulatedSource
-      init_args: {n_customers: 200, n_terminals: 400, n_days: 44, seed: 1}
-    split:
-      class_path: tasks.fraud.PrequentialSplit
-      init_args: {warmup_days: 14, train_days: 5, delay_days: 3, val_days: 4, test_days: 4, folds: 2}
-"""
+FOLDS = PREQUENTIAL
 
 
 def test_the_settings_are_typed_and_the_object_frozen() -> None:
