@@ -31,5 +31,5 @@ def run(*cells: tuple[CellResult, list[float]], metric: str = "test/auprc", dire
 
 def baseline(name: str, values: list[float], metric: str = "test/auprc") -> BaselineResult:
     """A baseline with per-seed test values on the cells' seeds."""
-    return BaselineResult(name, list(range(len(values))), [f"run-{name}"] * len(values), test={metric: values},
-                          intervals={metric: mean_interval(values)})
+    return BaselineResult(name=name, seeds=list(range(len(values))), seed_runs=[f"run-{name}"] * len(values),
+                          test={metric: values}, intervals={metric: mean_interval(values)})

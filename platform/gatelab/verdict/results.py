@@ -30,8 +30,8 @@ from gatelab.training.folds import FOLD_STD, fold_count
 from gatelab.verdict.decision import Comparison, CostRatio, Decision, Rule
 from gatelab.verdict.search import search_counts, search_values
 
-__all__ = ["BOUNDED_METRICS", "COSTS", "BaselineResult", "CellResult", "SeedMeasurement", "Verdict", "baseline_result",
-           "cell_result", "cost_ratios", "is_bounded", "representative", "sign"]
+__all__ = ["BOUNDED_METRICS", "COSTS", "BaselineResult", "CellResult", "SeedMeasurement", "SeedScores", "Verdict",
+           "baseline_result", "cell_result", "cost_ratios", "is_bounded", "representative", "sign"]
 
 #: ``sweep.cost`` settings and the cost each names (lower is cheaper).
 COSTS = {"latency": f"latency_ms_batch{LARGE_BATCH}", "latency_batch1": "latency_ms_batch1", "macs": "macs"}
@@ -51,9 +51,31 @@ class SeedMeasurement(Protocol):
     device: str
 
 
-@dataclass
-class CellResult:
-    """One cell's outcome: its search, its best configuration's seeds, and their measured costs.
+@dataclass(kw_only=True)
+class SeedScores:
+    """Test metrics over seeds, as cells and baselines both have them.
+
+    Args:
+        seeds: the seeds (a seed pooled over search repeats repeats).
+        seed_runs: the MLflow run of each seed's retraining or fit.
+        test: each test metric's value per seed (for a task tested on folds: the seed's mean over the test folds).
+        fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed;
+            empty otherwise.
+        folds: the test folds each seed was tested on (1: the task's one test split).
+        intervals: each test metric's mean and confidence interval over the seeds.
+    """
+
+    seeds: list[int] = field(default_factory=list)
+    seed_runs: list[str] = field(default_factory=list)
+    test: dict[str, list[float]] = field(default_factory=dict)
+    fold_spread: dict[str, list[float]] = field(default_factory=dict)
+    folds: int = 1
+    intervals: dict[str, Interval] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class CellResult(SeedScores):
+    """One cell's outcome: its search, its best configuration's seeds (``SeedScores``), and their measured costs.
 
     Args:
         cell: the cell's name.
@@ -64,13 +86,6 @@ class CellResult:
         best_val: the best trial's validation objective.
         run_id: the best trial's MLflow run.
         params_chosen: the best trial's hyperparameters.
-        seeds: the selection seeds.
-        seed_runs: the MLflow run of each seed's retraining.
-        test: each test metric's value per seed (for a task tested on folds: the seed's mean over the test folds).
-        fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed;
-            empty otherwise.
-        folds: the test folds each seed was tested on (1: the task's one test split).
-        intervals: each test metric's mean and confidence interval over the seeds.
         costs: each cost: the median over the seeds of a seed's cost (parameters, multiply-accumulates,
             training time and memory), the median over the timing rounds of a timed one.
         cost_intervals: each timed cost's median over the rounds with its interval.
@@ -89,12 +104,6 @@ class CellResult:
     best_val: float
     run_id: str
     params_chosen: dict[str, float | int | str] = field(default_factory=dict)
-    seeds: list[int] = field(default_factory=list)
-    seed_runs: list[str] = field(default_factory=list)
-    test: dict[str, list[float]] = field(default_factory=dict)
-    fold_spread: dict[str, list[float]] = field(default_factory=dict)
-    folds: int = 1
-    intervals: dict[str, Interval] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)
     cost_intervals: dict[str, Median] = field(default_factory=dict)
     device: str = ""
@@ -104,27 +113,16 @@ class CellResult:
     budget_left_out: int = 0
 
 
-@dataclass
-class BaselineResult:
-    """A baseline's outcome (``gatelab.training.baselines``): its test metrics on the cells' seeds and their intervals.
+@dataclass(kw_only=True)
+class BaselineResult(SeedScores):
+    """A baseline's outcome (``gatelab.training.baselines``): its test metrics on the cells' seeds (``SeedScores``,
+    one seed per cell seed run and in their order).
 
     Args:
         name: the baseline's name.
-        seeds: the seeds, one per cell seed run and in their order (a seed pooled over search repeats repeats).
-        seed_runs: the MLflow run of each seed's fit.
-        test: each test metric's value per seed (a task tested on folds: the seed's mean over the test folds).
-        fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed.
-        folds: the test folds each seed was tested on.
-        intervals: each test metric's mean and confidence interval over the seeds.
     """
 
     name: str
-    seeds: list[int] = field(default_factory=list)
-    seed_runs: list[str] = field(default_factory=list)
-    test: dict[str, list[float]] = field(default_factory=dict)
-    fold_spread: dict[str, list[float]] = field(default_factory=dict)
-    folds: int = 1
-    intervals: dict[str, Interval] = field(default_factory=dict)
 
 
 @dataclass
@@ -226,16 +224,13 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
     """
     finished, pruned, failed = search_counts(trials)
     values, early, left_out = search_values(trials, direction)
-    test_keys = _test_keys(runs)
     seed_costs = [key for key in SEED_COSTS if all(key in run.metrics for run in runs)]
     timed = {key: median_interval(values, confidence) for key, values in timings.items()}
     large = COSTS["latency"]
-    result = CellResult(
+    return CellResult(
         cell=cell, finished=finished, pruned=pruned, failed=failed, best_trial=trial.number,
         best_val=float(cast(float, trial.value)), run_id=trial.user_attrs[MLFLOW_RUN_ATTR],
-        params_chosen=dict(trial.params),
-        seeds=[run.seed for run in runs], seed_runs=[run.run_id for run in runs],
-        **_per_seed(runs, test_keys),
+        params_chosen=dict(trial.params), **_seed_scores(runs, confidence),
         costs={key: statistics.median(run.metrics[key] for run in runs) for key in seed_costs}
         | {key: interval.median for key, interval in timed.items()}
         | ({"throughput_per_s": 1e3 / timed[large].median} if large in timed else {})
@@ -245,28 +240,22 @@ def cell_result(cell: str, trials: Sequence[optuna.trial.FrozenTrial], trial: op
         budget=budget_curve(values, direction == "maximize") if values else None, budget_pruned=early,
         budget_left_out=left_out,
     )
-    result.intervals = _intervals(result.test, confidence)
-    return result
 
 
 def baseline_result(name: str, runs: Sequence[SeedMeasurement], confidence: float = 0.95) -> BaselineResult:
     """A baseline's outcome from its runs, one per seed (``gatelab.baselines.fit_baselines``), as a cell's."""
-    result = BaselineResult(name, [run.seed for run in runs], [run.run_id for run in runs],
-                            **_per_seed(runs, _test_keys(runs)))
-    result.intervals = _intervals(result.test, confidence)
-    return result
+    return BaselineResult(name=name, **_seed_scores(runs, confidence))
 
 
-def _test_keys(runs: Sequence[SeedMeasurement]) -> list[str]:
-    return sorted(key for key in runs[0].metrics if key.startswith("test/"))
-
-
-def _per_seed(runs: Sequence[SeedMeasurement], test_keys: Sequence[str]) -> dict[str, Any]:
-    """Each test metric's values over the runs, their spreads over the test folds, and the folds' count."""
-    return {"test": {key: [run.metrics[key] for run in runs] for key in test_keys},
-            "fold_spread": {key: [run.metrics[FOLD_STD + key] for run in runs] for key in test_keys
+def _seed_scores(runs: Sequence[SeedMeasurement], confidence: float) -> dict[str, Any]:
+    """``SeedScores``' fields from the runs: each test metric's values over them with its interval, their
+    spreads over the test folds, and the folds' count."""
+    keys = sorted(key for key in runs[0].metrics if key.startswith("test/"))
+    test = {key: [run.metrics[key] for run in runs] for key in keys}
+    return {"seeds": [run.seed for run in runs], "seed_runs": [run.run_id for run in runs], "test": test,
+            "fold_spread": {key: [run.metrics[FOLD_STD + key] for run in runs] for key in keys
                             if all(FOLD_STD + key in run.metrics for run in runs)},
-            "folds": fold_count(runs[0].metrics, test_keys[0]) if test_keys else 1}
+            "folds": fold_count(runs[0].metrics, keys[0]) if keys else 1, "intervals": _intervals(test, confidence)}
 
 
 def _intervals(test: Mapping[str, Sequence[float]], confidence: float) -> dict[str, Interval]:
