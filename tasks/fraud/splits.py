@@ -377,9 +377,10 @@ class PrequentialSplit:
 
     def __post_init__(self) -> None:
         _check_days("folds", self.folds, minimum=1)
-        for name in ("train_days", "delay_days", "val_days", "test_days"):
+        for name in ("delay_days", "test_days"):  # a TimeSplit takes 0 for either; a fold needs a gap and a test
             _check_days(name, getattr(self, name), minimum=1)
-        self.fold(self.folds - 1, test=False)  # checks the remaining fields, as a TimeSplit
+        for test in (False, True):  # every other field is checked by TimeSplit, on the earliest fold of each kind
+            self.fold(self.folds - 1, test=test)
 
     def fold(self, index: int, *, test: bool) -> TimeSplit:
         """Validation fold ``index`` (``test`` false) or test fold ``index``, as a ``TimeSplit``.

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import data_root
 from gatelab.errors import ConfigError, DataError
 from jsonargparse import ArgumentParser
 
 from tasks.fraud.handbook import HandbookSource
-from tasks.fraud.splits import HANDBOOK_SPLIT, PrequentialSplit, TimeSplit, known_compromised, split_masks, split_ranges
+from tasks.fraud.simulator import SimulatedSource
+from tasks.fraud.splits import (
+    HANDBOOK_SPLIT,
+    PrequentialSplit,
+    TimeSplit,
+    check_split_labels,
+    known_compromised,
+    split_masks,
+    split_ranges,
+)
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "fraud_handbook_slice.csv.gz"
 
@@ -175,3 +187,68 @@ def test_prequential_folds_are_the_handbooks_days() -> None:
     assert test[3] == dataclasses.replace(HANDBOOK_SPLIT, warmup_days=split.warmup_days)  # the baseline split
     with pytest.raises(ConfigError, match="fold: must be a whole number in 0..3"):
         split.fold(4, test=True)
+
+
+# Every split of the shipped fraud presets on the shipped data, recorded before PrequentialSplit was built on
+# TimeSplit's checks: (preset, fold, split, first day, last day, rows, frauds, known-compromised rows removed, the
+# first 16 hex digits of the sha256 of the rows' positions as int64).
+PRESET_SPLITS = [
+    ("default", "-", "train", "2018-05-08", "2018-05-21", 27_200, 318, 0, "e22dbe54e038b8bc"),
+    ("default", "-", "val", "2018-05-29", "2018-06-04", 11_123, 53, 2_203, "b9ff9a56380085bd"),
+    ("default", "-", "test", "2018-06-05", "2018-06-11", 10_997, 79, 2_668, "28df3c86ba3016df"),
+    ("handbook", "-", "train", "2018-07-25", "2018-07-31", 67_240, 598, 0, "419cba0b5ad2d3d5"),
+    ("handbook", "-", "val", "2018-08-01", "2018-08-07", 63_629, 512, 3_346, "30d6ab3bd553cb7b"),
+    ("handbook", "-", "test", "2018-08-08", "2018-08-14", 58_264, 385, 8_816, "ae0b48a6f941c330"),
+    ("handbook-prequential", "val0", "train", "2018-07-11", "2018-07-17", 66_928, 633, 0, "9688540467bc19c2"),
+    ("handbook-prequential", "val0", "val", "2018-07-25", "2018-07-31", 58_505, 374, 8_735, "5acb2a467ebcf2bf"),
+    ("handbook-prequential", "val1", "train", "2018-07-04", "2018-07-10", 66_954, 600, 0, "15c51eb82b210ef1"),
+    ("handbook-prequential", "val1", "val", "2018-07-18", "2018-07-24", 57_931, 351, 8_893, "155fdafa168c2050"),
+    ("handbook-prequential", "val2", "train", "2018-06-27", "2018-07-03", 67_574, 611, 0, "60a216b3e8453f64"),
+    ("handbook-prequential", "val2", "val", "2018-07-11", "2018-07-17", 57_800, 411, 9_128, "8aa7118726832320"),
+    ("handbook-prequential", "val3", "train", "2018-06-20", "2018-06-26", 66_864, 633, 0, "45da898c210e447a"),
+    ("handbook-prequential", "val3", "val", "2018-07-04", "2018-07-10", 57_182, 416, 9_772, "2121119acea498ff"),
+    ("handbook-prequential", "test0", "train", "2018-08-15", "2018-08-21", 67_049, 594, 0, "bfb3b593507ac0d3"),
+    ("handbook-prequential", "test0", "val", "2018-08-22", "2018-08-28", 63_811, 490, 3_320, "879eab7bb7c2acbe"),
+    ("handbook-prequential", "test0", "test", "2018-08-29", "2018-09-04", 57_604, 422, 9_066, "c1ed486c02b129e6"),
+    ("handbook-prequential", "test1", "train", "2018-08-08", "2018-08-14", 67_080, 568, 0, "370242d074eb2db3"),
+    ("handbook-prequential", "test1", "val", "2018-08-15", "2018-08-21", 64_021, 504, 3_028, "d7a7e6ae322eb5e7"),
+    ("handbook-prequential", "test1", "test", "2018-08-22", "2018-08-28", 58_337, 408, 8_794, "f1783fd26faed4b3"),
+    ("handbook-prequential", "test2", "train", "2018-08-01", "2018-08-07", 66_975, 626, 0, "cf1be7ee60bdd275"),
+    ("handbook-prequential", "test2", "val", "2018-08-08", "2018-08-14", 63_750, 476, 3_330, "689ffda62d50c47e"),
+    ("handbook-prequential", "test2", "test", "2018-08-15", "2018-08-21", 57_937, 387, 9_112, "b357659399883d08"),
+    ("handbook-prequential", "test3", "train", "2018-07-25", "2018-07-31", 67_240, 598, 0, "419cba0b5ad2d3d5"),
+    ("handbook-prequential", "test3", "val", "2018-08-01", "2018-08-07", 63_629, 512, 3_346, "30d6ab3bd553cb7b"),
+    ("handbook-prequential", "test3", "test", "2018-08-08", "2018-08-14", 58_264, 385, 8_816, "ae0b48a6f941c330"),
+]
+
+
+def _preset(name: str) -> tuple[pd.DataFrame, dict[str, TimeSplit]]:
+    """A shipped preset's data and split, as its YAML writes them: ``{"-": split}``, or each fold of a
+    PrequentialSplit (``val0``.., ``test0``..); a preset without a source of its own reads the default's."""
+    configs = Path(__file__).resolve().parents[4] / "configs"
+    written = yaml.safe_load((configs / ("fraud.yaml" if name == "default" else f"fraud/{name}.yaml")).read_text())
+    source = written["data"]["init_args"]["source"]
+    frame = (SimulatedSource(**source["init_args"]) if source["class_path"].endswith("SimulatedSource")
+             else HandbookSource()).load()
+    split = written["data"]["init_args"]["split"]
+    if "class_path" not in split:
+        return frame, {"-": TimeSplit(**split)}
+    folds = PrequentialSplit(**split["init_args"])
+    return frame, {f"{'test' if test else 'val'}{k}": folds.fold(k, test=test) for test in (False, True)
+                   for k in range(folds.folds)}
+
+
+@pytest.mark.full_data
+def test_shipped_presets_split_the_shipped_data_as_recorded() -> None:
+    """The default preset (its simulated data) and the handbook presets (the book's file from GATELAB_DATA)."""
+    data_root()
+    found = []
+    for preset in ("default", "handbook", "handbook-prequential"):
+        frame, splits = _preset(preset)
+        for fold, split in splits.items():
+            masks = split_masks(frame, split)
+            for name, counts in check_split_labels(frame, masks, split, preset).items():
+                rows = hashlib.sha256(np.flatnonzero(masks[name]).astype(np.int64).tobytes()).hexdigest()[:16]
+                found.append((preset, fold, name, counts.first, counts.last, counts.transactions, counts.frauds,
+                              counts.removed, rows))
+    assert found == PRESET_SPLITS
