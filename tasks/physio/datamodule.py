@@ -239,8 +239,8 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
 
     Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
-    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features
-    repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
+    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features,
+    and with ``features: rr_morphology`` its morphology samples, repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
     ``context_layout`` (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
 
     Args:
