@@ -240,8 +240,9 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
     normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features,
-    and with ``features: rr_morphology`` its morphology samples, repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
-    ``context_layout`` (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
+    and with ``features: rr_morphology`` its morphology samples, repeated at every step), or with
+    ``context_beats`` that beat among its neighbours, laid out by ``context_layout`` (``BeatBatches``).
+    Paced records (102, 104, 107, 217) are never used.
 
     Args:
         path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
