@@ -10,9 +10,11 @@ wave); the classifier is a linear discriminant whose training weighs every class
 Here: the RR features the cells get (``tasks.physio.preprocess.RR_FEATURES``: pre-RR, post-RR, the local mean of the
 last 10 beats, pre over local) and, for the average RR, the intervals over the record's mean RR
 (``RECORD_RR_FEATURES``: a linear discriminant cannot form the ratio itself); the morphology samples interpolated
-from the filtered beat window of every lead (the T window ends where the beat window does); no delineator
-intervals. The discriminant is scikit-learn's ``LinearDiscriminantAnalysis`` with equal priors, which also pools the
-classes' covariances with equal weights: each class counts alike, as in de Chazal's weighted training.
+from the filtered beat window of every lead (``tasks.physio.preprocess.morphology_samples``; the T window ends where
+the beat window does); no delineator intervals. The features are the DataModule's (``PhysioDataModule``, each
+standardised on the training beats), which the cells can be given too (``features: rr_morphology``). The
+discriminant is scikit-learn's ``LinearDiscriminantAnalysis`` with equal priors, which also pools the classes'
+covariances with equal weights: each class counts alike, as in de Chazal's weighted training.
 """
 
 from __future__ import annotations
@@ -20,34 +22,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from tasks.physio.preprocess import Preprocessing
-
-__all__ = ["LINEAR_DISCRIMINANT", "QRS_WINDOW_S", "T_WINDOW_S", "linear_discriminant", "morphology_samples"]
+__all__ = ["LINEAR_DISCRIMINANT", "linear_discriminant"]
 
 #: The baseline's name in the report and on its runs.
 LINEAR_DISCRIMINANT = "linear discriminant (de Chazal 2004)"
-#: Seconds from the R peak and number of samples of the QRS and T-wave morphology features.
-QRS_WINDOW_S = (-0.050, 0.100, 10)
-T_WINDOW_S = (0.150, 0.500, 9)
-
-
-def morphology_samples(wave: np.ndarray, cfg: Preprocessing) -> np.ndarray:
-    """The QRS and T-wave morphology samples of every beat and lead, linearly interpolated from the beat windows.
-
-    Args:
-        wave: (beats, steps, leads) beat windows as ``cut_beats`` cuts them with ``cfg`` (R peak ``before_s`` in).
-        cfg: the preprocessing the windows were cut with.
-
-    Returns:
-        (beats, leads * 19): per lead its 10 QRS samples then its 9 T-wave samples, windows clipped to the beat's.
-    """
-    fs = cfg.sampling_rate_hz
-    before, after = cfg.window(fs)
-    times = (np.arange(0, before + after, cfg.downsample) - before) / fs  # each step's seconds from the R peak
-    points = np.clip(np.concatenate([np.linspace(*QRS_WINDOW_S), np.linspace(*T_WINDOW_S)]), times[0], times[-1])
-    weights = np.stack([np.interp(points, times, column) for column in np.eye(len(times))], axis=1)  # (points, steps)
-    samples = np.einsum("ps,bsl->blp", weights, wave)
-    return samples.reshape(len(wave), -1).astype(np.float32)
 
 
 def linear_discriminant(classes: int) -> LinearDiscriminantAnalysis:

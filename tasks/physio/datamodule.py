@@ -25,11 +25,19 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchmetrics import MetricCollection
 
 from tasks.physio.aami import AAMI_CLASSES
-from tasks.physio.baselines import LINEAR_DISCRIMINANT, linear_discriminant, morphology_samples
+from tasks.physio.baselines import LINEAR_DISCRIMINANT, linear_discriminant
 from tasks.physio.cache import cache_key, default_cache_dir, load_or_build
 from tasks.physio.database import database_dir, ensure_records, files_fingerprint, read_record
 from tasks.physio.metrics import beat_metrics, confusion_figure
-from tasks.physio.preprocess import RR_FEATURES, Beats, Preprocessing, RecordNotes, cut_beats, record_relative_rr
+from tasks.physio.preprocess import (
+    RR_FEATURES,
+    Beats,
+    Preprocessing,
+    RecordNotes,
+    cut_beats,
+    morphology_samples,
+    record_relative_rr,
+)
 from tasks.physio.splits import SPLITS, PatientSplit, class_counts_text, fewer_records
 
 __all__ = ["BeatBatches", "PhysioDataModule", "PreparedBeats", "data_report", "prepare_beats"]
@@ -102,6 +110,8 @@ class PreparedBeats:
     Args:
         wave: (beats, steps, leads), beats in record order and time order within one.
         rr: (beats, 7): ``RR_FEATURES`` then ``RECORD_RR_FEATURES``, standardised on the training beats.
+        morphology: (beats, leads * ``MORPHOLOGY_SAMPLES``): each lead's QRS and T-wave samples
+            (``morphology_samples``), standardised on the training beats.
         label: (beats,) class indices into the DataModule's ``classes``; -1 for beats of other classes.
         record: (beats,) each beat's record.
         rows: each split's beats (``train``, ``val``, ``test``), indices into the arrays above.
@@ -109,6 +119,7 @@ class PreparedBeats:
 
     wave: Tensor
     rr: Tensor
+    morphology: Tensor
     label: Tensor
     record: Tensor
     rows: dict[str, Tensor]
@@ -171,6 +182,12 @@ def data_report(notes: RecordNotes, cfg: Preprocessing, other_classes: int, coun
     }
 
 
+def _standardised(features: np.ndarray, train: np.ndarray) -> Tensor:
+    """(beats, features) to mean 0 and standard deviation 1 by the statistics of the ``train`` rows only, float32."""
+    mean, std = features[train].mean(axis=0), features[train].std(axis=0)
+    return torch.from_numpy(((features - mean) / np.where(std > 0, std, 1.0)).astype(np.float32))
+
+
 @functools.lru_cache(maxsize=2)
 def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, classes: tuple[str, ...],
                   cache_dir: Path, record_fraction: float = 1.0) -> PreparedBeats:
@@ -202,13 +219,11 @@ def prepare_beats(directory: Path, cfg: Preprocessing, split: PatientSplit, clas
         fewer = {"data.train_record_fraction": record_fraction, "data.train_records_kept": ", ".join(map(str, records))}
     counts = {name: np.bincount(label[rows], minlength=len(classes)) for name, rows in index.items()}
     missing = split.check_classes(counts, classes)
-    # RR features are standardised with the training beats' statistics only.
     rr = np.concatenate([beats.rr, record_relative_rr(beats.rr, beats.record)], axis=1)
-    mean, std = rr[index["train"]].mean(axis=0), rr[index["train"]].std(axis=0)
-    rr = (rr - mean) / np.where(std > 0, std, 1.0)
     return PreparedBeats(
         wave=torch.from_numpy(np.ascontiguousarray(beats.wave)),
-        rr=torch.from_numpy(rr.astype(np.float32)),
+        rr=_standardised(rr, index["train"]),
+        morphology=_standardised(morphology_samples(beats.wave, cfg), index["train"]),
         label=torch.from_numpy(label),
         record=torch.from_numpy(beats.record.astype(np.int64)),
         rows={name: torch.from_numpy(rows) for name, rows in index.items()},
@@ -224,9 +239,10 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     """Heartbeat classification on the MIT-BIH Arrhythmia Database into AAMI EC57 classes.
 
     Each example is one beat, labelled with its AAMI class: a window of the filtered, per-record
-    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features
-    repeated at every step), or with ``context_beats`` that beat among its neighbours, laid out by
-    ``context_layout`` (``BeatBatches``). Paced records (102, 104, 107, 217) are never used.
+    normalised lead(s) around the annotated R peak (optionally with the beat's RR-interval features,
+    and with ``features: rr_morphology`` its morphology samples, repeated at every step), or with
+    ``context_beats`` that beat among its neighbours, laid out by ``context_layout`` (``BeatBatches``).
+    Paced records (102, 104, 107, 217) are never used.
 
     Args:
         path: folder of the WFDB records; None: ``$GATELAB_DATA/physio/mitdb``, or with ``GATELAB_DATA``
@@ -242,6 +258,11 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         rr_features: append the beat's RR-interval features (pre, post, local, ratio) to every step.
         record_rr: with ``rr_features``, also its pre, post and local RR over its record's mean RR
             (``record_relative_rr``).
+        features: the beat features carried beside the window. ``rr``: the RR features alone, as ``rr_features``
+            and ``record_rr`` choose. ``rr_morphology``: also the morphology samples of the linear discriminant
+            (``baselines``): each lead's 10 QRS and 9 T-wave samples (``morphology_samples``), standardised on the
+            training beats, so 19 more features per lead; with ``record_rr`` too, the cells see every feature the
+            discriminant sees. Needs ``rr_features``; in every layout the samples go wherever the RR features go.
         context_beats: None: an example is one beat window, a step per sample. k >= 0: an example is the
             beat with the k beats before and after it (the rhythm around it), laid out by ``context_layout``.
         context_layout: ``windows``: a step per beat, each holding that beat's window and RR features;
@@ -270,6 +291,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         classes: tuple[str, ...] = ("N", "S", "V", "F"),
         rr_features: bool = True,
         record_rr: bool = False,
+        features: Literal["rr", "rr_morphology"] = "rr",
         context_beats: int | None = None,
         context_layout: Literal["windows", "rr"] = "windows",
         record_fraction: float = 1.0,
@@ -289,6 +311,9 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
                               "beat (0 or more), or null for one beat window per example.")
         if record_rr and not rr_features:
             raise ConfigError("record_rr: true needs rr_features: true (they extend the RR features).")
+        if features == "rr_morphology" and not rr_features:
+            raise ConfigError("features: rr_morphology needs rr_features: true (the morphology samples extend the RR "
+                              "features); set rr_features: true or features: rr.")
         if context_layout == "rr" and not rr_features:
             raise ConfigError("context_layout: rr needs rr_features: true (it is a sequence of RR features).")
         if not 0.0 < record_fraction <= 1.0:
@@ -300,7 +325,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         self.path, self.preprocess, self.split, self.classes = path, preprocess, split, tuple(classes)
         self.folds, self.fold = split.folds, fold
         self.fold_split = split.fold(fold)
-        self.rr_features, self.record_rr = rr_features, record_rr
+        self.rr_features, self.record_rr, self.features = rr_features, record_rr, features
         self.context_beats, self.context_layout, self.imbalance = context_beats, context_layout, imbalance
         self.record_fraction = record_fraction
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
@@ -338,7 +363,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     @property
     def input_size(self) -> int:
-        wave, rr = self.prepared.wave, self._rr().shape[1] if self.rr_features else 0
+        wave, rr = self.prepared.wave, self._beat_features().shape[1] if self.rr_features else 0
         if self.context_beats is None:
             return wave.shape[2] + rr
         if self.context_layout == "rr":
@@ -354,15 +379,18 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
         settings = {"beats": self.prepared.fingerprint, "split": split, "classes": self.classes, "rr": self.rr_features}
         # settings added since enter only when used, so that the runs before them keep their fingerprint
         settings |= {"record_rr": True} if self.record_rr else {}
+        settings |= {"features": self.features} if self.features != "rr" else {}
         settings |= {"context": self.context_beats} if self.context_beats is not None else {}
         settings |= {"context_layout": self.context_layout} if self.context_layout != "windows" else {}
         settings |= {"record_fraction": self.record_fraction} if self.record_fraction < 1.0 else {}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
-    def _rr(self) -> Tensor:
-        """The RR features the examples carry: ``RR_FEATURES``, and with ``record_rr`` the record-relative ones."""
-        rr = self.prepared.rr
-        return rr if self.record_rr else rr[:, : len(RR_FEATURES)]
+    def _beat_features(self) -> Tensor:
+        """The beat features the examples carry, (beats, features): ``RR_FEATURES``, with ``record_rr`` the
+        record-relative ones, with ``features: rr_morphology`` the morphology samples."""
+        data = self.prepared
+        rr = data.rr if self.record_rr else data.rr[:, : len(RR_FEATURES)]
+        return torch.cat([rr, data.morphology], dim=1) if self.features == "rr_morphology" else rr
 
     def _class_weights(self) -> Tensor:
         counts = torch.tensor(self.prepared.train_counts, dtype=torch.float32)
@@ -384,12 +412,10 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
 
     def _rr_morphology(self, split: str) -> SplitFeatures:
         """A split's beats as the discriminant sees them: every RR feature (``PreparedBeats.rr``) and the QRS and
-        T-wave morphology samples of each lead."""
+        T-wave morphology samples of each lead (``PreparedBeats.morphology``)."""
         data = self.prepared
         rows = data.rows[split]
-        features = np.concatenate([data.rr[rows].numpy(), morphology_samples(data.wave[rows].numpy(), self.preprocess)],
-                                  axis=1)
-        return SplitFeatures(features, data.label[rows].numpy())
+        return SplitFeatures(torch.cat([data.rr[rows], data.morphology[rows]], dim=1).numpy(), data.label[rows].numpy())
 
     def figures(self, arrays: Mapping[str, Tensor]) -> dict[str, Figure]:
         """The test confusion matrix as ``confusion_matrix.png``."""
@@ -402,7 +428,7 @@ class PhysioDataModule(ClassificationDataModule[PreparedBeats]):
     def _loader(self, name: str, batch_size: int, shuffle: bool = False,
                 sampler: WeightedRandomSampler | None = None) -> DataLoader:
         data = self.prepared
-        dataset = BeatBatches(data.wave, self._rr() if self.rr_features else None, data.label, data.record,
+        dataset = BeatBatches(data.wave, self._beat_features() if self.rr_features else None, data.label, data.record,
                               data.rows[name], self.context_beats, self.context_layout)
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)

@@ -20,13 +20,20 @@ from scipy import signal as sps
 
 from tasks.physio.database import Lead, RecordData
 
-__all__ = ["RECORD_RR_FEATURES", "RR_FEATURES", "Beats", "Preprocessing", "RecordNotes", "cut_beats", "filter_signal",
-           "record_relative_rr", "resample", "rr_intervals"]
+__all__ = ["MORPHOLOGY_SAMPLES", "QRS_WINDOW_S", "RECORD_RR_FEATURES", "RR_FEATURES", "T_WINDOW_S", "Beats",
+           "Preprocessing", "RecordNotes", "cut_beats", "filter_signal", "morphology_samples", "record_relative_rr",
+           "resample", "rr_intervals"]
 
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "pre_over_local")
 """The RR-interval features of each beat (seconds, and a ratio); see ``rr_intervals``."""
 RECORD_RR_FEATURES = ("pre_over_record", "post_over_record", "local_over_record")
 """Each beat's ``pre_rr``, ``post_rr`` and ``local_rr`` over its record's mean RR; see ``record_relative_rr``."""
+QRS_WINDOW_S = (-0.050, 0.100, 10)
+"""Seconds from the R peak of the first and last QRS morphology sample, and their number (de Chazal et al. 2004)."""
+T_WINDOW_S = (0.150, 0.500, 9)
+"""The same for the T-wave samples; see ``morphology_samples``."""
+MORPHOLOGY_SAMPLES = QRS_WINDOW_S[2] + T_WINDOW_S[2]
+"""Morphology samples per lead."""
 _LOCAL_BEATS = 10
 
 
@@ -231,6 +238,28 @@ def record_relative_rr(rr: np.ndarray, record: np.ndarray) -> np.ndarray:
     _, inverse = np.unique(record, return_inverse=True)
     mean = np.bincount(inverse, weights=rr[:, 0]) / np.bincount(inverse)
     return (rr[:, :3] / np.where(mean > 0, mean, 1.0)[inverse, None]).astype(np.float32)
+
+
+def morphology_samples(wave: np.ndarray, cfg: Preprocessing) -> np.ndarray:
+    """The QRS and T-wave morphology samples of every beat and lead, linearly interpolated from the beat windows:
+    the morphology features of de Chazal et al. 2004 (their 10 QRS samples from 50 ms before to 100 ms after the R
+    peak, their 9 T-wave samples from 150 ms to 500 ms after it).
+
+    Args:
+        wave: (beats, steps, leads) beat windows as ``cut_beats`` cuts them with ``cfg`` (R peak ``before_s`` in).
+        cfg: the preprocessing the windows were cut with.
+
+    Returns:
+        (beats, leads * ``MORPHOLOGY_SAMPLES``), float32: per lead its 10 QRS samples then its 9 T-wave samples,
+        windows clipped to the beat's.
+    """
+    fs = cfg.sampling_rate_hz
+    before, after = cfg.window(fs)
+    times = (np.arange(0, before + after, cfg.downsample) - before) / fs  # each step's seconds from the R peak
+    points = np.clip(np.concatenate([np.linspace(*QRS_WINDOW_S), np.linspace(*T_WINDOW_S)]), times[0], times[-1])
+    weights = np.stack([np.interp(points, times, column) for column in np.eye(len(times))], axis=1)  # (points, steps)
+    samples = np.einsum("ps,bsl->blp", weights, wave)
+    return samples.reshape(len(wave), -1).astype(np.float32)
 
 
 def cut_beats(record: RecordData, cfg: Preprocessing) -> tuple[Beats, RecordNotes]:

@@ -21,7 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from tasks.fraud import FraudDataModule, HandbookSource
 from tasks.fraud.splits import HANDBOOK_SPLIT
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
-from tasks.physio.baselines import linear_discriminant, morphology_samples
+from tasks.physio.baselines import linear_discriminant
+from tasks.physio.preprocess import morphology_samples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TINY_ECG = PatientSplit(train_records=(114, 200, 208, 232), val_records=(200,), test_records=(210, 233))
