@@ -16,18 +16,19 @@ from gatelab.launch.local import LAUNCHER_ENV, LocalLaunch, gpu_ids
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_gpus_go_round_robin_devices_per_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_get_their_own_gpus_round_robin_or_a_share_of_the_cpu_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert gpu_ids() == ["3", "5"]
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in LocalLaunch(workers=3).environments()] == ["3", "5", "3"]
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in LocalLaunch(workers=2, devices=2).environments()] == ["3,5", "3,5"]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2")
-    assert gpu_ids() == ["0", "1", "2"]
     assert [env["CUDA_VISIBLE_DEVICES"] for env in LocalLaunch(4, devices=2).environments()] == \
         ["0,1", "2,0", "1,2", "0,1"]
-
-
-def test_without_gpus_the_cpu_cores_are_split_between_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert gpu_ids() == []
-    share = str(max(1, len(os.sched_getaffinity(0)) // 4))
-    assert LocalLaunch(2, devices=2).environments() == [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": share}] * 2
+    cores = len(os.sched_getaffinity(0))
+    environments = LocalLaunch(workers=2).environments()
+    assert all(env == {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(max(1, cores // 2))} for env in environments)
 
 
 def test_start_runs_each_worker_with_its_environment_and_keeps_its_exit_code(
