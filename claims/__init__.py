@@ -1,7 +1,5 @@
-"""``make claims``: the rules of thumb about LSTM and GRU tested with sweeps and measurements (docs/claims.md)."""
+"""``make claims``: the rules of thumb about LSTM and GRU tested with sweeps and measurements (docs/claims.md).
 
-from __future__ import annotations
-
-from claims.run import claims_config, run_claims
-
-__all__ = ["claims_config", "run_claims"]
+The package imports nothing itself, so that ``gatelab claims --help`` (``claims.command``) answers without
+torch, Lightning or MLflow: the run is ``claims.run`` (``run_claims``, ``claims_config``).
+"""

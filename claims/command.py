@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claims.run import run_claims
-
 __all__ = ["claims_command"]
 
 
@@ -22,6 +20,8 @@ def claims_command(claims: list[str] | None = None, budget: str = "small", store
         out: folder for claims.md, claims.json and claims.html; default <store>/claims/<budget>.
         progress: show the progress bar over experiments.
     """
+    from claims.run import run_claims  # here, not at the top: `gatelab claims --help` answers without the engine
+
     report = run_claims(claims or [], budget, store, out or store / "claims" / budget, progress)
     print(report.to_markdown(), flush=True)
     print(f"gatelab: claims.md, claims.json and claims.html in {out or store / 'claims' / budget}/ and on MLflow run "

@@ -1,5 +1,5 @@
 """Local workers: four on the default journal store, one killed mid-trial, then the whole sweep, then
-resumed; and how the launcher shares out GPUs or CPU cores."""
+resumed (how the launcher shares out GPUs or CPU cores: tests/unit/launch/test_local.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import signal
 from pathlib import Path
 
 import optuna
-from gatelab.launch.local import LocalLaunch
 from mlflow import MlflowClient
 from workers_support import OWNER, check_finished_sweep, gatelab, wait_for_owners
 
@@ -39,13 +38,3 @@ def test_four_workers_killed_worker_then_killed_sweep_resume_to_the_exact_budget
     owners = {trial.user_attrs[OWNER] for study in optuna.get_all_study_names(journal)
               for trial in optuna.load_study(study_name=study, storage=journal).get_trials()}
     assert len(owners) >= 3, "the trials were not spread over the workers"
-
-
-def test_workers_get_their_own_gpus_round_robin_or_a_share_of_the_cpu_cores(monkeypatch) -> None:
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
-    assert [env["CUDA_VISIBLE_DEVICES"] for env in LocalLaunch(workers=3).environments()] == ["3", "5", "3"]
-    assert [env["CUDA_VISIBLE_DEVICES"] for env in LocalLaunch(workers=2, devices=2).environments()] == ["3,5", "3,5"]
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    cores = len(os.sched_getaffinity(0))
-    environments = LocalLaunch(workers=2).environments()
-    assert all(env == {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(max(1, cores // 2))} for env in environments)

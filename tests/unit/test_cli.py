@@ -14,7 +14,9 @@ from gatelab.cli import COMMANDS
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("torch", "lightning", "mlflow", "optuna", "gatelab.pipeline", "gatelab.training.config")
+HEAVY = ("torch", "lightning", "mlflow", "optuna", "gatelab.pipeline", "gatelab.training.config", "claims.run")
+#: gatelab's commands and the claims application's (found through its entry point, pyproject.toml).
+ALL_COMMANDS = [*COMMANDS, "claims"]
 
 
 def imported_after(code: str) -> dict[str, Any]:
@@ -26,14 +28,16 @@ def imported_after(code: str) -> dict[str, Any]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv", [[], *[[name] for name in COMMANDS]])
+@pytest.mark.parametrize("argv", [[], *[[name] for name in ALL_COMMANDS]])
 def test_help_imports_none_of_torch_lightning_mlflow_or_the_engine(argv: list[str]) -> None:
     result = imported_after(f"from gatelab.cli import main; main({[*argv, '--help']!r})")
     assert result == {"code": 0, "heavy": []}
 
 
-def test_a_bad_option_is_refused_before_any_heavy_import() -> None:
-    result = imported_after("from gatelab.cli import main; main(['sweep', '--trials', '0'])")
+@pytest.mark.parametrize("argv", [["sweep", "--trials", "0"], ["claims", "--progress", "maybe"],
+                                  ["claims", "--budgett", "tiny"]])
+def test_a_bad_option_is_refused_before_any_heavy_import(argv: list[str]) -> None:
+    result = imported_after(f"from gatelab.cli import main; main({argv!r})")
     assert result == {"code": 2, "heavy": []}
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,19 +77,25 @@ class LocalLaunch:
         threads = max(1, len(os.sched_getaffinity(0)) // (self.workers * self.devices))
         return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * self.workers
 
+    def start(self, command: Callable[[int | None], list[str]],
+              extra_env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+        """Start the workers: ``command(threads)`` each (``threads``: its share of the CPU cores, None with GPUs),
+        in this environment with its ``environments()`` changes, ``extra_env`` and ``LAUNCHER_ENV`` (this pid)."""
+        processes = []
+        for changes in self.environments():
+            env = os.environ | changes | (extra_env or {}) | {LAUNCHER_ENV: str(os.getpid())}
+            threads = int(changes["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in changes else None
+            processes.append(subprocess.Popen(command(threads), env=env))
+        return processes
+
     def __call__(self, opened: OpenSweep) -> None:
         from gatelab.search.storage import STORAGE_ENV
         from gatelab.search.studies import budget_status
 
         sweep = opened.sweep
         config = write_sweep_config(sweep)
-        processes = []
-        for changes in self.environments():
-            env = os.environ | changes | {LAUNCHER_ENV: str(os.getpid())}
-            if sweep.storage:
-                env[STORAGE_ENV] = sweep.storage
-            threads = int(changes["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in changes else None
-            processes.append(subprocess.Popen(sweep_command(sweep, config, "worker", threads), env=env))
+        processes = self.start(lambda threads: sweep_command(sweep, config, "worker", threads),
+                               {STORAGE_ENV: sweep.storage} if sweep.storage else None)
         bar = opened.progress_bar()
         try:
             while any(process.poll() is None for process in processes):

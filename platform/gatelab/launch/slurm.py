@@ -31,7 +31,7 @@ from gatelab.training.config import configs_dir
 if TYPE_CHECKING:
     from gatelab.pipeline import Sweep
 
-__all__ = ["SlurmConfig", "SlurmSubmission", "load_slurm_config", "submit"]
+__all__ = ["SlurmConfig", "SlurmSubmission", "load_slurm_config", "slurm_executor", "submit"]
 
 
 @dataclass
@@ -87,6 +87,22 @@ class SlurmSubmission:
     folder: Path
 
 
+def slurm_executor(name: str, devices: int, settings: SlurmConfig, folder: Path) -> submitit.AutoExecutor:
+    """A submitit executor whose jobs get ``settings`` as sbatch options (GPUs raised to ``devices``), named
+    ``name``, with their logs under ``folder/<job id>/``. Needs Slurm's ``srun`` on the PATH (submitit checks)."""
+    executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")
+    gpus = max(settings.gpus_per_worker, devices) if settings.gpus_per_worker else 0
+    executor.update_parameters(
+        name=name, timeout_min=settings.time_min, mem_gb=settings.mem_gb,
+        cpus_per_task=settings.cpus_per_worker, tasks_per_node=1, nodes=1,
+        **({"gpus_per_node": gpus} if gpus else {}),
+        **({"slurm_partition": settings.partition} if settings.partition else {}),
+        **({"slurm_array_parallelism": settings.max_parallel} if settings.max_parallel else {}),
+        **({"slurm_additional_parameters": settings.additional} if settings.additional else {}),
+    )
+    return executor
+
+
 def submit(sweep: Sweep, workers: int, devices: int, settings: SlurmConfig) -> SlurmSubmission:
     """Submit ``workers`` array tasks and the dependent verdict job; returns without waiting.
 
@@ -102,16 +118,7 @@ def submit(sweep: Sweep, workers: int, devices: int, settings: SlurmConfig) -> S
               "--storage postgresql://... is safer on a cluster.", file=sys.stderr)
     config = write_sweep_config(sweep)
     folder = sweep.store.resolve() / "slurm"
-    executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")
-    gpus = max(settings.gpus_per_worker, devices) if settings.gpus_per_worker else 0
-    executor.update_parameters(
-        name=f"gatelab-{sweep.experiment.task}-{sweep.id}", timeout_min=settings.time_min, mem_gb=settings.mem_gb,
-        cpus_per_task=settings.cpus_per_worker, tasks_per_node=1, nodes=1,
-        **({"gpus_per_node": gpus} if gpus else {}),
-        **({"slurm_partition": settings.partition} if settings.partition else {}),
-        **({"slurm_array_parallelism": settings.max_parallel} if settings.max_parallel else {}),
-        **({"slurm_additional_parameters": settings.additional} if settings.additional else {}),
-    )
+    executor = slurm_executor(f"gatelab-{sweep.experiment.task}-{sweep.id}", devices, settings, folder)
     if sweep.storage:  # sbatch passes the submitting environment on to the jobs
         os.environ[STORAGE_ENV] = sweep.storage
     worker = CommandFunction(sweep_command(sweep, config, "worker", settings.cpus_per_worker), cwd=os.getcwd())

@@ -8,7 +8,7 @@ import pytest
 from conftest import run_cli
 from gatelab.errors import ConfigError
 
-from claims import claims_config
+from claims.run import claims_config
 
 
 def test_every_budget_gives_every_rule_exactly_its_settings() -> None:

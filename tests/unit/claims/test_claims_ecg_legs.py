@@ -9,10 +9,10 @@ import pytest
 from gatelab.errors import ConfigError
 from gatelab.tracking.client import Tracker
 
-from claims import claims_config
 from claims.config import Budget
 from claims.lab import EXPERIMENT, Lab
 from claims.rules import RULES, RuleContext
+from claims.run import claims_config
 
 MITDB = Path(__file__).resolve().parents[2] / "fixtures" / "mitdb"
 
