@@ -1,4 +1,5 @@
-"""Reference scores on the task's own split, computed here by kept libraries rather than copied from papers.
+"""The series task's baselines: reference models fitted on the task's own split by kept libraries, not copied from
+papers, and scored by the cells' metrics (``SeriesDataModule.baselines``).
 
 Classification: 1-nearest-neighbour with the full-window DTW distance (aeon's ``KNeighborsTimeSeriesClassifier``),
 fitted on the training and validation series and scored on the test series: the standard reference of the
@@ -12,54 +13,91 @@ each fitted on a series' steps before its test targets and scored like the cells
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import torch
+from gatelab.training.baselines import Baseline
+from torchmetrics import MetricCollection
 
-__all__ = ["forecast_anchors", "nearest_neighbour_dtw"]
+__all__ = ["FORECASTERS", "NEAREST_NEIGHBOUR_DTW", "ForecastBaseline", "holt_winters", "nearest_neighbour_dtw",
+           "seasonal_naive", "series_panel"]
+
+#: The classification baseline's name in the report and on its runs.
+NEAREST_NEIGHBOUR_DTW = "1-NN DTW"
 
 
-def nearest_neighbour_dtw(train: list[np.ndarray], train_labels: np.ndarray, test: list[np.ndarray],
-                          test_labels: np.ndarray) -> float:
-    """Test accuracy of 1-NN DTW; series are (time, channels) arrays, of equal or unequal lengths."""
+def series_panel(series: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """(time, channels) series as aeon's panel: a (series, channels, time) float64 array where the lengths agree,
+    else a list of (channels, time) arrays."""
+    channels_first = [values.T.astype(np.float64) for values in series]
+    return np.stack(channels_first) if len({len(values) for values in series}) == 1 else channels_first
+
+
+def nearest_neighbour_dtw() -> Any:
+    """An unfitted 1-NN classifier with the full-window DTW distance (draws no random numbers); it takes
+    ``series_panel`` panels and has ``fit``, ``predict_proba`` (one-hot) and ``classes_``."""
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
-    def panel(series: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
-        channels_first = [values.T.astype(np.float64) for values in series]
-        return np.stack(channels_first) if len({len(values) for values in series}) == 1 else channels_first
-
-    classifier = KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw")
-    classifier.fit(panel(train), np.asarray(train_labels))
-    return float(np.mean(classifier.predict(panel(test)) == np.asarray(test_labels)))
+    return KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw")
 
 
-def _errors(forecast: np.ndarray, actual: np.ndarray, scale: float) -> np.ndarray:
-    error = np.abs(forecast - actual)
-    return np.array([error.mean(), np.sqrt(np.square(error).mean()), error.mean() / scale])
+def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """The last ``season`` steps of ``history`` (time,) repeated over ``horizon`` steps (season 1: the last step)."""
+    return np.tile(history[-season:], -(-horizon // season))[:horizon]
 
 
-def forecast_anchors(series: list[np.ndarray], horizon: int, season: int) -> dict[str, dict[str, float]]:
-    """MAE, RMSE and MASE of the seasonal-naive and Holt-Winters forecasts of each univariate ``series``'
-    last ``horizon`` steps, averaged over series (the MASE scale as in ``prepare.forecasting_splits``).
-
-    Args:
-        series: one target's values per series, each (time,), at least ``3 * horizon`` long.
-        horizon: steps forecast.
-        season: the seasonal period (1: no seasonality; the naive forecast repeats the last step).
-    """
+def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """The next ``horizon`` steps of ``history`` (time,) by Holt-Winters with an additive trend and, where
+    ``season`` > 1 and ``history`` holds two seasons, an additive season (statsmodels' ``ExponentialSmoothing``,
+    parameters by maximum likelihood)."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    totals = {"seasonal_naive": np.zeros(3), "holt_winters": np.zeros(3)}
-    for values in series:
-        history, actual = values[:-horizon].astype(np.float64), values[-horizon:].astype(np.float64)
-        train = values[: len(values) - 2 * horizon]
-        scale = float(np.abs(train[season:] - train[:-season]).mean()) or 1.0
-        repeats = -(-horizon // season)
-        naive = np.tile(history[-season:], repeats)[:horizon]
-        seasonal = "add" if season > 1 and len(history) >= 2 * season else None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # statsmodels warns on convergence of its optimiser for short series
-            model = ExponentialSmoothing(history, trend="add", seasonal=seasonal,
-                                         seasonal_periods=season if seasonal else None).fit()
-        totals["seasonal_naive"] += _errors(naive, actual, scale)
-        totals["holt_winters"] += _errors(model.forecast(horizon), actual, scale)
-    return {name: dict(zip(("mae", "rmse", "mase"), (total / len(series)).tolist())) for name, total in totals.items()}
+    seasonal = "add" if season > 1 and len(history) >= 2 * season else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels warns on convergence of its optimiser for short series
+        model = ExponentialSmoothing(history.astype(np.float64), trend="add", seasonal=seasonal,
+                                     seasonal_periods=season if seasonal else None).fit()
+    return np.asarray(model.forecast(horizon))
+
+
+#: The forecasting baselines: name -> forecast of (history (time,), horizon, season) -> (horizon,).
+FORECASTERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "seasonal naive": seasonal_naive, "Holt-Winters": holt_winters}
+
+
+@dataclass(frozen=True)
+class ForecastBaseline(Baseline):
+    """A univariate forecast of every series' and target's test steps, scored by the task's forecast metrics.
+
+    Args:
+        name: the baseline's name.
+        forecast: (history (time,), horizon, season) -> (horizon,) forecast, one of ``FORECASTERS``.
+        histories: per series, its (time, targets) steps before its test targets, in the data's units.
+        actual: (series, horizon, targets) test targets in the data's units.
+        scale: (series, targets) each series' MASE denominator (the test split's ``scale``).
+        season: the seasonal period.
+        metrics: a fresh collection of the task's forecast metrics, fed ``(forecast, actual, unit=1, scale=)`` in
+            the data's units, as the cells' test windows are.
+    """
+
+    name: str
+    forecast: Callable[[np.ndarray, int, int], np.ndarray]
+    histories: list[np.ndarray]
+    actual: np.ndarray
+    scale: torch.Tensor
+    season: int
+    metrics: Callable[[], MetricCollection]
+
+    def fit_and_test(self, seed: int) -> dict[str, float]:
+        """Both forecasts draw no random numbers: every seed gives the same values."""
+        horizon = self.actual.shape[1]
+        forecasts = np.stack([np.stack([self.forecast(history[:, column], horizon, self.season)
+                                        for column in range(history.shape[1])], axis=1)
+                              for history in self.histories])
+        metrics = self.metrics().clone(prefix="test/")
+        metrics.update(torch.from_numpy(forecasts).float(), torch.from_numpy(self.actual).float(),
+                       unit=torch.ones_like(self.scale), scale=self.scale)
+        return {key: float(value) for key, value in metrics.compute().items()}

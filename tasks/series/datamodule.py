@@ -6,9 +6,11 @@ import hashlib
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from gatelab.errors import ConfigError
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
+from gatelab.training.baselines import Baseline, EstimatorBaseline, SplitFeatures
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.module import TaskModule
 from gatelab.training.task import ClassificationDataModule
@@ -16,7 +18,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 
-from tasks.series.anchors import forecast_anchors, nearest_neighbour_dtw
+from tasks.series.anchors import (
+    FORECASTERS,
+    NEAREST_NEIGHBOUR_DTW,
+    ForecastBaseline,
+    nearest_neighbour_dtw,
+    series_panel,
+)
 from tasks.series.forecaster import SequenceForecaster
 from tasks.series.metrics import classification_metrics, forecasting_metrics
 from tasks.series.prepare import SPLITS, SeriesData, classification_splits, forecasting_splits
@@ -116,25 +124,36 @@ class SeriesDataModule(ClassificationDataModule[SeriesData]):
         return digest.hexdigest()[:16]
 
     def data_report(self) -> dict[str, Any]:
-        """Each split's size and the anchors (``tasks.series.anchors``) on the test split, for the verdict's
-        reader: ``data.anchor_1nn_dtw_accuracy``, or ``data.anchor_<forecast>_<mae|rmse|mase>``."""
+        """Each split's size (``data.<split>_series`` or ``data.<split>_windows``) and what reading did."""
         data = self.prepared
         unit = "series" if self.problem == "classification" else "windows"
         report: dict[str, Any] = {f"data.{name}_{unit}": data.counts[name] for name in SPLITS}
-        panel = data.panel
-        if panel.notes:
-            report["data.read"] = "; ".join(panel.notes)
-        if data.rows is not None and panel.labels is not None:
-            fit = np.concatenate([data.rows["train"], data.rows["val"]])
-            test = data.rows["test"]
-            accuracy = nearest_neighbour_dtw([panel.values[i] for i in fit], panel.labels[fit],
-                                             [panel.values[i] for i in test], panel.labels[test])
-            report["data.anchor_1nn_dtw_accuracy"] = round(accuracy, 4)
-        elif data.targets is not None:
-            series = [values[:, column] for values in panel.values for column in data.targets]
-            for name, errors in forecast_anchors(series, self.horizon, self.season).items():
-                report.update({f"data.anchor_{name}_{kind}": round(value, 4) for kind, value in errors.items()})
+        if data.panel.notes:
+            report["data.read"] = "; ".join(data.panel.notes)
         return report
+
+    def baselines(self) -> list[Baseline]:
+        """Classification: 1-NN DTW on the raw series, fitted on the training and validation series (the archive's
+        training set; it has nothing to tune). Forecasting: the seasonal-naive and Holt-Winters forecasts of each
+        series' and target's test steps from every step before them (``tasks.series.anchors``)."""
+        data = self.prepared
+        if self.problem == "classification":
+            return [EstimatorBaseline(NEAREST_NEIGHBOUR_DTW, nearest_neighbour_dtw(), self._series, self.make_metrics,
+                                      self.output_size)]
+        columns, horizon = data.targets or [], self.horizon
+        histories = [values[:-horizon, columns] for values in data.panel.values]
+        actual = np.stack([values[-horizon:, columns] for values in data.panel.values])
+        return [ForecastBaseline(name, forecast, histories, actual, data.extras["test"]["scale"], self.season,
+                                 self.make_metrics) for name, forecast in FORECASTERS.items()]
+
+    def _series(self, split: str) -> SplitFeatures:
+        """The raw series of ``split`` as aeon's panel and their class indices; ``train`` is training and validation."""
+        data = self.prepared
+        assert data.rows is not None  # classification
+        names = ("train", "val") if split == "train" else (split,)
+        rows = np.concatenate([data.rows[name] for name in names])
+        target = torch.cat([data.y[name] for name in names]).numpy()
+        return SplitFeatures(series_panel([data.panel.values[row] for row in rows]), target)
 
     def make_loss(self) -> nn.Module:
         return nn.CrossEntropyLoss() if self.problem == "classification" else nn.MSELoss()

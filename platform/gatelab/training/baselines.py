@@ -43,13 +43,14 @@ class SplitFeatures:
     """One split as a baseline sees it.
 
     Args:
-        features: (rows, features) float array, one row per example the cells score.
+        features: (rows, features) float array, one row per example the cells score; for an estimator of whole
+            series (aeon's), its panel: a (rows, channels, time) array or a list of (channels, time) arrays.
         target: (rows,) class indices.
         extras: what the split's batches carry besides ``x`` and ``y`` (e.g. card ids, days), passed to the
             metrics' ``update`` as the cells' are, each a tensor of ``rows`` entries.
     """
 
-    features: np.ndarray
+    features: np.ndarray | list[np.ndarray]
     target: np.ndarray
     extras: Mapping[str, Tensor] = field(default_factory=dict)
 
@@ -68,7 +69,8 @@ class EstimatorBaseline(Baseline):
 
     Args:
         name: the baseline's name.
-        estimator: an unfitted classifier with ``fit`` and ``predict_proba`` (copied per fit, see ``seeded``).
+        estimator: an unfitted classifier with scikit-learn's ``fit``, ``predict_proba`` and ``classes_`` (aeon's
+            too; copied per fit, see ``seeded``).
         split: a split's name (``train``, ``test``) -> its ``SplitFeatures``.
         metrics: a fresh collection of the task's metrics (``ClassificationDataModule.make_metrics``), fed
             ``(probabilities, target, **extras)``: the positive class's probability for ``classes`` 1 (a binary

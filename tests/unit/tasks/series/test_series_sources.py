@@ -10,7 +10,6 @@ import pytest
 from gatelab.errors import DataError
 
 from tasks.series import ArchiveSource, LongTable, TsFiles
-from tasks.series.anchors import forecast_anchors
 from tasks.series.prepare import classification_splits, forecasting_splits
 
 TS_HEADER = "@problemName Toy\n@timeStamps false\n@missing false\n@univariate true\n@equalLength false\n" \
@@ -122,13 +121,6 @@ def test_forecast_windows_never_reach_into_validation_or_test_steps(tmp_path: Pa
     assert float(last_target) == pytest.approx(float(panel.values[0][31, 0] - training_mean), rel=1e-4)
     with pytest.raises(DataError, match="series '0' has 40 steps; context 30 \\+ 3 x horizon 4 .* needs 42"):
         forecasting_splits(panel, ["units"], context=30, horizon=4, season=6, scaling="window")
-
-
-def test_the_seasonal_naive_anchor_is_exact_on_a_purely_seasonal_series() -> None:
-    season = np.tile(np.array([3.0, 5.0, 4.0, 8.0]), 10)
-    anchors = forecast_anchors([season], horizon=4, season=4)
-    assert anchors["seasonal_naive"]["mae"] == pytest.approx(0.0)
-    assert anchors["holt_winters"]["mase"] >= 0.0
 
 
 def test_a_long_table_is_read_by_the_shared_reader_compressed_and_grouped(tmp_path: Path) -> None:
