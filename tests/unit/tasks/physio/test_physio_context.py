@@ -13,6 +13,7 @@ from gatelab.errors import ConfigError, DataError
 from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.experiment import load_experiment
+from physio_support import FIXTURES, fixture_module
 
 from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
 from tasks.physio.aami import AAMI_CLASSES, DS1, DS2, aami_labels
@@ -20,18 +21,12 @@ from tasks.physio.database import lead_columns, read_record
 from tasks.physio.datamodule import BeatBatches
 from tasks.physio.preprocess import record_relative_rr
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
 SECOND = ("V1", "V2", "V4", "V5")
 FOLDED = PatientSplit(train_records=(114, 200, 208, 210, 232), val_folds=((200,), (114, 210)), test_records=(233,))
 
 
 def module(tmp_path: Path, **settings: object) -> PhysioDataModule:
-    options = {"path": str(FIXTURES), "split": FOLDED, "preprocess": Preprocessing(downsample=3),
-               "cache_dir": str(tmp_path / "cache"), **settings}
-    data = PhysioDataModule(**options)  # type: ignore[arg-type]
-    data.prepare_data()
-    data.setup("fit")
-    return data
+    return fixture_module(tmp_path, FOLDED, **settings)
 
 
 @pytest.mark.full_data

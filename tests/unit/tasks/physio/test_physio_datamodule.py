@@ -10,27 +10,16 @@ import pytest
 import torch
 from gatelab.errors import ConfigError, DataError
 from matplotlib.figure import Figure
+from physio_support import FIXTURES, TINY, fixture_module
 
-from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
+from tasks.physio import PhysioDataModule, Preprocessing
 from tasks.physio.cache import cache_key
 from tasks.physio.database import files_fingerprint
 from tasks.physio.datamodule import prepare_beats
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
-TINY = PatientSplit(train_records=(114, 200, 208, 232), val_records=(200,), test_records=(210, 233))
-
-
-def module(tmp_path: Path, **settings: object) -> PhysioDataModule:
-    options = {"path": str(FIXTURES), "split": TINY, "preprocess": Preprocessing(downsample=3),
-               "cache_dir": str(tmp_path / "cache"), **settings}
-    data = PhysioDataModule(**options)  # type: ignore[arg-type]
-    data.prepare_data()
-    data.setup("fit")
-    return data
-
 
 def test_batches_hold_waves_and_rr_features(tmp_path: Path) -> None:
-    data = module(tmp_path)
+    data = fixture_module(tmp_path)
     assert data.input_size == 5 and data.output_size == 4
     batch = next(iter(data.train_dataloader()))
     assert set(batch) == {"x", "y"}
@@ -40,7 +29,7 @@ def test_batches_hold_waves_and_rr_features(tmp_path: Path) -> None:
     # train beats: 114 (N 54), 208 (N 64, V 30, F 12) and 232 (N 18, S 39) less the beats too close to a
     # record's edge: 208's first (N) and last (F), 232's last (N)
     assert data.data.train_counts == (134, 39, 30, 11)
-    lean = module(tmp_path, rr_features=False)
+    lean = fixture_module(tmp_path, rr_features=False)
     assert lean.input_size == 1 and next(iter(lean.val_dataloader()))["x"].shape[2] == 1
 
 
@@ -76,23 +65,23 @@ def test_changed_records_change_the_fingerprint_and_the_cache(tmp_path: Path) ->
     copy.mkdir()
     for path in FIXTURES.glob("*.*"):
         copy.joinpath(path.name).write_bytes(path.read_bytes())
-    data = module(tmp_path, path=str(copy))
+    data = fixture_module(tmp_path, path=str(copy))
     annotations = bytearray((copy / "233.atr").read_bytes())
     annotations[-3] ^= 0x01
     (copy / "233.atr").write_bytes(bytes(annotations))
     prepare_beats.cache_clear()  # a new process (within one, the records are read once)
-    changed = module(tmp_path, path=str(copy))
+    changed = fixture_module(tmp_path, path=str(copy))
     assert changed.fingerprint() != data.fingerprint()
     assert len(list((tmp_path / "cache").glob("beats-*.npz"))) == 2
 
 
 def test_class_weights_and_balanced_sampling(tmp_path: Path) -> None:
-    data = module(tmp_path)
+    data = fixture_module(tmp_path)
     loss = data.make_loss()
     counts = torch.tensor([134.0, 39.0, 30.0, 11.0])
     assert torch.allclose(loss.weight, counts.sum() / (4 * counts))
-    assert module(tmp_path, imbalance="none").make_loss().weight is None
-    balanced = module(tmp_path, imbalance="balanced_sampling", batch_size=4096)
+    assert fixture_module(tmp_path, imbalance="none").make_loss().weight is None
+    balanced = fixture_module(tmp_path, imbalance="balanced_sampling", batch_size=4096)
     torch.manual_seed(0)
     drawn = torch.cat([batch["y"] for _ in range(20) for batch in balanced.train_dataloader()])
     shares = torch.bincount(drawn, minlength=4) / len(drawn)
@@ -103,7 +92,7 @@ def test_a_class_without_training_beats_is_named(tmp_path: Path) -> None:
     split = dataclasses.replace(TINY, train_records=(114, 200, 232), val_records=(200,))
     with pytest.raises(DataError, match=r"^training records 114, 232: no beats of class\(es\) V, F \(beats per class: "
                                         r"N 71, S 39, V 0, F 0\); drop them from data.init_args.classes"):
-        module(tmp_path, split=split)
+        fixture_module(tmp_path, split=split)
 
 
 def test_bad_classes_are_named() -> None:
@@ -114,7 +103,7 @@ def test_bad_classes_are_named() -> None:
 
 
 def test_metrics_and_confusion_figure(tmp_path: Path) -> None:
-    data = module(tmp_path)
+    data = fixture_module(tmp_path)
     metrics = data.make_metrics().clone(prefix="test/")
     target = torch.tensor([0, 0, 0, 1, 1, 2, 3])
     predicted = torch.tensor([0, 0, 1, 1, 0, 2, 2])
@@ -134,6 +123,6 @@ def test_metrics_and_confusion_figure(tmp_path: Path) -> None:
 
 
 def test_macro_f1_leaves_out_classes_absent_from_targets_and_predictions(tmp_path: Path) -> None:
-    metrics = module(tmp_path).make_metrics()
+    metrics = fixture_module(tmp_path).make_metrics()
     metrics.update(torch.nn.functional.one_hot(torch.tensor([0, 1, 0]), 4).float(), torch.tensor([0, 1, 1]))
     assert metrics.compute()["macro_f1"] == pytest.approx((2 / 3 + 2 / 3) / 2)

@@ -11,22 +11,13 @@ from conftest import data_root
 from gatelab.errors import ConfigError
 from gatelab.training.experiment import load_experiment
 from gatelab.training.train import train
+from physio_support import fixture_module
 
-from tasks.physio import PatientSplit, PhysioDataModule, Preprocessing
+from tasks.physio import Preprocessing
 from tasks.physio.preprocess import MORPHOLOGY_SAMPLES, RR_FEATURES, morphology_samples
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "mitdb"
-TINY = PatientSplit(train_records=(114, 200, 208, 232), val_records=(200,), test_records=(210, 233))
 SECOND = ("V1", "V2", "V4", "V5")
 
-
-def fixture_module(tmp_path: Path, **settings: object) -> PhysioDataModule:
-    options = {"path": str(FIXTURES), "split": TINY, "preprocess": Preprocessing(downsample=3),
-               "cache_dir": str(tmp_path / "cache"), **settings}
-    data = PhysioDataModule(**options)  # type: ignore[arg-type]
-    data.prepare_data()
-    data.setup("fit")
-    return data
 
 
 @pytest.fixture(scope="module")
