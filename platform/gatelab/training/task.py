@@ -21,17 +21,19 @@ from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.baselines import Baseline
 from gatelab.training.module import SequenceClassifier, TaskModule
+from gatelab.training.options import TaskOptions
 
 __all__ = ["ClassificationDataModule", "SequenceDataModule", "describe_data_report"]
 
 Prepared = TypeVar("Prepared")
 
 
-class SequenceDataModule(pl.LightningDataModule, abc.ABC, Generic[Prepared]):
+class SequenceDataModule(TaskOptions, pl.LightningDataModule, abc.ABC, Generic[Prepared]):
     """A task: batches of sequences plus what it takes to train and score a model on them.
 
     ``load()`` reads and prepares the data, once per instance: ``setup`` (any stage) and ``prepared``
-    load on first use. The attributes below are valid after ``setup("fit")``.
+    load on first use. The attributes below are valid after ``setup("fit")``. Its init arguments and their
+    checks live in the task's options class (``gatelab.training.options``), which a subclass lists first.
     """
 
     #: the validation metric the sweep optimises, as logged (e.g. ``"val/auprc"``).
