@@ -1,8 +1,9 @@
 """The settings dataclasses of a run and a sweep, with the checks of their values.
 
 jsonargparse reads a YAML file into these (``gatelab.training.config``); each field's type or
-``__post_init__`` refuses a bad value with a message naming the key. The backbone's shape,
-``ModelConfig``, lives with the cell registry it is checked against (``gatelab.models``).
+``__post_init__`` refuses a bad value with a message naming the key. The backbone's shape, ``ModelConfig``, is
+checked against the cells' names here; their layers are registered under the same names in ``gatelab.models``.
+None of this imports torch, so that a config is checked before it is loaded.
 """
 
 from __future__ import annotations
@@ -10,12 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, restricted_number_type
+from jsonargparse.typing import (
+    ClosedUnitInterval,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    restricted_number_type,
+)
 
-from gatelab.errors import GatelabError
+from gatelab.errors import ConfigError, GatelabError
 
-__all__ = ["DEFAULT_SEEDS", "OptimConfig", "ReproductionConfig", "SearchParam", "SeedCount", "Seeds", "SweepConfig",
-           "TrainerConfig", "check_seeds"]
+__all__ = ["CELL_NAMES", "DEFAULT_SEEDS", "FORWARD_ONLY", "ModelConfig", "OptimConfig", "ReproductionConfig",
+           "SearchParam", "SeedCount", "Seeds", "SweepConfig", "TrainerConfig", "check_cell", "check_seeds"]
+
+#: The recurrent cells by name; ``gatelab.models.CELLS`` registers each one's layer under the same name.
+CELL_NAMES = ("lstm", "gru", "rnn", "mingru", "minlstm")
+
+#: The cells that read sequences forwards only (the min-cells' parallel scan): no ``bidirectional``.
+FORWARD_ONLY = frozenset({"mingru", "minlstm"})
 
 #: A number of selection seeds: at least 2, the fewest that measure seed noise.
 SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
@@ -23,6 +37,43 @@ SeedCount = restricted_number_type("SeedCount", int, (">=", 2))
 DEFAULT_SEEDS = 3
 #: ``seeds``: a number of selection seeds, or ``auto`` (rounds of seeds up to ``sweep.max_seeds``).
 Seeds = int | str
+
+
+def check_cell(cell: str, bidirectional: bool) -> None:
+    """Raise a ``ConfigError`` if ``cell`` is unknown, or cannot read sequences both ways when asked to."""
+    if cell not in CELL_NAMES:
+        raise ConfigError(f"model.cell: unknown cell '{cell}'; choose one of {sorted(CELL_NAMES)}.")
+    if bidirectional and cell in FORWARD_ONLY:
+        raise ConfigError(f"model.bidirectional: cell '{cell}' reads sequences forwards only; "
+                          "set model.bidirectional: false or choose lstm, gru or rnn.")
+
+
+@dataclass
+class ModelConfig:
+    """The backbone's shape (``gatelab.models.SequenceModel``).
+
+    Args:
+        cell: the recurrent layer, a name from ``CELL_NAMES``.
+        hidden_size: units per direction and layer.
+        num_layers: stacked recurrent layers.
+        dropout: dropout between stacked layers and before the head.
+        bidirectional: read the sequence both ways (only where the task allows it).
+        forget_bias: initial forget-gate bias of LSTM (Jozefowicz et al. 2015) and minLSTM (before its
+            gate normalisation); ignored by the other cells.
+        head_hidden_size: units of a ReLU layer between the recurrent layer and the output, 0 for none
+            (the fraud handbook's Chapter 7 LSTM, Le Borgne et al., feeds its state to such a layer).
+    """
+
+    cell: str = "lstm"
+    hidden_size: PositiveInt = 64
+    num_layers: PositiveInt = 1
+    dropout: ClosedUnitInterval = 0.0
+    bidirectional: bool = False
+    forget_bias: float = 1.0
+    head_hidden_size: NonNegativeInt = 0
+
+    def __post_init__(self) -> None:
+        check_cell(self.cell, self.bidirectional)
 
 
 @dataclass

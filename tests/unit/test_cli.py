@@ -43,11 +43,11 @@ def test_a_bad_option_is_refused_before_any_heavy_import(argv: list[str]) -> Non
 
 @pytest.mark.parametrize("command", ["sweep", "train"])
 def test_a_config_mistake_answers_before_mlflow_or_the_pipeline_is_imported(tmp_path: Path, command: str) -> None:
-    """The config needs the task's DataModule class (so Lightning), nothing of tracking or the sweep."""
+    """The config is checked against the task's options class: no torch, Lightning, tracking or sweep."""
     (tmp_path / "mine.yaml").write_text("model: {hidden_size: 0}\n")
     argv = [command, "--task", "fraud", "--config", str(tmp_path / "mine.yaml"), "--store", str(tmp_path / "store")]
     result = imported_after(f"from gatelab.cli import main; main({argv!r})")
-    assert result["code"] == 2 and not {"mlflow", "gatelab.pipeline"} & set(result["heavy"])
+    assert result["code"] == 2 and not {"torch", "lightning", "mlflow", "gatelab.pipeline"} & set(result["heavy"])
 
 
 def test_a_worker_binds_to_its_launcher_before_importing_torch() -> None:

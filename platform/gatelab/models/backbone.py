@@ -1,4 +1,4 @@
-"""The one backbone every comparison shares, and its shape (``ModelConfig``).
+"""The one backbone every comparison shares; its shape is a ``ModelConfig`` (``gatelab.settings``).
 
 Only the recurrent layer differs between cells: the input encoder, the head, dropout and
 initialisation are the same, so a comparison compares cells and nothing else.
@@ -6,43 +6,13 @@ initialisation are the same, so a comparison compares cells and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
-from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, PositiveInt
 from torch import Tensor, nn
 
-from gatelab.models.cells import CELLS, HiddenState, check_cell, set_forget_bias
+from gatelab.models.cells import CELLS, HiddenState, set_forget_bias
+from gatelab.settings import ModelConfig
 
-__all__ = ["ModelConfig", "SequenceModel"]
-
-
-@dataclass
-class ModelConfig:
-    """The backbone's shape.
-
-    Args:
-        cell: the recurrent layer, a name from ``CELLS``.
-        hidden_size: units per direction and layer.
-        num_layers: stacked recurrent layers.
-        dropout: dropout between stacked layers and before the head.
-        bidirectional: read the sequence both ways (only where the task allows it).
-        forget_bias: initial forget-gate bias of LSTM (Jozefowicz et al. 2015) and minLSTM (before its
-            gate normalisation); ignored by the other cells.
-        head_hidden_size: units of a ReLU layer between the recurrent layer and the output, 0 for none
-            (the fraud handbook's Chapter 7 LSTM, Le Borgne et al., feeds its state to such a layer).
-    """
-
-    cell: str = "lstm"
-    hidden_size: PositiveInt = 64
-    num_layers: PositiveInt = 1
-    dropout: ClosedUnitInterval = 0.0
-    bidirectional: bool = False
-    forget_bias: float = 1.0
-    head_hidden_size: NonNegativeInt = 0
-
-    def __post_init__(self) -> None:
-        check_cell(self.cell, self.bidirectional)
+__all__ = ["SequenceModel"]
 
 
 class SequenceModel(nn.Module):

@@ -12,29 +12,17 @@ from typing import TypeAlias
 import torch
 from torch import Tensor, nn
 
-from gatelab.errors import ConfigError
 from gatelab.models.mincells import MinGRU, MinLSTM
 
-__all__ = ["CELLS", "FORWARD_ONLY", "HiddenState", "check_cell", "detach_state", "map_state", "set_forget_bias"]
+__all__ = ["CELLS", "HiddenState", "detach_state", "map_state", "set_forget_bias"]
 
-#: Recurrent layers by name; each takes ``nn.GRU``'s constructor keywords and returns ``(outputs, state)``.
+#: Recurrent layers by name (the names of ``gatelab.settings.CELL_NAMES``); each takes ``nn.GRU``'s constructor
+#: keywords and returns ``(outputs, state)``.
 CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "mingru": MinGRU,
                                      "minlstm": MinLSTM}
 
-#: The cells that read sequences forwards only (the min-cells' parallel scan): no ``bidirectional``.
-FORWARD_ONLY = frozenset({"mingru", "minlstm"})
-
 #: A recurrent layer's state: one tensor (GRU, RNN, the min-cells) or a tuple of states (LSTM's ``(h, c)``).
 HiddenState: TypeAlias = Tensor | tuple["HiddenState", ...]
-
-
-def check_cell(cell: str, bidirectional: bool) -> None:
-    """Raise a ``ConfigError`` if ``cell`` is unknown, or cannot read sequences both ways when asked to."""
-    if cell not in CELLS:
-        raise ConfigError(f"model.cell: unknown cell '{cell}'; choose one of {sorted(CELLS)}.")
-    if bidirectional and cell in FORWARD_ONLY:
-        raise ConfigError(f"model.bidirectional: cell '{cell}' reads sequences forwards only; "
-                          "set model.bidirectional: false or choose lstm, gru or rnn.")
 
 
 def map_state(fn: Callable[[Tensor], Tensor], state: HiddenState) -> HiddenState:

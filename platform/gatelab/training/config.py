@@ -5,31 +5,47 @@ optimiser, trainer and sweep settings plus the search space. A user's files are 
 it, later keys winning. Every unknown key or bad value is a ``ConfigError`` naming the key.
 
 These are the parser's steps; the rest of gatelab reads a config through the ``Experiment`` that owns the
-parser and its validated settings (``gatelab.training.experiment.load_experiment``).
+parser and its validated settings (``gatelab.training.experiment.load_experiment``). ``check_options`` runs the same
+steps first on the tasks' options classes (``gatelab.training.options``), so that a mistake is reported before the
+DataModule's module, torch and Lightning are imported; nothing in this module imports them at import time.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import yaml
 from jsonargparse import ArgumentParser, Namespace
 
 from gatelab.errors import ConfigError
-from gatelab.models import CELLS, ModelConfig, check_cell
-from gatelab.settings import OptimConfig, ReproductionConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.settings import (
+    CELL_NAMES,
+    ModelConfig,
+    OptimConfig,
+    ReproductionConfig,
+    SearchParam,
+    SweepConfig,
+    TrainerConfig,
+    check_cell,
+)
 from gatelab.training.config_errors import Source, config_error, config_sources, entry_name, source_of, suggestion
 from gatelab.training.distributions import distribution, extremes
-from gatelab.training.task import SequenceDataModule
+from gatelab.training.options import TaskOptions
+
+if TYPE_CHECKING:
+    from gatelab.training.task import SequenceDataModule
 
 __all__ = [
     "NOT_TASKS",
     "RunConfig",
     "build_parser",
+    "check_options",
     "configs_dir",
     "instantiate_run",
     "list_tasks",
@@ -71,7 +87,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--config", action="config")
     parser.add_argument("--task", type=str, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_subclass_arguments(SequenceDataModule, "data", required=True)
+    parser.add_subclass_arguments(TaskOptions, "data", required=True)  # a DataModule, or a task's options class
     parser.add_class_arguments(ModelConfig, "model")
     parser.add_class_arguments(OptimConfig, "optim")
     parser.add_class_arguments(TrainerConfig, "trainer")
@@ -95,13 +111,67 @@ def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] =
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
     """
+    files = _layer_files(task, extra)
+    return _validated(parser, task, files, [str(path) for path in files], overrides)
+
+
+def check_options(parser: ArgumentParser, task: str, extra: Sequence[str | Path] = (),
+                  overrides: Mapping[str, Any] | None = None) -> None:
+    """``load_config``'s checks with each layer's ``data.class_path`` read as its task's options class
+    (``OPTIONS`` of the DataModule's package): the same errors, raised before the DataModule's module, torch and
+    Lightning are imported. Nothing is checked where a layer names a DataModule that has no options class.
+
+    Raises:
+        ConfigError: as ``load_config``.
+    """
+    files = _layer_files(task, extra)
+    layers = [_options_layer(path) for path in files]
+    if all(layer is not None for layer in layers):
+        _validated(parser, task, files, [layer for layer in layers if layer is not None], overrides)
+
+
+def _layer_files(task: str, extra: Sequence[str | Path]) -> list[Path]:
     base = configs_dir() / f"{task}.yaml"
     if task in NOT_TASKS or not base.is_file():
         raise ConfigError(f"unknown task '{task}'; valid tasks: {', '.join(list_tasks()) or 'none'}.")
-    files = [base, *(resolve_config(task, name) for name in extra)]
+    return [base, *(resolve_config(task, name) for name in extra)]
+
+
+def _options_layer(path: Path) -> str | None:
+    """The layer ``path`` for ``check_options``: the file's path where it names no ``data.class_path`` (or is no
+    readable mapping: ``load_config`` reports that), else its YAML with the options class in its place; None where
+    that class path has no options class."""
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return str(path)
+    data = values.get("data") if isinstance(values, dict) else None
+    if not isinstance(data, dict) or "class_path" not in data:
+        return str(path)
+    options = _options_class(data["class_path"])
+    if options is None:
+        return None
+    data["class_path"] = f"{options.__module__}.{options.__qualname__}"
+    return yaml.safe_dump(values, sort_keys=False)
+
+
+def _options_class(class_path: Any) -> type[TaskOptions] | None:
+    """The options class ``OPTIONS`` of the class path's module names for it (``tasks.fraud.FraudDataModule`` ->
+    ``tasks.fraud.options.FraudOptions``), or None."""
+    module, _, name = str(class_path).rpartition(".")
+    try:
+        options = getattr(importlib.import_module(module), "OPTIONS", {}).get(name) if module else None
+    except ImportError:
+        return None
+    return options if isinstance(options, type) and issubclass(options, TaskOptions) else None
+
+
+def _validated(parser: ArgumentParser, task: str, files: Sequence[Path], layers: Sequence[str],
+               overrides: Mapping[str, Any] | None) -> Namespace:
+    """The config of the ``layers`` (file paths, or YAML texts standing for ``files``), validated."""
     sources = config_sources(files)
     try:
-        cfg = parser.parse_args([f"--config={path}" for path in files])
+        cfg = parser.parse_args([f"--config={layer}" for layer in layers])
     except (argparse.ArgumentError, ValueError, TypeError) as error:
         raise _config_error(error, parser, sources) from None
     try:
@@ -109,7 +179,7 @@ def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] =
     except (argparse.ArgumentError, ValueError, TypeError) as error:
         raise _config_error(error, parser, sources, cfg) from None
     if cfg.task != task:
-        raise ConfigError(f"{base}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
+        raise ConfigError(f"{files[0]}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
     cfg = with_overrides(parser, cfg, dict(overrides or {}))
     _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
     _check_search_space(parser, cfg, sources)
@@ -143,9 +213,9 @@ def with_overrides(parser: ArgumentParser, cfg: Namespace, overrides: Mapping[st
 
 
 def _check_cells(cells: Sequence[str], bidirectional: bool) -> None:
-    unknown = [cell for cell in cells if cell not in CELLS]
+    unknown = [cell for cell in cells if cell not in CELL_NAMES]
     if unknown or not cells:
-        raise ConfigError(f"sweep.cells: unknown or no cells {unknown}; choose from {sorted(CELLS)}.")
+        raise ConfigError(f"sweep.cells: unknown or no cells {unknown}; choose from {sorted(CELL_NAMES)}.")
     if len(set(cells)) != len(cells):
         raise ConfigError(f"sweep.cells: {list(cells)} names a cell twice.")
     for cell in cells:
@@ -187,11 +257,20 @@ def _check_search_space(parser: ArgumentParser, cfg: Namespace, sources: Sequenc
 
 
 def instantiate_run(parser: ArgumentParser, cfg: Namespace) -> RunConfig:
-    """Build the DataModule and the typed settings of one run from a validated config."""
+    """Build the DataModule and the typed settings of one run from a validated config.
+
+    Raises:
+        ConfigError: the DataModule refuses its arguments, or ``data.class_path`` names no ``SequenceDataModule``.
+    """
+    from gatelab.training.task import SequenceDataModule  # torch and Lightning: not needed to check a config
+
     try:
         objects = parser.instantiate(cfg)
     except (argparse.ArgumentError, ValueError, TypeError) as error:
         raise _config_error(error, parser) from None
+    if not isinstance(objects.data, SequenceDataModule):
+        raise ConfigError(f"data.class_path: {cfg.data.class_path} is a task's options class, not its DataModule; "
+                          "name the DataModule (e.g. tasks.fraud.FraudDataModule).")
     return RunConfig(
         task=objects.task,
         data=objects.data,

@@ -15,9 +15,8 @@ from typing import Any
 
 from jsonargparse import ArgumentParser, Namespace
 
-from gatelab.models import ModelConfig
-from gatelab.settings import OptimConfig, SearchParam, SweepConfig, TrainerConfig
-from gatelab.training.config import RunConfig, build_parser, instantiate_run, load_config, with_overrides
+from gatelab.settings import ModelConfig, OptimConfig, SearchParam, SweepConfig, TrainerConfig
+from gatelab.training.config import RunConfig, build_parser, check_options, instantiate_run, load_config, with_overrides
 
 __all__ = ["FOLD_ARG", "TEST_FOLDS_ARG", "Experiment", "load_experiment"]
 
@@ -106,10 +105,12 @@ class Experiment:
 def load_experiment(task: str, layers: Sequence[str | Path] = (),
                     overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read a task's config, layer the user's files or presets (``layers``) and ``overrides`` (dotted keys) over it,
-    validate every key.
+    validate every key: first against the tasks' options classes (``check_options``: a mistake answers in well under
+    2 s, before torch and Lightning are imported), then against the DataModules themselves.
 
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
     """
     parser = build_parser()
+    check_options(parser, task, layers, overrides)
     return Experiment(parser, load_config(parser, task, layers, overrides))

@@ -92,3 +92,23 @@ def test_overrides_are_validated() -> None:
     assert cfg.with_overrides({"trainer.max_epochs": 2}).trainer.max_epochs == 2
     with pytest.raises(ConfigError, match="trainer.max_epochs"):
         cfg.with_overrides({"trainer.max_epochs": 0})
+
+
+def test_a_datamodule_without_an_options_class_is_checked_by_the_datamodule_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class path that no ``OPTIONS`` names (here the DataModule's own module) skips the quick first pass; the
+    second pass still names the mistake."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.yaml").write_text("data: {class_path: tasks.fraud.datamodule.FraudDataModule, "
+                                        "init_args: {top_kk: 5}}\n")
+    with pytest.raises(ConfigError, match=r"^mine\.yaml: data\.init_args\.top_kk: unknown option; did you mean "
+                                          r"top_k\?$"):
+        load_experiment("fraud", ["mine.yaml"])
+
+
+def test_an_options_class_is_no_datamodule_to_train(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("data: {class_path: tasks.fraud.options.FraudOptions}\n")
+    experiment = load_experiment("fraud", [tmp_path / "mine.yaml"])
+    with pytest.raises(ConfigError, match=r"^data\.class_path: tasks\.fraud\.options\.FraudOptions is a task's options "
+                                          r"class, not its DataModule"):
+        experiment.run()

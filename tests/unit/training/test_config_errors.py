@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,35 @@ def test_each_kind_of_mistake_is_one_line_naming_the_file_and_the_full_key(
 def test_every_task_has_a_case_of_each_kind() -> None:
     tasks = sorted(path.stem for path in configs_dir().glob("*.yaml") if path.stem != "claims")
     assert sorted(CASES) == sorted((task, kind) for task in tasks for kind in ("check", "range", "type", "unknown"))
+
+
+#: What a config's check must not import: the tasks' options classes (``gatelab.training.options``) stand for them.
+HEAVY = ("torch", "lightning", "torchmetrics", "mlflow", "sklearn", "scipy", "wfdb", "aeon", "sktime", "statsmodels",
+         "matplotlib")
+
+
+@pytest.mark.parametrize("task", sorted({task for task, _ in CASES}))
+def test_every_mistake_is_refused_before_torch_lightning_or_a_data_library_is_imported(tmp_path: Path,
+                                                                                      task: str) -> None:
+    """In a fresh interpreter, as a command meets them: the same lines as above, and none of ``HEAVY`` imported."""
+    cases = {kind: yaml for (named, kind), (yaml, _) in CASES.items() if named == task}
+    program = f"""
+import json, pathlib, sys
+from gatelab.errors import ConfigError
+from gatelab.training.experiment import load_experiment
+lines = {{}}
+for kind, yaml in {cases!r}.items():
+    pathlib.Path("mine.yaml").write_text(yaml + "\\n")
+    try:
+        load_experiment({task!r}, ["mine.yaml"])
+    except ConfigError as error:
+        lines[kind] = str(error)
+print(json.dumps({{"lines": lines, "heavy": [name for name in {HEAVY!r} if name in sys.modules]}}))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"lines": {kind: f"mine.yaml: {CASES[task, kind][1]}" for kind in cases}, "heavy": []}
 
 
 @pytest.mark.parametrize(
