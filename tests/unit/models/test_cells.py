@@ -6,6 +6,7 @@ import pytest
 import torch
 from gatelab.errors import ConfigError
 from gatelab.models import CELLS, FORWARD_ONLY, ModelConfig, SequenceModel, detach_state, map_state
+from gatelab.settings import CELL_NAMES
 from gatelab.training.costs import macs_per_sequence
 from torch import nn
 
@@ -99,3 +100,7 @@ def test_gradients_flow_through_every_cell() -> None:
         outputs, _ = model(torch.randn(2, 5, 3))
         outputs.sum().backward()
         assert all(p.grad is not None for p in model.parameters() if isinstance(model.rnn, nn.Module))
+
+
+def test_the_registry_holds_a_layer_for_each_name_a_config_is_checked_against() -> None:
+    assert list(CELLS) == list(CELL_NAMES) and FORWARD_ONLY <= set(CELL_NAMES)
