@@ -13,7 +13,6 @@ from gatelab.models import ModelConfig
 from gatelab.settings import OptimConfig
 from gatelab.training.baselines import Baseline
 from gatelab.training.task import SequenceDataModule
-from jsonargparse.typing import PositiveFloat, PositiveInt
 from torch import Tensor
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
@@ -21,9 +20,9 @@ from torchmetrics import MetricCollection
 from tasks.lm.batching import BpttWindows, batchify
 from tasks.lm.corpus import INLINE_SEPARATORS, SPLITS, Corpus, tokenize
 from tasks.lm.metrics import BitsPerCharacter, Perplexity
-from tasks.lm.module import LanguageModule, LRSchedule
+from tasks.lm.module import LanguageModule
 from tasks.lm.ngram import ORDER, KneserNeyBaseline
-from tasks.lm.sources import TinyShakespeare
+from tasks.lm.options import LanguageModelOptions
 from tasks.lm.vocab import UNK, Vocabulary
 
 __all__ = ["EncodedCorpus", "LanguageModelDataModule", "encode_corpus"]
@@ -60,46 +59,15 @@ def encode_corpus(corpus: Corpus) -> EncodedCorpus:
     return EncodedCorpus(vocabulary, ids, origins, report)
 
 
-class LanguageModelDataModule(SequenceDataModule[EncodedCorpus]):
+class LanguageModelDataModule(LanguageModelOptions, SequenceDataModule[EncodedCorpus]):
     """Next-token prediction on a corpus's own splits, with truncated backpropagation through time.
 
     Each split is cut into ``batch_size`` contiguous streams (``eval_batch_size`` for validation and
     test) read in consecutive windows of ``bptt`` tokens; the model carries its hidden state from one
     window to the next. Word-level corpora report perplexity, character-level ones bits per character.
-
-    Args:
-        corpus: the text (``TinyShakespeare``, ``PennTreebank`` or your own ``TextFiles``).
-        batch_size: training streams.
-        bptt: time steps per window (the truncation length of backpropagation).
-        eval_batch_size: validation and test streams (the literature uses 10 or 1).
-        embedding_size: embedding width; None: ``model.hidden_size``.
-        tie_weights: share the embedding and softmax weights (needs embedding width = hidden size).
-        init_range: initialise every parameter uniformly in ``[-init_range, init_range]``; None: PyTorch's defaults.
-        lr_schedule: the learning-rate schedule.
-        loss_per: ``token`` (mean over tokens) or ``stream`` (summed over time, averaged over streams:
-            Zaremba et al.'s scale, for their lr and clipping values).
     """
 
     direction: Literal["maximize", "minimize"] = "minimize"
-
-    def __init__(
-        self,
-        corpus: Corpus = TinyShakespeare(),
-        batch_size: PositiveInt = 32,
-        bptt: PositiveInt = 64,
-        eval_batch_size: PositiveInt = 10,
-        embedding_size: PositiveInt | None = None,
-        tie_weights: bool = False,
-        init_range: PositiveFloat | None = None,
-        lr_schedule: LRSchedule = LRSchedule(),
-        loss_per: Literal["token", "stream"] = "token",
-    ) -> None:
-        super().__init__()
-        self.corpus, self.batch_size, self.bptt, self.eval_batch_size = corpus, batch_size, bptt, eval_batch_size
-        self.embedding_size, self.tie_weights, self.init_range = embedding_size, tie_weights, init_range
-        self.lr_schedule, self.loss_per = lr_schedule, loss_per
-        self.metric = "ppl" if corpus.level == "word" else "bpc"
-        self.objective = f"val/{self.metric}"
 
     def prepare_data(self) -> None:
         self.corpus.prepare()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Literal
 
 import torch
@@ -11,43 +11,17 @@ from gatelab.errors import DataError
 from gatelab.models import HiddenState, ModelConfig, detach_state
 from gatelab.settings import OptimConfig
 from gatelab.training.module import DivergedError, TaskModule, make_optimizer
-from jsonargparse.typing import NonNegativeInt, OpenUnitInterval, PositiveInt
 from torch import Tensor
 from torchmetrics import MetricCollection
 
 from tasks.lm.model import LanguageModel
+from tasks.lm.schedule import LRSchedule
 from tasks.lm.vocab import Vocabulary
 
-__all__ = ["LRSchedule", "LanguageModule"]
+__all__ = ["LanguageModule"]
 
 Stage = Literal["train", "val", "test"]
 VOCABULARY_KEY = "gatelab_vocabulary"
-
-
-@dataclass(frozen=True)
-class LRSchedule:
-    """How the learning rate falls during training.
-
-    Args:
-        kind: ``none``; ``step``: multiply by ``factor`` after epoch ``after`` and then every ``every``
-            epochs (Zaremba et al.: after 4, every 1, factor 0.5; a classic step decay: after = every);
-            ``plateau``: multiply by ``factor`` when the validation loss has not improved for
-            ``patience`` + 1 epochs (pytorch/examples' word_language_model divides by 4: factor 0.25).
-        factor: the multiplier, in (0, 1).
-        after: ``step``: epochs at the full rate.
-        every: ``step``: epochs between later decays.
-        patience: ``plateau``: epochs without improvement tolerated before a decay.
-    """
-
-    kind: Literal["none", "step", "plateau"] = "none"
-    factor: OpenUnitInterval = 0.5
-    after: PositiveInt = 1
-    every: PositiveInt = 1
-    patience: NonNegativeInt = 0
-
-    def decays(self, epochs_done: int) -> int:
-        """``step``: how many times the rate has been multiplied by ``factor`` once ``epochs_done`` epochs are done."""
-        return 0 if epochs_done < self.after else 1 + (epochs_done - self.after) // self.every
 
 
 class LanguageModule(TaskModule):
