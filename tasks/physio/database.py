@@ -26,13 +26,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import wfdb
 from gatelab.errors import DataError
 from gatelab.files import cache_dir, data_dir, data_root
 
 from tasks.physio.aami import aami_labels
+
+if TYPE_CHECKING:
+    import wfdb
 
 __all__ = [
     "DATABASE",
@@ -118,6 +121,8 @@ def ensure_records(directory: Path, records: Iterable[str], downloadable: bool, 
 
 def _wfdb_fetch(records: list[str], dest: Path) -> None:
     """Download records' header, signal and reference annotation files from PhysioNet."""
+    import wfdb  # local: wfdb (and its pandas/matplotlib/requests) is heavy, and the options import this module
+
     wfdb.dl_database(DATABASE, str(dest), records=records, annotators=["atr"])
 
 
@@ -163,6 +168,8 @@ def _read_checked(directory: Path, record: str) -> wfdb.Record:
     A header without the sample count (legal WFDB) leaves the length to ``wfdb``, which takes it from
     the signal file's size; the size check needs the count and is skipped then, the checksums are not.
     """
+    import wfdb  # local: wfdb (and its pandas/matplotlib/requests) is heavy, and the options import this module
+
     missing = _missing_files(directory, record)
     if missing:
         raise DataError(f"record {record}: {', '.join(missing)} not found in {directory}; {_fix(directory, record)}.")
@@ -217,6 +224,8 @@ def verify_record(directory: Path, record: str) -> None:
 
 def _read_beats(directory: Path, record: str) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Each beat's sample and AAMI class code, and the other annotations counted by symbol."""
+    import wfdb  # local: wfdb (and its pandas/matplotlib/requests) is heavy, and the options import this module
+
     try:
         annotation = wfdb.rdann(str(directory / record), "atr")
     except (OSError, ValueError, IndexError) as error:

@@ -16,7 +16,6 @@ from typing import Literal, Self
 import numpy as np
 from gatelab.errors import ConfigError, DataError
 from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
-from scipy import signal as sps
 
 from tasks.physio.database import Lead, RecordData
 
@@ -162,6 +161,8 @@ def resample(record: RecordData, fs: float) -> RecordData:
     half-length, ``10 * max(up, down)`` samples at the upsampled rate). A beat at input sample ``i``
     lies at ``round(i * up / down)``.
     """
+    from scipy import signal as sps  # local: scipy is heavy, and the options import this module
+
     ratio = Fraction(fs / record.fs).limit_denominator(1000)
     up, down = ratio.numerator, ratio.denominator
     missing = np.isnan(record.signal).any(axis=1)
@@ -185,6 +186,8 @@ def filter_signal(signal: np.ndarray, fs: float, cfg: Preprocessing) -> np.ndarr
     Raises:
         ConfigError: a cut-off at or above the Nyquist frequency (after downsampling).
     """
+    from scipy import signal as sps  # local: scipy is heavy, and the options import this module
+
     _check_cutoffs(fs, cfg)
     bands = {(True, True): ("bandpass", [cfg.highpass_hz, cfg.lowpass_hz]),
              (True, False): ("highpass", cfg.highpass_hz), (False, True): ("lowpass", cfg.lowpass_hz)}
