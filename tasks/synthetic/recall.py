@@ -12,13 +12,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from gatelab.errors import ConfigError
 from gatelab.training.loaders import TensorBatches, batch_loader
 from gatelab.training.task import ClassificationDataModule
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
+
+from tasks.synthetic.options import RecallOptions
 
 __all__ = ["RecallBatches", "RecallData", "RecallDataModule", "draw_recall"]
 
@@ -73,7 +74,7 @@ def draw_recall(length: int, symbols: int, distractors: int, sizes: dict[str, in
     return RecallData(tokens=tokens, y=labels)
 
 
-class RecallDataModule(ClassificationDataModule[RecallData]):
+class RecallDataModule(RecallOptions, ClassificationDataModule[RecallData]):
     """Delayed recall (Hochreiter & Schmidhuber 1997's long-time-lag task): the label is the symbol of
     step 0; the net must carry it across ``length - 1`` steps of distractor noise to the query.
 
@@ -81,51 +82,10 @@ class RecallDataModule(ClassificationDataModule[RecallData]):
     channels, steps 1 .. ``length - 1`` each set one of the ``distractors`` channels, and the last step
     also sets the final (query) channel. Labels are uniform over the symbols, so chance accuracy is
     ``1 / symbols``. The data is drawn from ``seed`` alone, independent of the training seed.
-
-    Args:
-        length: time steps per sequence (the recall lag is ``length - 1``); at least 2.
-        symbols: classes; at least 2.
-        train_size: training sequences.
-        val_size: validation sequences.
-        test_size: test sequences.
-        batch_size: training batch size.
-        eval_batch_size: validation and test batch size.
-        seed: the data's seed.
-        num_workers: DataLoader worker processes (0: load in the training process).
-        distractors: distractor symbols (their own channels); at least 1.
-
-    Raises:
-        ConfigError: a value out of range, naming its field.
     """
 
     objective = "val/accuracy"
     direction: Literal["maximize", "minimize"] = "maximize"
-
-    def __init__(
-        self,
-        length: int = 200,
-        symbols: int = 8,
-        train_size: int = 4000,
-        val_size: int = 1000,
-        test_size: int = 1000,
-        batch_size: int = 64,
-        eval_batch_size: int = 1000,
-        seed: int = 0,
-        num_workers: int = 0,
-        distractors: int = 8,
-    ) -> None:
-        super().__init__()
-        least = {"length": (length, 2), "symbols": (symbols, 2), "distractors": (distractors, 1),
-                 "train_size": (train_size, 1), "val_size": (val_size, 1), "test_size": (test_size, 1),
-                 "batch_size": (batch_size, 1), "eval_batch_size": (eval_batch_size, 1), "seed": (seed, 0),
-                 "num_workers": (num_workers, 0)}
-        for field, (value, low) in least.items():
-            if value < low:
-                raise ConfigError(f"data.init_args.{field}: {value} is too small for the synthetic recall task; "
-                                  f"set it to {low} or more.")
-        self.length, self.symbols, self.distractors, self.seed = length, symbols, distractors, seed
-        self.sizes = {"train": train_size, "val": val_size, "test": test_size}
-        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
 
     def load(self) -> RecallData:
         return draw_recall(self.length, self.symbols, self.distractors, self.sizes, self.seed)
