@@ -120,7 +120,7 @@ print(json.dumps({{"lines": lines, "heavy": [name for name in {HEAVY!r} if name 
         ("optim: {name: adamm}", "mine.yaml: optim.name: 'adamm' is not one of adam, adamw, sgd; did you mean adam?"),
         ("trainer: {devices: [0, 1]}", "mine.yaml: trainer.devices: expected int or str, got [0, 1]"),
         ("data: {class_path: tasks.fraud.Missing}",
-         "mine.yaml: data.class_path: tasks.fraud.Missing: module 'tasks.fraud' has no attribute 'Missing'"),
+         "mine.yaml: data.class_path: tasks.fraud.Missing: No tasks.fraud attribute Missing"),
         ("sweep: {trials: 2\n", "mine.yaml: line 3, column 1: expected ',' or '}', but got '<stream end>' (while "
                                 "parsing a flow mapping); fix the YAML syntax."),
         ("[model, optim]", "mine.yaml: holds a list, where a mapping of keys (model:, data:, ...) is expected."),
