@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,16 +174,30 @@ def _validated(parser: ArgumentParser, task: str, files: Sequence[Path], layers:
         cfg = parser.parse_args([f"--config={layer}" for layer in layers])
     except (argparse.ArgumentError, ValueError, TypeError) as error:
         raise _config_error(error, parser, sources) from None
+    overrides = dict(overrides or {})
     try:
         parser.instantiate(cfg)  # the DataModule's own checks, before any data or store is touched
     except (argparse.ArgumentError, ValueError, TypeError) as error:
         raise _config_error(error, parser, sources, cfg) from None
+    except ConfigError as error:  # a settings dataclass's own check (ModelConfig's cell)
+        raise _from_layer(error, sources, ()) from None
     if cfg.task != task:
         raise ConfigError(f"{files[0]}: 'task' is '{cfg.task}' but the file is for task '{task}'.")
-    cfg = with_overrides(parser, cfg, dict(overrides or {}))
-    _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
+    cfg = with_overrides(parser, cfg, overrides)
+    try:
+        _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
+    except ConfigError as error:
+        raise _from_layer(error, sources, overrides) from None
     _check_search_space(parser, cfg, sources)
     return cfg
+
+
+def _from_layer(error: ConfigError, sources: Sequence[Source], overridden: Iterable[str]) -> ConfigError:
+    """A check's line (``model.cell: ...``) with the label of the last layer that set its key in front; as it is
+    where none did or the key was overridden (a command-line option)."""
+    key = str(error).split(":", 1)[0]
+    label = next((source.label for source in reversed(sources) if key in source.keys), None)
+    return ConfigError(f"{label}: {error}") if label and key not in overridden else error
 
 
 def resolve_config(task: str, name: str | Path) -> Path:
