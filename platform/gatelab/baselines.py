@@ -1,4 +1,5 @@
-"""Baselines beside the cells: each reference model a task declares, fitted once per selection seed.
+"""Baselines beside the cells: each reference model a task declares, fitted once per selection seed (once in all
+where it draws no random numbers).
 
 A baseline (``gatelab.training.baselines.Baseline``) is fitted on the same splits the cells' selection seeds train
 on (each test fold of a task with ``test_per_fold``, else fold 0) and scored by the same test metrics; its folds
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gatelab.search.context import SweepContext
 from gatelab.tracking import tags as tag
@@ -41,6 +42,9 @@ def fit_baselines(context: SweepContext, parent: str, seeds: Sequence[int],
                   confidence: float = 0.95) -> list[BaselineResult]:
     """Fit every baseline the task declares once per distinct seed of ``seeds``, each as a child run of ``parent``.
 
+    A baseline that ignores its seed (``Baseline.ignores_seed``: every fold's) is fitted once, with the first seed,
+    and that run stands for every seed.
+
     Args:
         context: the sweep (its config, tracker, fingerprint).
         parent: the run the fits are children of (the sweep's or a group's parent run).
@@ -63,12 +67,15 @@ def fit_baselines(context: SweepContext, parent: str, seeds: Sequence[int],
             if found.data.tags.get(tag.ROLE) == tag.ROLE_BASELINE and found.info.status == "FINISHED"}
     results = []
     for index, first in enumerate(declared[0]):
+        per_fold = [baselines[index] for baselines in declared]
+        once = all(baseline.ignores_seed() for baseline in per_fold)
         fitted: dict[int, BaselineRun] = {}
-        for seed in dict.fromkeys(seeds):
+        for seed in dict.fromkeys(seeds[:1] if once else seeds):
             stored = done.get((first.name, str(seed)))
             fitted[seed] = (BaselineRun(seed, stored.info.run_id, dict(stored.data.metrics)) if stored else
-                            _fit_one(context, parent, [per_fold[index] for per_fold in declared], seed))
-        results.append(baseline_result(first.name, [fitted[seed] for seed in seeds], confidence))
+                            _fit_one(context, parent, per_fold, seed))
+        runs = [replace(fitted[seeds[0]], seed=seed) if once else fitted[seed] for seed in seeds]
+        results.append(baseline_result(first.name, runs, confidence))
     return results
 
 

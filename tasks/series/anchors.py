@@ -91,8 +91,10 @@ class ForecastBaseline(Baseline):
     season: int
     metrics: Callable[[], MetricCollection]
 
+    def ignores_seed(self) -> bool:
+        return True  # seasonal naive and Holt-Winters draw no random numbers
+
     def fit_and_test(self, seed: int) -> dict[str, float]:
-        """Both forecasts draw no random numbers: every seed gives the same values."""
         horizon = self.actual.shape[1]
         forecasts = np.stack([np.stack([self.forecast(history[:, column], horizon, self.season)
                                         for column in range(history.shape[1])], axis=1)

@@ -53,8 +53,8 @@ def test_tiny_word_level_sweep_layers_the_ptb_preset_and_reports_perplexity(tmp_
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id
                 and run.data.tags.get("gatelab.role") not in ("selection", "baseline")]
     assert sorted(run.data.tags["gatelab.cell"] for run in children) == ["gru", "lstm"]
-    ngrams = [run for run in runs if run.data.tags.get("gatelab.role") == "baseline"]  # one fit per seed
-    assert len({run.data.tags["gatelab.seed"] for run in ngrams}) == len(ngrams) == 2
+    ngrams = [run for run in runs if run.data.tags.get("gatelab.role") == "baseline"]  # the counts ignore the seed:
+    assert len(ngrams) == 1  # one fit stands for both seeds
     assert all(run.data.tags["gatelab.baseline"] == "Kneser-Ney 5-gram" and "test/ppl" in run.data.metrics
                for run in ngrams)
     for child in children:

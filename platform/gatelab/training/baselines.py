@@ -37,6 +37,11 @@ class Baseline(abc.ABC):
             The scalar test metrics as the cells' runs name them (``test/<metric>``).
         """
 
+    def ignores_seed(self) -> bool:
+        """Whether ``fit_and_test`` draws no random numbers, so that every seed scores the same: such a baseline is
+        fitted once, its one run standing for every seed (``gatelab.baselines.fit_baselines``). False by default."""
+        return False
+
 
 @dataclass(frozen=True)
 class SplitFeatures:
@@ -59,8 +64,13 @@ def seeded(estimator: Any, seed: int) -> Any:
     """An unfitted copy of a scikit-learn estimator with every ``random_state`` it has (its own, a pipeline
     step's) set to ``seed``; an estimator that draws no random numbers is copied as it is."""
     copy = clone(estimator)
-    states = {key: seed for key in copy.get_params() if key == "random_state" or key.endswith("__random_state")}
+    states = {key: seed for key in _random_states(copy)}
     return copy.set_params(**states) if states else copy
+
+
+def _random_states(estimator: Any) -> list[str]:
+    """The parameters of a scikit-learn estimator that seed its random numbers (its own, a pipeline step's)."""
+    return [key for key in estimator.get_params() if key == "random_state" or key.endswith("__random_state")]
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,9 @@ class EstimatorBaseline(Baseline):
     split: Callable[[str], SplitFeatures]
     metrics: Callable[[], MetricCollection]
     classes: int
+
+    def ignores_seed(self) -> bool:
+        return not _random_states(self.estimator)
 
     def fit_and_test(self, seed: int) -> dict[str, float]:
         train, test = self.split("train"), self.split("test")

@@ -57,7 +57,7 @@ class SeedScores:
 
     Args:
         seeds: the seeds (a seed pooled over search repeats repeats).
-        seed_runs: the MLflow run of each seed's retraining or fit.
+        seed_runs: the MLflow run of each seed's retraining or fit (a baseline that ignores the seed: one run for all).
         test: each test metric's value per seed (for a task tested on folds: the seed's mean over the test folds).
         fold_spread: for a task tested on folds, each test metric's standard deviation over the folds per seed;
             empty otherwise.

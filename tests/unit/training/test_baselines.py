@@ -129,3 +129,28 @@ def test_fits_are_runs_of_their_own_and_read_back(tmp_path: Path) -> None:
     again = fit_baselines(context, parent, [10000, 10001])  # a report made again reads them back
     assert len(tracker.children(parent)) == 4
     assert again[1].test["test/auprc"] == results[1].test["test/auprc"][:2]
+
+
+def test_a_baseline_that_draws_no_random_numbers_is_fitted_once_for_every_seed(tmp_path: Path) -> None:
+    """The ECG discriminant (LDA: no ``random_state``) against logistic regression (one): one run stands for all."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"""
+data:
+  init_args:
+    path: {FIXTURES / "mitdb"}
+    cache_dir: {tmp_path / "cache"}
+    preprocess: {{downsample: 3}}
+    split: {{train_records: [114, 200, 208, 232], val_records: [200], test_records: [210, 233]}}
+""")
+    experiment = load_experiment("physio", [str(config)])
+    tracker = Tracker(tmp_path / "mlruns", "physio")
+    parent = tracker.start_run("sweep-test", {tag.ROLE: tag.ROLE_SWEEP})
+    context = SweepContext(experiment, "test", tracker, parent, "fp", "val/macro_f1", "maximize", False)
+    (result,) = fit_baselines(context, parent, [10000, 10001, 10002])
+    assert result.seeds == [10000, 10001, 10002] and len(set(result.seed_runs)) == 1
+    assert len(set(result.test["test/macro_f1"])) == 1
+    (run,) = tracker.children(parent)
+    assert run.data.tags[tag.SEED] == "10000" and run.info.status == "FINISHED"
+    assert fit_baselines(context, parent, [10000, 10001])[0].seed_runs == [run.info.run_id] * 2  # read back
+    assert len(tracker.children(parent)) == 1
+    assert not EstimatorBaseline("lr", LogisticRegression(), lambda name: None, dict, 1).ignores_seed()
