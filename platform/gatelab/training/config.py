@@ -104,30 +104,39 @@ def _config_error(error: Exception, parser: ArgumentParser, sources: Sequence[So
 
 
 def load_config(parser: ArgumentParser, task: str, extra: Sequence[str | Path] = (),
-                overrides: Mapping[str, Any] | None = None) -> Namespace:
+                overrides: Mapping[str, Any] | None = None, *, search_space: bool = True) -> Namespace:
     """Read a task's config with ``parser`` (``build_parser``), layer the user's files or presets and ``overrides``
     (dotted keys) over it, validate.
+
+    Args:
+        search_space: check every search-space entry's values (most of the time a load takes); False where
+            ``check_options`` has checked them on the same options already.
 
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
     """
     files = _layer_files(task, extra)
-    return _validated(parser, task, files, [str(path) for path in files], overrides)
+    return _validated(parser, task, files, [str(path) for path in files], overrides, search_space)
 
 
 def check_options(parser: ArgumentParser, task: str, extra: Sequence[str | Path] = (),
-                  overrides: Mapping[str, Any] | None = None) -> None:
+                  overrides: Mapping[str, Any] | None = None) -> bool:
     """``load_config``'s checks with each layer's ``data.class_path`` read as its task's options class
     (``OPTIONS`` of the DataModule's package): the same errors, raised before the DataModule's module, torch and
     Lightning are imported. Nothing is checked where a layer names a DataModule that has no options class.
+
+    Returns:
+        Whether the config was checked.
 
     Raises:
         ConfigError: as ``load_config``.
     """
     files = _layer_files(task, extra)
     layers = [_options_layer(path) for path in files]
-    if all(layer is not None for layer in layers):
-        _validated(parser, task, files, [layer for layer in layers if layer is not None], overrides)
+    if any(layer is None for layer in layers):
+        return False
+    _validated(parser, task, files, [layer for layer in layers if layer is not None], overrides)
+    return True
 
 
 def _layer_files(task: str, extra: Sequence[str | Path]) -> list[Path]:
@@ -167,7 +176,7 @@ def _options_class(class_path: Any) -> type[TaskOptions] | None:
 
 
 def _validated(parser: ArgumentParser, task: str, files: Sequence[Path], layers: Sequence[str],
-               overrides: Mapping[str, Any] | None) -> Namespace:
+               overrides: Mapping[str, Any] | None, search_space: bool = True) -> Namespace:
     """The config of the ``layers`` (file paths, or YAML texts standing for ``files``), validated."""
     sources = config_sources(files)
     try:
@@ -188,7 +197,8 @@ def _validated(parser: ArgumentParser, task: str, files: Sequence[Path], layers:
         _check_cells(cfg.sweep.cells, cfg.model.bidirectional)
     except ConfigError as error:
         raise _from_layer(error, sources, overrides) from None
-    _check_search_space(parser, cfg, sources)
+    if search_space:
+        _check_search_space(parser, cfg, sources)
     return cfg
 
 

@@ -106,11 +106,12 @@ def load_experiment(task: str, layers: Sequence[str | Path] = (),
                     overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read a task's config, layer the user's files or presets (``layers``) and ``overrides`` (dotted keys) over it,
     validate every key: first against the tasks' options classes (``check_options``: a mistake answers in well under
-    2 s, before torch and Lightning are imported), then against the DataModules themselves.
+    2 s, before torch and Lightning are imported), then against the DataModules themselves (the search space's
+    values only where the first pass could not check them: the same ``__init__`` would refuse the same values).
 
     Raises:
         ConfigError: unknown task, missing file, unknown key, bad value or bad search space.
     """
     parser = build_parser()
-    check_options(parser, task, layers, overrides)
-    return Experiment(parser, load_config(parser, task, layers, overrides))
+    checked = check_options(parser, task, layers, overrides)
+    return Experiment(parser, load_config(parser, task, layers, overrides, search_space=not checked))

@@ -104,6 +104,10 @@ def test_a_datamodule_without_an_options_class_is_checked_by_the_datamodule_itse
     with pytest.raises(ConfigError, match=r"^mine\.yaml: data\.init_args\.top_kk: unknown option; did you mean "
                                           r"top_k\?$"):
         load_experiment("fraud", ["mine.yaml"])
+    (tmp_path / "mine.yaml").write_text("data: {class_path: tasks.fraud.datamodule.FraudDataModule}\n"
+                                        "search_space: [{name: data.init_args.history, type: int, low: 0, high: 4}]\n")
+    with pytest.raises(ConfigError, match=r"^mine\.yaml: search_space\[data\.init_args\.history\]: 0 is not valid"):
+        load_experiment("fraud", ["mine.yaml"])
 
 
 def test_an_options_class_is_no_datamodule_to_train(tmp_path: Path) -> None:
