@@ -203,11 +203,11 @@ def _validated(parser: ArgumentParser, task: str, files: Sequence[Path], layers:
 
 
 def _from_layer(error: ConfigError, sources: Sequence[Source], overridden: Iterable[str]) -> ConfigError:
-    """A check's line (``model.cell: ...``) with the label of the last layer that set its key in front; as it is
-    where none did or the key was overridden (a command-line option)."""
+    """A check's line (``model.cell: ...``) with the layer that set its key in front (``source_of``, as every other
+    config error names it); as it is where the key was overridden (a command-line option)."""
     key = str(error).split(":", 1)[0]
-    label = next((source.label for source in reversed(sources) if key in source.keys), None)
-    return ConfigError(f"{label}: {error}") if label and key not in overridden else error
+    label = None if key in overridden else source_of(key, sources)[0]
+    return ConfigError(f"{label}: {error}") if label else error
 
 
 def resolve_config(task: str, name: str | Path) -> Path:
